@@ -1,0 +1,62 @@
+"""catalogue_svc: the service behind the online-services catalogue (forms, requests, profiles)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import ENV_KEYS, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application.
+
+    ``config`` may hold environment-style settings (``DATABASE_URL``, ``REDIS_URL``…), which win
+    over the process environment, and any Flask config key (``TESTING``…).
+    """
+    config = dict(config or {})
+    env = {**os.environ, **{k: str(v) for k, v in config.items() if k in ENV_KEYS}}
+    settings = load_settings(env)
+
+    app = Flask(__name__, instance_path=settings.instance_path)
+    app.config.update(
+        API_TITLE="catalogue_svc",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        SESSION_COOKIE_NAME="catalogue_session",
+        JSON_SORT_KEYS=False,
+        CATALOGUE_QUEUE_MODE="thread" if settings.embedded else "rq",
+    )
+    app.config.update(settings.as_flask_config())
+    app.config.update({k: v for k, v in config.items() if k not in ENV_KEYS})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.database_url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".",
+                    exist_ok=True)
+
+    from . import errors, logs, queue
+    from .db import db
+    from .extensions import api
+
+    logs.init_app(app)
+    db.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+    queue.init_app(app)
+
+    from . import models  # noqa: F401 - every table is known to the metadata
+    from .api import register_blueprints
+    from .cli import register_commands
+    from .notifications import service as notifications
+
+    notifications.init_app()
+    register_blueprints(app, api)
+    register_commands(app)
+    return app

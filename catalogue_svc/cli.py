@@ -1,0 +1,51 @@
+"""Operator commands: ``flask --app catalogue_svc <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every command to the app's CLI."""
+
+    @app.cli.command("migrate")
+    def migrate_command() -> None:
+        """Bring the database schema up to date (Alembic upgrade head)."""
+        from .migrate import upgrade
+
+        upgrade(app)
+        click.echo("Schéma de la base de données à jour.")
+
+    @app.cli.command("import-dossiers")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--quiet", is_flag=True, help="no progress bar")
+    def import_dossiers_command(path: str, quiet: bool) -> None:
+        """Import the legacy site's dossiers from a JSON file (see docs/import-format.md)."""
+        from .imports.service import ImportRejected, import_file
+
+        try:
+            summary = import_file(path, progress=not quiet)
+        except ImportRejected as exc:
+            click.echo(f"Fichier refusé : {len(exc.errors)} erreur(s). Rien n'a été modifié.",
+                       err=True)
+            for error in exc.errors:
+                click.echo(f"  {error.path} : {error.message}", err=True)
+            raise SystemExit(1) from None
+        for kind, counts in summary.items():
+            click.echo(f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
+                       f"  inchangés {counts['unchanged']:>8}")
+
+    @app.cli.command("load-demo")
+    def load_demo_command() -> None:
+        """Load the demo data (the guide's firm, its clients and members, one agent)."""
+        from .demo import load_demo
+
+        click.echo(load_demo())
+
+    @app.cli.command("run-jobs")
+    def run_jobs_command() -> None:
+        """Process every pending background job now, in this process."""
+        from .queue import run_until_idle
+
+        click.echo(f"{run_until_idle()} tâche(s) traitée(s).")

@@ -1,0 +1,1 @@
+"""Import of the legacy site's dossiers."""

@@ -1,0 +1,46 @@
+"""Entry points of the RQ jobs. Jobs take ids (here: a topic), never ORM objects."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_app_context
+
+from . import queue
+from .db import db
+from .logs import job_id_var
+
+_app: Flask | None = None
+
+
+def bind(app: Flask) -> None:
+    """Give the jobs the app they run in (done once by ``worker.py``)."""
+    global _app
+    _app = app
+
+
+def drain_topic(topic: str) -> int:
+    """RQ job: process every ready outbox message of ``topic``."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    token = job_id_var.set(job.id if job else None)
+    try:
+        if has_app_context():
+            return queue.drain(topic)
+        app = _app
+        if app is None:
+            from . import create_app
+
+            app = create_app()
+            bind(app)
+        with app.app_context():
+            try:
+                return queue.drain(topic)
+            finally:
+                db.session.remove()
+    finally:
+        job_id_var.reset(token)
+
+
+def current() -> Flask:
+    """The app of the running job."""
+    return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]

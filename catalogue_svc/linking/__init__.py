@@ -1,0 +1,1 @@
+"""Linking credentials (*coordonnées de liaison*) and migrated legacy credentials."""

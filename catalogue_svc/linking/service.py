@@ -1,0 +1,74 @@
+"""Issue linking credentials; the accounts domain redeems them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+
+from flask import current_app
+from sqlalchemy import update
+
+from .. import audit
+from ..clock import now
+from ..db import db
+from ..passwords import hash_code
+from .models import LinkingCredential
+
+VALIDITY = dt.timedelta(days=60)
+_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "O0I1L")
+
+
+def _token(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_identifier() -> str:
+    """A readable, random linking identifier such as ``L-7KQ2-MX9T``."""
+    return f"L-{_token(4)}-{_token(4)}"
+
+
+def pepper() -> str:
+    """The key of code hashes (the service's secret key)."""
+    return str(current_app.config["CATALOGUE_SETTINGS"].secret_key)
+
+
+def issue(
+    *,
+    contact_id: int,
+    organisation_id: int,
+    request_id: int | None = None,
+    actor_account_id: int | None = None,
+    validity: dt.timedelta = VALIDITY,
+) -> tuple[LinkingCredential, str]:
+    """Void the contact's active credential and issue a new one; returns it and the clear code.
+
+    Runs in the caller's transaction. The clear code leaves this function only to be put in
+    the email; it is stored hashed.
+    """
+    voided = db.session.execute(
+        update(LinkingCredential)
+        .where(LinkingCredential.contact_id == contact_id, LinkingCredential.state == "active")
+        .values(state="void")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    code = _token(10)
+    credential = LinkingCredential(
+        contact_id=contact_id,
+        organisation_id=organisation_id,
+        identifier=new_identifier(),
+        code_hash=hash_code(code, pepper()),
+        expires_at=now() + validity,
+        created_by_request_id=request_id,
+    )
+    db.session.add(credential)
+    db.session.flush()
+    audit.record(
+        "linking.issue",
+        actor_account_id=actor_account_id,
+        actor_kind="account" if actor_account_id else "system",
+        subject_type="contact",
+        subject_id=contact_id,
+        details={"credential_id": credential.id, "voided": voided, "request_id": request_id},
+    )
+    return credential, code

@@ -1,0 +1,16 @@
+"""Import every model so that the metadata (and Alembic) knows every table."""
+
+from .audit import AuditEvent  # noqa: F401
+from .linking.models import LegacyCredential, LinkingCredential  # noqa: F401
+from .notifications.models import Email  # noqa: F401
+from .profiles.models import (  # noqa: F401
+    Contact,
+    ContactPhone,
+    ContactRelation,
+    Grant,
+    Organisation,
+    OrganisationRelation,
+    ProfileChange,
+    Subject,
+)
+from .queue import OutboxMessage  # noqa: F401

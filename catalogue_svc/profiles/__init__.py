@@ -1,0 +1,1 @@
+"""The profile store: organisations, contacts, relations, subjects and grants."""

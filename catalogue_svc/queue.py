@@ -1,0 +1,396 @@
+"""The outbox and its transports: the database is the truth, the queue only wakes workers up.
+
+A service writes an outbox row with :func:`emit` in the same transaction as the change that causes
+it. After commit, the topic is *published*: a wake-up job ``drain(topic)`` is put on RQ (or, in the
+embedded mode, handed to an in-process thread). ``drain`` claims ready rows with a lease, runs each
+row's handler in its own transaction together with marking the row done, and retries failures with
+back-off. A sweeper republishes topics whose rows were left behind (lost wake-ups, a crash between
+commit and publish, an expired lease), so losing any Redis key costs latency, never correctness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Index, Integer, String, Text, event, func, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .clock import now
+from .db import JSONType, UTCDateTime, db
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+BATCH_SIZE = 200
+QUEUE_NAMES = {"pipeline": "pipeline", "email": "email"}
+
+
+class OutboxMessage(db.Model):  # type: ignore[name-defined, misc]
+    """A unit of background work, written in the transaction that causes it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    failed: Mapped[bool] = mapped_column(default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_pending", "topic", "done_at", "available_at"),)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How one topic is processed."""
+
+    func: Callable[[OutboxMessage], None]
+    queue: str = "pipeline"
+    max_attempts: int = 8
+    backoff_seconds: float = 2.0
+    on_exhausted: Callable[[OutboxMessage, str], None] | None = None
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def register(topic: str, handler: Handler) -> None:
+    """Declare the handler of a topic (done by each domain's ``init_app``)."""
+    _handlers[topic] = handler
+
+
+def handler_for(topic: str) -> Handler:
+    """The handler registered for ``topic``."""
+    return _handlers[topic]
+
+
+def emit(
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    delay: float = 0,
+    session: Session | None = None,
+) -> OutboxMessage:
+    """Add an outbox row to the current transaction; it is published once the transaction commits."""
+    session = session or db.session
+    at = now()
+    message = OutboxMessage(
+        topic=topic,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        created_at=at,
+        available_at=at + dt.timedelta(seconds=delay),
+    )
+    session.add(message)
+    session.info.setdefault("outbox_topics", set()).add(topic)
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_after_commit(session: Session) -> None:
+    topics = session.info.pop("outbox_topics", None)
+    if topics:
+        transport = _transport()
+        if transport is not None:
+            transport.publish(sorted(topics))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop("outbox_topics", None)
+
+
+def _transport() -> Transport | None:
+    try:
+        return current_app.extensions.get("catalogue_transport")  # type: ignore[no-any-return]
+    except RuntimeError:  # outside an app context: nothing to publish to
+        return None
+
+
+# ---------------------------------------------------------------- processing
+
+
+def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
+    at = now()
+    ready = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.topic == topic,
+            OutboxMessage.done_at.is_(None),
+            OutboxMessage.available_at <= at,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(ready))
+    if not ids:
+        db.session.rollback()
+        return []
+    # CAS on the lease: a row another worker claimed in between is simply not ours.
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.done_at.is_(None),
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
+        )
+        .values(
+            lease_owner=owner,
+            lease_until=at + dt.timedelta(seconds=LEASE_SECONDS),
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    claimed = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    db.session.rollback()
+    return list(claimed)
+
+
+def mark_done(message: OutboxMessage) -> bool:
+    """Mark ``message`` done inside the handler's transaction; False if the lease was lost."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.lease_owner == message.lease_owner,
+            OutboxMessage.done_at.is_(None),
+        )
+        .values(done_at=now(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def _record_failure(message: OutboxMessage, handler: Handler, error: str) -> None:
+    exhausted = message.attempts >= handler.max_attempts
+    values: dict[str, Any] = {"last_error": error[:2000], "lease_until": None, "lease_owner": None}
+    if exhausted:
+        values.update(done_at=now(), failed=True)
+    else:
+        backoff = handler.backoff_seconds * (2 ** max(0, message.attempts - 1))
+        values["available_at"] = now() + dt.timedelta(seconds=min(backoff, 600))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.lease_owner == message.lease_owner)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if exhausted and handler.on_exhausted is not None:
+        handler.on_exhausted(message, error)
+    db.session.commit()
+
+
+def process(message: OutboxMessage) -> bool:
+    """Run one claimed message's handler in its own transaction; True when it succeeded."""
+    handler = _handlers[message.topic]
+    try:
+        handler.func(message)
+        mark_done(message)
+        db.session.commit()
+        return True
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+        db.session.rollback()
+        log.warning(
+            "outbox message failed",
+            extra={"fields": {"topic": message.topic, "outbox_id": message.id,
+                              "attempt": message.attempts, "error": type(exc).__name__}},
+        )
+        _record_failure(message, handler, f"{type(exc).__name__}: {exc}")
+        return False
+
+
+def drain(topic: str, *, max_rounds: int = 50) -> int:
+    """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work)."""
+    owner = uuid.uuid4().hex
+    done = 0
+    for _ in range(max_rounds):
+        batch = _claim(topic, owner, BATCH_SIZE)
+        if not batch:
+            break
+        for message in batch:
+            if process(message):
+                done += 1
+    return done
+
+
+def pending_topics() -> list[str]:
+    """Topics with messages ready now (including ones whose lease expired)."""
+    at = now()
+    rows = db.session.scalars(
+        select(OutboxMessage.topic)
+        .where(
+            OutboxMessage.done_at.is_(None),
+            OutboxMessage.available_at <= at,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
+        )
+        .distinct()
+    ).all()
+    db.session.rollback()
+    return sorted(rows)
+
+
+def sweep() -> list[str]:
+    """Republish every topic that has ready work; returns the topics republished."""
+    topics = pending_topics()
+    transport = _transport()
+    if topics and transport is not None:
+        transport.publish(topics)
+    return topics
+
+
+def run_until_idle(max_loops: int = 100) -> int:
+    """Drain every topic until nothing is ready (tests, demo, the operator's ``flush`` command)."""
+    total = 0
+    for _ in range(max_loops):
+        topics = pending_topics()
+        if not topics:
+            break
+        for topic in topics:
+            total += drain(topic)
+    return total
+
+
+def backlog() -> dict[str, int]:
+    """Count of undone messages per topic (for /metrics and /readyz)."""
+    rows = db.session.execute(
+        select(OutboxMessage.topic, func.count())
+        .where(OutboxMessage.done_at.is_(None))
+        .group_by(OutboxMessage.topic)
+    ).all()
+    return {topic: count for topic, count in rows}
+
+
+# ---------------------------------------------------------------- transports
+
+
+class Transport:
+    """Where wake-ups go."""
+
+    def publish(self, topics: list[str]) -> None:
+        raise NotImplementedError
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Stop whatever the transport runs."""
+
+
+class ManualTransport(Transport):
+    """Tests: nothing runs by itself; the test calls :func:`run_until_idle`."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    def publish(self, topics: list[str]) -> None:
+        self.published.extend(topics)
+
+
+class ThreadTransport(Transport):
+    """The embedded mode: one background thread drains topics and sweeps periodically."""
+
+    def __init__(self, app: Flask, sweep_interval: float = 5.0) -> None:
+        self.app = app
+        self.sweep_interval = sweep_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="catalogue-jobs", daemon=True)
+        self._thread.start()
+
+    def publish(self, topics: list[str]) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.sweep_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            with self.app.app_context():
+                try:
+                    run_until_idle()
+                except Exception:  # noqa: BLE001 - the thread must survive; the sweeper retries
+                    log.exception("embedded job runner failed")
+                finally:
+                    db.session.remove()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+
+class RQTransport(Transport):
+    """Production: a ``drain(topic)`` job on the topic's RQ queue; failures only cost latency."""
+
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.queues = {name: Queue(name, connection=self.redis) for name in QUEUE_NAMES.values()}
+
+    def publish(self, topics: list[str]) -> None:
+        from rq import Retry
+
+        try:
+            with self.redis.pipeline() as pipe:
+                for topic in topics:
+                    queue = self.queues[_handlers[topic].queue if topic in _handlers else "pipeline"]
+                    queue.enqueue(
+                        "catalogue_svc.jobs.drain_topic",
+                        topic,
+                        job_timeout=300,
+                        retry=Retry(max=3, interval=[1, 5, 15]),
+                        result_ttl=60,
+                        failure_ttl=3600,
+                        pipeline=pipe,
+                    )
+                pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper republishes later
+            log.warning("wake-up not published", extra={"fields": {"error": type(exc).__name__}})
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except Exception:  # noqa: BLE001
+            return False
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+def init_app(app: Flask) -> None:
+    """Choose the transport: RQ when REDIS_URL is set, else the embedded one."""
+    settings = app.config["CATALOGUE_SETTINGS"]
+    mode = app.config.get("CATALOGUE_QUEUE_MODE")
+    transport: Transport
+    if settings.redis_url and mode != "manual":
+        transport = RQTransport(settings.redis_url)
+    elif mode == "thread":
+        transport = ThreadTransport(app)
+    else:
+        transport = ManualTransport()
+    app.extensions["catalogue_transport"] = transport

@@ -1,0 +1,170 @@
+"""Fixtures: the app on SQLite or PostgreSQL (``CATALOGUE_TEST_DB``), real Redis and SMTP servers.
+
+In CI (``CI=true``) a server that cannot start fails the tests that need it instead of skipping
+them, so a green run always means the PostgreSQL and Redis tests ran.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from catalogue_svc import create_app
+from catalogue_svc.clock import clock
+from catalogue_svc.db import db
+from tests.servers import Postgres, RedisServer, ServerUnavailable, SmtpSink
+
+BACKEND = os.environ.get("CATALOGUE_TEST_DB", "sqlite")
+SECRET = "test-secret-key-" + "x" * 32
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    message = f"{what} unavailable: {exc}"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Postgres]:
+    """A PostgreSQL server for the whole session."""
+    try:
+        server = Postgres.start()
+    except (ServerUnavailable, OSError, Exception) as exc:  # noqa: BLE001
+        _unavailable("PostgreSQL", exc)
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server for the whole session."""
+    try:
+        server = RedisServer.start()
+    except (ServerUnavailable, OSError) as exc:
+        _unavailable("Redis", exc)
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server on loopback."""
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture()
+def mailbox(smtp_server: SmtpSink) -> SmtpSink:
+    """The SMTP sink, emptied for this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test database (schema created once), on the backend chosen by CATALOGUE_TEST_DB."""
+    if BACKEND == "postgresql":
+        server: Postgres = request.getfixturevalue("pg_server")
+        url = server.url
+    else:
+        folder = tempfile.mkdtemp(prefix="catalogue-test-")
+        url = f"sqlite:///{Path(folder) / 'test.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "CATALOGUE_QUEUE_MODE": "manual",
+                      "CATALOGUE_SECRET_KEY": SECRET})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    yield url
+
+
+def _wipe() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
+            text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
+        ).first() else None
+    db.session.commit()
+
+
+@pytest.fixture()
+def make_app(
+    database_url: str, smtp_server: SmtpSink, tmp_path: Path
+) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database; keyword arguments override its config."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        config: dict[str, Any] = {
+            "DATABASE_URL": database_url,
+            "CATALOGUE_SMTP_URL": smtp_server.url,
+            "CATALOGUE_SECRET_KEY": SECRET,
+            "CATALOGUE_INSTANCE_PATH": str(tmp_path / "instance"),
+            "CATALOGUE_PROPAGATION_DELAY": "86400",
+            "TESTING": True,
+            "CATALOGUE_QUEUE_MODE": "manual",
+        }
+        config.update(overrides)
+        app = create_app(config)
+        made.append(app)
+        return app
+
+    clock.reset()
+    yield factory
+    clock.reset()
+    for app in made:
+        transport = app.extensions.get("catalogue_transport")
+        if transport is not None:
+            transport.close()
+        with app.app_context():
+            db.session.remove()
+    if made:
+        with made[0].app_context():
+            _wipe()
+            db.session.remove()
+            db.engine.dispose()
+    for app in made[1:]:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture()
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """The app with a manual queue (tests run background work with ``run_jobs``)."""
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture()
+def client(app: Flask) -> Any:
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture()
+def run_jobs(app: Flask) -> Callable[[], int]:
+    """Process every pending background job now."""
+    from catalogue_svc.queue import run_until_idle
+
+    def run() -> int:
+        return run_until_idle()
+
+    return run

@@ -1,0 +1,40 @@
+"""Operational endpoints and the one error shape."""
+
+from __future__ import annotations
+
+
+def test_healthz_answers_ok(client):
+    """/healthz says the process is up."""
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_queue(client):
+    """/readyz reports each dependency."""
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"] == {"database": "ok", "queue": "ok"}
+
+
+def test_unknown_route_is_a_french_problem(client):
+    """An unknown URL answers 404 as problem details in French."""
+    response = client.get("/api/nope")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert set(response.json) >= {"type", "title", "status", "detail", "errors"}
+    assert response.json["title"] == "Ressource introuvable"
+
+
+def test_openapi_document_is_served(client):
+    """The OpenAPI document is at /api/openapi.json."""
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.json["openapi"].startswith("3.")
+    assert "/healthz" in response.json["paths"]
+
+
+def test_request_id_is_echoed(client):
+    """A safe X-Request-Id is echoed back; an unsafe one is replaced."""
+    assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    replaced = client.get("/healthz", headers={"X-Request-Id": "a b;<script>"})
+    assert replaced.headers["X-Request-Id"] != "a b;<script>"
+    assert len(replaced.headers["X-Request-Id"]) == 16
