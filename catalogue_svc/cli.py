@@ -43,6 +43,13 @@ def register_commands(app: Flask) -> None:
 
         click.echo(load_demo())
 
+    @app.cli.command("propagate-now")
+    def propagate_now_command() -> None:
+        """Make every applied change visible in the portal's lists now."""
+        from .profiles.lists import propagate_now
+
+        click.echo(f"{propagate_now()} changement(s) rendu(s) visible(s).")
+
     @app.cli.command("run-jobs")
     def run_jobs_command() -> None:
         """Process every pending background job now, in this process."""

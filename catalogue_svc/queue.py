@@ -316,10 +316,21 @@ class ThreadTransport(Transport):
         self.sweep_interval = sweep_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="catalogue-jobs", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        # Started by the first request or publish, not by CLI commands such as `flask migrate`.
+        app.before_request(self.start)
+
+    def start(self) -> None:
+        """Start the background thread once."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="catalogue-jobs", daemon=True)
+                self._thread.start()
+                self._wake.set()  # first round at once: work left by an earlier run
 
     def publish(self, topics: list[str]) -> None:
+        self.start()
         self._wake.set()
 
     def _run(self) -> None:
@@ -339,7 +350,8 @@ class ThreadTransport(Transport):
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 class RQTransport(Transport):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import shutil
 import socket
@@ -133,17 +134,17 @@ class RedisServer:
 class SmtpSink:
     """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
         self._lock = threading.Lock()
-        self.port = free_port()
+        self.port = port or free_port()
         sink = self
 
         class _Handler:
             async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-                message = email.message_from_bytes(envelope.content)
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 with sink._lock:
                     sink.messages.append(message)
                 return "250 OK"

@@ -123,6 +123,9 @@ class Contact(Timestamped, db.Model):  # type: ignore[name-defined, misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The external key of the legacy site's export (``ref`` in docs/import-format.md): how a
+    # re-import finds a contact that has no client number.
+    import_ref: Mapped[str | None] = mapped_column(String(60), unique=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)

@@ -1,0 +1,55 @@
+# catalogue_svc — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := catalogue_svc
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv and install the service with its dev tools
+
+.PHONY: run
+run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:$(PORT) (embedded mode)
+	$(VENV)/bin/flask migrate
+	$(VENV)/bin/flask load-demo
+	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads
+
+.PHONY: servers
+servers: ## Install redis-server if missing (PostgreSQL 15 binaries are expected in /usr/lib/postgresql/15/bin)
+	@bash scripts/ensure-servers.sh
+
+.PHONY: test
+test: install servers ## Install and run the whole suite, on SQLite then on PostgreSQL, with real Redis and SMTP
+	CATALOGUE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff (lint and format check) and the import contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+.PHONY: types
+types: install ## mypy
+	$(VENV)/bin/mypy forms workflows catalogue_svc
+
+.PHONY: check
+check: lint types test ## Lint, types and tests: run before every commit
+
+.PHONY: format
+format: install ## Format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,1 @@
+"""Agents: validation queues, claims, approval (with merge) and rejection."""

@@ -1,0 +1,174 @@
+"""The agents' work on requests in ``agent_validation``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from .. import audit, queue
+from ..clock import now
+from ..db import db
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..profiles.models import Contact
+from ..requests import service as requests
+from ..requests.models import Request, RequestEvent
+
+NOT_IN_VALIDATION = "Cette demande n'est pas en validation par un agent (état : {label})."
+
+
+def _lapse() -> dt.timedelta:
+    return dt.timedelta(seconds=current_app.config["CATALOGUE_SETTINGS"].claim_lapse_seconds)
+
+
+def _get(number: str) -> Request:
+    request = db.session.scalar(select(Request).where(Request.number == number))
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def _require_validation_state(request: Request) -> None:
+    if request.state != "agent_validation":
+        import workflows
+
+        raise Conflict(NOT_IN_VALIDATION.format(label=workflows.label(request.state)),
+                       state=request.state)
+
+
+def _claim_is_live(request: Request) -> bool:
+    return bool(request.claimed_by_account_id and request.claimed_at
+                and request.claimed_at + _lapse() > now())
+
+
+def _history(request: Request, trigger: str, agent: requests.Actor, reason: str | None) -> None:
+    db.session.add(RequestEvent(request_id=request.id, at=now(), trigger=trigger,
+                                from_state=request.state, to_state=request.state,
+                                actor_account_id=agent.account_id, actor_kind="agent",
+                                actor_name=agent.name, reason=reason, version=None))
+
+
+def queue_page(*, form: str | None, claimed: bool | None, page: int, per_page: int
+               ) -> dict[str, Any]:
+    """Requests waiting for an agent, oldest first, with their age."""
+    at = now()
+    stmt = select(Request).where(Request.state == "agent_validation")
+    if form:
+        stmt = stmt.where(Request.form_slug == form)
+    live = (Request.claimed_by_account_id.is_not(None)) & (Request.claimed_at > at - _lapse())
+    if claimed is True:
+        stmt = stmt.where(live)
+    elif claimed is False:
+        stmt = stmt.where(or_(Request.claimed_by_account_id.is_(None),
+                              Request.claimed_at <= at - _lapse()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(stmt.order_by(Request.state_changed_at, Request.id)
+                              .offset((page - 1) * per_page).limit(per_page)).all()
+    items = []
+    for request in rows:
+        item = requests.summary(request)
+        item["age_seconds"] = int((at - request.state_changed_at).total_seconds())
+        item["claimed_by_account_id"] = (request.claimed_by_account_id
+                                         if _claim_is_live(request) else None)
+        item["candidates"] = len(request.duplicate_candidates or [])
+        items.append(item)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
+    """Take a request; a second agent gets 409 until the claim is released or lapses."""
+    request = _get(number)
+    _require_validation_state(request)
+    at = now()
+    result = db.session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.state == "agent_validation",
+               or_(Request.claimed_by_account_id.is_(None),
+                   Request.claimed_by_account_id == agent.account_id,
+                   Request.claimed_at <= at - _lapse()))
+        .values(claimed_by_account_id=agent.account_id, claimed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("Cette demande est déjà prise en charge par un autre agent.")
+    _history(request, "claim", agent, None)
+    audit.record("request.claim", actor_account_id=agent.account_id, actor_kind="agent",
+                 subject_type="request", subject_id=number)
+    db.session.commit()
+    return requests.detail(db.session.get(Request, request.id, populate_existing=True),
+                           for_agent=True)
+
+
+def release(number: str, agent: requests.Actor) -> dict[str, Any]:
+    """Give a claimed request back to the queue."""
+    request = _get(number)
+    _require_validation_state(request)
+    result = db.session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.claimed_by_account_id == agent.account_id)
+        .values(claimed_by_account_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("Vous n'avez pas pris cette demande en charge.")
+    _history(request, "release", agent, None)
+    db.session.commit()
+    return requests.summary(db.session.get(Request, request.id, populate_existing=True))
+
+
+def _require_own_claim(request: Request, agent: requests.Actor) -> None:
+    if _claim_is_live(request) and request.claimed_by_account_id != agent.account_id:
+        raise Conflict("Cette demande est prise en charge par un autre agent.")
+
+
+def approve(number: str, agent: requests.Actor, merge_with_contact_id: int | None
+            ) -> dict[str, Any]:
+    """Approve, optionally using an existing contact (one of the candidates) instead of a new one."""
+    request = _get(number)
+    _require_validation_state(request)
+    _require_own_claim(request, agent)
+    values: dict[str, Any] = {"claimed_by_account_id": None, "claimed_at": None}
+    reason = None
+    if merge_with_contact_id is not None:
+        candidate_ids = {c.get("contact_id") for c in request.duplicate_candidates or []}
+        if merge_with_contact_id not in candidate_ids:
+            raise ValidationFailed(errors={"merge_with_contact_id": [
+                "Ce contact ne fait pas partie des doublons possibles de la demande."]})
+        if db.session.get(Contact, merge_with_contact_id) is None:
+            raise ValidationFailed(errors={"merge_with_contact_id": [
+                "Ce contact n'existe pas ou n'est pas une personne."]})
+        values["merge_with_contact_id"] = merge_with_contact_id
+        reason = f"Fusion avec le contact existant n° {merge_with_contact_id}."
+    requests.transition(request, "approve", agent, reason=reason, values=values)
+    queue.emit(requests.APPLY_TOPIC, {"request_id": request.id},
+               dedupe_key=f"apply:{request.id}:{request.version}")
+    db.session.commit()
+    return requests.summary(request)
+
+
+def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
+    """Reject with a reason the submitter sees and receives by email."""
+    if not reason or not reason.strip():
+        raise ValidationFailed(errors={"reason": ["Un motif est requis pour refuser une demande."]})
+    request = _get(number)
+    _require_validation_state(request)
+    _require_own_claim(request, agent)
+    requests.transition(request, "reject", agent, reason=reason.strip(), values={
+        "reason": reason.strip(), "claimed_by_account_id": None, "claimed_at": None})
+    requests.notify_rejected(request)
+    db.session.commit()
+    return requests.summary(request)
+
+
+def retry(number: str, agent: requests.Actor) -> dict[str, Any]:
+    """Send a failed request back to apply (after the agent fixed the cause)."""
+    request = _get(number)
+    requests.transition(request, "retry", agent, values={"reason": None})
+    queue.emit(requests.APPLY_TOPIC, {"request_id": request.id},
+               dedupe_key=f"apply:{request.id}:{request.version}")
+    db.session.commit()
+    return requests.summary(request)

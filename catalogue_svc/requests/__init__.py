@@ -1,0 +1,1 @@
+"""Requests (*demandes*): one catalogue form submission each, with its lifecycle and history."""

@@ -1,0 +1,130 @@
+"""Emails through the outbox: delivered to a real SMTP server, retried, never lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from catalogue_svc import queue
+from catalogue_svc.clock import clock
+from catalogue_svc.db import db
+from catalogue_svc.notifications.models import SCRUBBED, Email
+from catalogue_svc.notifications.service import queue_email
+from tests.servers import SmtpSink, body, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
+    email = queue_email(to=to, template="linking_credentials", language=language, params={
+        "first_name": "Marie", "last_name": "Bérard", "organisation_name": "LAFORCE COMPTABLE INC",
+        "organisation_client_number": "1000001", "identifier": "L-AAAA-BBBB", "code": "SECRETCODE",
+        "expires_on": "2027-01-31"})
+    db.session.commit()
+    return email
+
+
+def test_email_is_delivered_to_the_smtp_server(app, mailbox, run_jobs):
+    """A queued email reaches the SMTP server with its subject, body and Message-ID."""
+    email = _queue()
+    assert run_jobs() == 1
+    [received] = mailbox.to("marie@example.org")
+    assert received["Message-ID"] == email.message_id
+    assert "Vos coordonnées de liaison" in received["Subject"]
+    assert "L-AAAA-BBBB" in body(received)
+
+
+def test_sent_body_is_scrubbed_of_its_code(app, mailbox, run_jobs):
+    """Once the SMTP server accepted it, the stored copy no longer holds the code."""
+    email = _queue()
+    run_jobs()
+    stored = db.session.get(Email, email.id, populate_existing=True)
+    assert stored.sent_at is not None and stored.body == SCRUBBED
+
+
+def test_english_contact_gets_the_english_text(app, mailbox, run_jobs):
+    """The email follows the recipient's language."""
+    _queue(language="en")
+    run_jobs()
+    [received] = mailbox.to("marie@example.org")
+    assert received["Subject"] == "Your linking credentials for the online services"
+
+
+def test_smtp_down_then_back_delivers_once(make_app, mailbox):
+    """With the SMTP server unreachable the email waits, then goes out once it is back."""
+    dead_port = free_port()
+    app = make_app(CATALOGUE_SMTP_URL=f"smtp://127.0.0.1:{dead_port}")
+    with app.app_context():
+        email = _queue()
+        assert queue.run_until_idle() == 0
+        stored = db.session.get(Email, email.id, populate_existing=True)
+        assert stored.sent_at is None
+        message = db.session.scalar(select(queue.OutboxMessage))
+        assert message.attempts == 1 and message.last_error
+    sink = SmtpSink(port=dead_port)  # the server comes back on the same address
+    try:
+        with app.app_context():
+            clock.advance(dt.timedelta(minutes=5))
+            assert queue.run_until_idle() == 1
+            assert queue.run_until_idle() == 0
+        assert len(sink.messages) == 1
+        assert sink.messages[0]["Message-ID"] == email.message_id
+    finally:
+        sink.stop()
+
+
+def test_crash_between_send_and_mark_resends_the_same_message(app, mailbox, run_jobs):
+    """A lost 'sent' mark costs at most one duplicate with the same Message-ID, never a loss."""
+    email = _queue()
+    from catalogue_svc.notifications import service
+
+    original = service.send_email
+
+    def send_then_crash(message):
+        original(message)
+        raise RuntimeError("crash after the SMTP server accepted")
+
+    queue.register(service.TOPIC, queue.Handler(func=send_then_crash, queue="email"))
+    try:
+        assert run_jobs() == 0
+    finally:
+        service.init_app()
+    clock.advance(dt.timedelta(minutes=5))
+    assert run_jobs() == 1
+    received = mailbox.to("marie@example.org")
+    assert len(received) == 2
+    assert {m["Message-ID"] for m in received} == {email.message_id}
+
+
+def test_exhausted_email_is_marked_failed(make_app):
+    """After its last attempt an email is visibly failed, with the reason."""
+    app = make_app(CATALOGUE_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    with app.app_context():
+        email = _queue()
+        for _ in range(12):
+            queue.run_until_idle()
+            clock.advance(dt.timedelta(minutes=15))
+        stored = db.session.get(Email, email.id, populate_existing=True)
+        assert stored.failed and stored.sent_at is None and stored.last_error
+
+
+def test_rq_worker_process_delivers_the_email(make_app, redis_server, mailbox):
+    """With REDIS_URL set, the commit publishes a job that a real `worker.py` process runs."""
+    app = make_app(REDIS_URL=redis_server.url, CATALOGUE_QUEUE_MODE="rq")
+    with app.app_context():
+        email = _queue()
+        database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    env = {**os.environ, "REDIS_URL": redis_server.url, "DATABASE_URL": database_url,
+           "CATALOGUE_SMTP_URL": mailbox.url, "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
+           "CATALOGUE_INSTANCE_PATH": app.instance_path}
+    result = subprocess.run([sys.executable, "worker.py", "email", "--burst",
+                             "--sweep-interval", "0"], cwd=ROOT, env=env, capture_output=True,
+                            timeout=60, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [received] = mailbox.to("marie@example.org")
+    assert received["Message-ID"] == email.message_id
