@@ -29,12 +29,20 @@ _EXACT = {
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Must be one of: (.*)\.$"), "Doit être l'une des valeurs suivantes : {0}."),
-    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), "La longueur doit être entre {0} et {1}."),
+    (
+        re.compile(r"^Length must be between (\d+) and (\d+)\.$"),
+        "La longueur doit être entre {0} et {1}.",
+    ),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), "Doit compter au moins {0} caractères."),
     (re.compile(r"^Longer than maximum length (\d+)\.$"), "Doit compter au plus {0} caractères."),
-    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
-     "Doit être entre {0} et {1}."),
-    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), "Doit être supérieur ou égal à {0}."),
+    (
+        re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
+        "Doit être entre {0} et {1}.",
+    ),
+    (
+        re.compile(r"^Must be greater than or equal to (\S+)\.$"),
+        "Doit être supérieur ou égal à {0}.",
+    ),
     (re.compile(r"^Must be less than or equal to (\S+)\.$"), "Doit être inférieur ou égal à {0}."),
     (re.compile(r"^String does not match expected pattern\.$"), "Format invalide."),
 ]
@@ -70,3 +78,69 @@ def translate_errors(errors: object) -> dict[str, list[str]]:
 
     walk("", errors)
     return flat
+
+
+# Messages of the catalogue forms' own rules (forms/).
+SERVER_OWNED = "Champ réservé au service : il ne peut pas être fourni dans un formulaire."
+NOT_A_MAPPING = "Les variables du formulaire doivent former un objet."
+ATTESTATION = "Vous devez cocher cette case pour soumettre le formulaire."
+BLANK = "Ce champ ne peut pas être vide."
+NOT_APPLICABLE = "Ce champ ne s'applique pas avec les choix faits dans le formulaire."
+EMAIL_NOT_EDITABLE = "L'adresse courriel est modifiable dans la section Paramètres du compte."
+PHONE_NANP = "Numéro de téléphone invalide : 10 chiffres attendus (format 999 999-9999)."
+PHONE_INTERNATIONAL = "Numéro de téléphone invalide : de 4 à 15 chiffres attendus."
+PHONE_COUNTRY_CODE = "Indicatif invalide (format attendu : +1, +33…)."
+PHONE_TERRITORY_CODE = "L'indicatif du territoire « Amérique du Nord » est +1."
+PHONE_EXTENSION = "Poste invalide : de 1 à 6 chiffres attendus."
+POSTAL_CODE = "Code postal invalide (format attendu : A1A 1A1)."
+PROVINCE = "Province ou territoire invalide (par exemple QC, ON)."
+COUNTRY = "Pays invalide (code de deux lettres attendu, par exemple CA)."
+CLIENT_NUMBER = "Numéro de client invalide : des chiffres seulement (de 1 à 20)."
+BIRTH_DATE_FUTURE = "La date de naissance ne peut pas être dans le futur."
+BIRTH_DATE_TOO_OLD = "La date de naissance doit être postérieure au 1900-01-01."
+END_BEFORE_START = "La date de fin doit être égale ou postérieure à la date de début."
+DUPLICATE_VALUE = "Cette valeur est inscrite plus d'une fois."
+NOTHING_TO_CHANGE = "La demande ne change rien au profil : indiquez au moins une modification."
+SECTION_EMPTY = "Indiquez au moins une modification pour la section « {0} »."
+SECTION_NOT_CHOSEN = "Cochez « {0} » dans « Que désirez-vous modifier? » pour modifier ce champ."
+CHOOSE_AT_LEAST_ONE = "Choisissez au moins un élément."
+WRONG_PROFILE = "Ce profil ne correspond pas au dossier visé par la demande."
+CONTACT_NOT_IN_PROFILE = "Ce contact ne fait pas partie de ce profil."
+ORGANISATION_NOT_RELATED = (
+    "Cette organisation n'est pas en relation active avec votre organisation : seules les "
+    "organisations en relation peuvent être choisies."
+)
+SUBJECT_UNKNOWN = "Sujet autorisé inconnu : {0}."
+SUBJECT_NOT_HELD = (
+    "Votre organisation ne détient pas le sujet autorisé « {0} » sur le dossier de cette "
+    "organisation : elle ne peut pas le déléguer."
+)
+RIGHT_ABOVE_FIRM = (
+    "Votre organisation ne détient que le droit de lecture sur le sujet autorisé « {0} » de "
+    "cette organisation : elle ne peut pas déléguer l'écriture."
+)
+SUBJECT_NOT_DELEGABLE = (
+    "Le sujet autorisé « {0} » n'est pas accessible par délégation lors de cette première phase "
+    "de déploiement : l'employeur doit ajouter la personne comme contact de sa propre entreprise."
+)
+SUBJECT_IN_BOTH_LISTS = (
+    "Le sujet autorisé « {0} » est choisi à la fois en lecture et écriture et en lecture seulement."
+)
+RELATION_NOT_OF_CONTACT = (
+    "Cette relation n'est pas une relation active de ce contact avec votre organisation : {0}."
+)
+GRANT_NOT_OF_CONTACT = (
+    "Ce sujet autorisé n'est pas un sujet actif de ce contact lié à votre organisation : {0}."
+)
+NO_DELEGATION_ON = (
+    "Ce contact n'a aucun sujet autorisé délégué sur le dossier de cette organisation : {0}."
+)
+LAST_RESPONSABLE = (
+    "Votre organisation doit conserver au moins un responsable : ajoutez d'abord un autre "
+    "responsable avant de retirer cette relation."
+)
+NO_RELATION_LEFT = "Ce contact n'a aucune relation active avec votre organisation."
+NO_EMAIL_FOR_CREDENTIALS = (
+    "Ce contact n'a pas d'adresse courriel : les coordonnées de liaison ne peuvent pas lui être "
+    "envoyées."
+)

@@ -38,3 +38,16 @@ def test_request_id_is_echoed(client):
     replaced = client.get("/healthz", headers={"X-Request-Id": "a b;<script>"})
     assert replaced.headers["X-Request-Id"] != "a b;<script>"
     assert len(replaced.headers["X-Request-Id"]) == 16
+
+
+def test_metrics_show_the_outbox_backlog(app, client):
+    """/metrics reports pending outbox messages by topic, in Prometheus text."""
+    from catalogue_svc import queue
+    from catalogue_svc.db import db
+
+    queue.emit("email.send", {"email_id": 0})
+    db.session.commit()
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'catalogue_outbox_pending{topic="email.send"} 1' in text
+    assert 'catalogue_http_requests_total{method="GET",route="/healthz",status="200"} 1' in text

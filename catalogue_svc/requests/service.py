@@ -128,8 +128,9 @@ def submit(
     if not isinstance(variables, dict):
         raise ValidationFailed(errors={"variables": ["Doit être un objet."]})
     try:
-        cleaned = form.validate(variables)
-        operations = form.changeset(cleaned, profile_view(profile_id))
+        today = now().date()
+        cleaned = form.validate(variables, today=today)
+        operations = form.changeset(cleaned, profile_view(profile_id), BuildOptions(today=today))
     except FormValidationError as exc:
         raise ValidationFailed(errors={f"variables.{k}": v for k, v in exc.errors.items()}) from None
     request = Request(
@@ -227,7 +228,8 @@ def run_check(message: queue.OutboxMessage) -> None:
     if request.state == "submitted":
         transition(request, "start_check", SYSTEM_ACTOR)
     form = registry.get(request.form_slug)
-    person = form.new_person(form.validate(request.variables)) if form else None
+    person = (form.new_person(form.validate(request.variables, today=request.created_at.date()))
+              if form else None)
     candidates = find_candidates(person) if person else []
     rule = request.validation_rule
     needs = rule == "always" or (
@@ -265,9 +267,11 @@ def run_apply(message: queue.OutboxMessage) -> None:
     at = now()
     visible_at = at + propagation_delay()
     try:
+        submitted_on = request.created_at.date()
         operations = form.changeset(
-            form.validate(request.variables), profile_view(request.organisation_id),
-            BuildOptions(merge_with_contact_id=request.merge_with_contact_id),
+            form.validate(request.variables, today=submitted_on),
+            profile_view(request.organisation_id),
+            BuildOptions(merge_with_contact_id=request.merge_with_contact_id, today=submitted_on),
         )
     except FormValidationError as exc:
         reason = "La demande ne correspond plus au dossier : " + "; ".join(

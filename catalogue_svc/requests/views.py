@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 from forms import registry
 
 from ..access import require_profile
+from ..clock import now
+from ..profiles.snapshot import profile_view
 from ..accounts.sessions import require_account
 from ..errors import NotFound, ValidationFailed
 from . import service
@@ -45,13 +47,11 @@ def describe(args: dict[str, Any], slug: str) -> Any:
     """Un formulaire : champs, types, choix (remplis selon le profil), valeurs par défaut."""
     account = require_account()
     form = service.form_or_404(slug)
-    description = form.to_description(args["lang"])
+    view = None
     if args.get("profile_id") is not None:
-        require_profile(account.id, args["profile_id"])
-        from .choices import fill_choices
-
-        description = fill_choices(description, args["profile_id"], args["lang"])
-    return description
+        access = require_profile(account.id, args["profile_id"])
+        view = profile_view(access.organisation.id)
+    return form.to_description(args["lang"], today=now().date(), view=view)
 
 
 @blp.route("/profiles/<int:profile_id>/requests", methods=["POST"])

@@ -1,0 +1,1 @@
+"""Duplicate detection for new contacts: pure normalisation, blocking keys and scoring."""

@@ -1,0 +1,429 @@
+"""What a catalogue form is: its fields (for clients), its schema (for validation), its changeset.
+
+A :class:`FormDefinition` is data plus three pure steps the service calls in order:
+
+1. :meth:`FormDefinition.validate` — the raw submitted variables through the form's marshmallow
+   schema: every error at once, in French, keyed by field path (``new_contact.birth_date``,
+   ``phones.1.number``); server-owned fields (``state``, ``organisation_id``…) are refused.
+2. :meth:`FormDefinition.new_person` — the person the form would create, for duplicate detection.
+3. :meth:`FormDefinition.changeset` — the validated variables checked against a read-only
+   :class:`~forms.profile.ProfileView` and turned into plain operations (``forms.changeset``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from marshmallow import Schema, ValidationError
+
+from . import messages
+from .changeset import Operation
+from .profile import AUTHORITY_RELATIONS, ProfileView
+
+__all__ = [
+    "END_OF_TIME",
+    "SERVER_OWNED_FIELDS",
+    "TODAY",
+    "BuildOptions",
+    "Choice",
+    "ErrorCollector",
+    "Field",
+    "FieldType",
+    "FormDefinition",
+    "FormValidationError",
+    "ValidationRule",
+    "current_date",
+    "today_is",
+]
+
+END_OF_TIME = dt.date(9999, 12, 31)
+
+# A field's default that means "the day the form is described or validated".
+TODAY = "today"
+
+FieldType = Literal[
+    "text",
+    "date",
+    "boolean",
+    "choice",
+    "multi_choice",
+    "contact",
+    "organisation",
+    "relation",
+    "grant",
+    "subjects",
+    "phones",
+    "address",
+    "attestation",
+    "email_notice",
+    "group",
+]
+
+ValidationRule = Literal["never", "always", "client_number_or_candidates"]
+
+# Fields the service owns: a submission that carries one gets a 422 naming it.
+SERVER_OWNED_FIELDS = frozenset(
+    {
+        "id",
+        "number",
+        "state",
+        "organisation_id",
+        "profile",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "approved_at",
+        "applied_at",
+        "rejected_by",
+        "reason",
+        "history",
+        "candidates",
+        "changeset",
+        "created_at",
+        "updated_at",
+        "version",
+        "merge_with_contact_id",
+    }
+)
+
+_TODAY: contextvars.ContextVar[dt.date] = contextvars.ContextVar("forms_today")
+
+
+def current_date() -> dt.date:
+    """The date validation runs for (set by :meth:`FormDefinition.validate`; else the real date)."""
+    try:
+        return _TODAY.get()
+    except LookupError:
+        return dt.date.today()
+
+
+@contextmanager
+def today_is(day: dt.date | None) -> Iterator[dt.date]:
+    """Make :func:`current_date` answer ``day`` (the real date when ``None``) inside the block."""
+    token = _TODAY.set(day or dt.date.today())
+    try:
+        yield _TODAY.get()
+    finally:
+        _TODAY.reset(token)
+
+
+class FormValidationError(Exception):
+    """The variables do not make a valid request: French messages keyed by field path."""
+
+    status = 422
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        self.errors: dict[str, list[str]] = {k: list(v) for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+
+class ErrorCollector:
+    """Collects errors while checking, so that every error is reported at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        """Record one message for ``path`` (once)."""
+        bucket = self.errors.setdefault(path, [])
+        if message not in bucket:
+            bucket.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`FormValidationError` with everything recorded, if anything was."""
+        if self.errors:
+            raise FormValidationError(self.errors)
+
+
+def _lang(lang: str) -> str:
+    return "en" if lang == "en" else "fr"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value a choice field accepts, with its labels.
+
+    ``group`` sorts choices under a heading (a subject's category); ``parent`` is the value of
+    the field named by :attr:`Field.choices_depend_on` for which this choice is offered (the
+    relations of *this* contact, the subjects the firm holds on *this* client).
+    """
+
+    value: str | int | bool
+    label_fr: str
+    label_en: str
+    group: str | None = None
+    group_label_fr: str | None = None
+    group_label_en: str | None = None
+    parent: int | str | None = None
+
+    def label(self, lang: str) -> str:
+        """The label in ``lang``."""
+        return self.label_en if _lang(lang) == "en" else self.label_fr
+
+    def describe(self, lang: str) -> dict[str, Any]:
+        """JSON-able description for clients."""
+        out: dict[str, Any] = {"value": self.value, "label": self.label(lang)}
+        if self.group is not None:
+            out["group"] = self.group
+            out["group_label"] = (
+                self.group_label_en if _lang(lang) == "en" else self.group_label_fr
+            ) or self.group
+        if self.parent is not None:
+            out["parent"] = self.parent
+        return out
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a form as a client renders it.
+
+    ``required`` applies when the field is shown (``shown_when`` is met, or always when
+    ``shown_when`` is ``None``). ``shown_when`` is ``{"field": name, "equals": value}``,
+    ``{"field": name, "contains": value}`` (multi-choice) or ``{"all": [conditions]}``.
+    ``choices_source`` says where the service fills choices from the caller's profile (see
+    ``forms.choices``); ``fields`` are the sub-fields of a ``group``, ``phones`` or ``address``.
+    """
+
+    name: str
+    type: FieldType
+    label_fr: str
+    label_en: str
+    required: bool = False
+    default: Any = None
+    choices: tuple[Choice, ...] = ()
+    choices_source: str | None = None
+    shown_when: Mapping[str, Any] | None = None
+    help_fr: str | None = None
+    help_en: str | None = None
+    many: bool = False
+    fields: tuple[Field, ...] = ()
+    choices_depend_on: str | None = None
+    current_value_source: str | None = None
+    placeholder: str | None = None
+
+    def label(self, lang: str) -> str:
+        """The label in ``lang``."""
+        return self.label_en if _lang(lang) == "en" else self.label_fr
+
+    def describe(
+        self,
+        lang: str,
+        *,
+        today: dt.date,
+        fill: Callable[[str], tuple[Choice, ...]] | None = None,
+    ) -> dict[str, Any]:
+        """JSON-able description for clients; ``fill`` gives the choices of a ``choices_source``."""
+        default = today if self.default == TODAY else self.default
+        choices = self.choices
+        if fill is not None and self.choices_source is not None:
+            choices = fill(self.choices_source)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "label": self.label(lang),
+            "required": self.required,
+            "many": self.many,
+            "default": _jsonable(default),
+        }
+        if choices or self.choices_source is not None:
+            out["choices"] = [c.describe(lang) for c in choices]
+        if self.choices_source is not None:
+            out["choices_source"] = self.choices_source
+        if self.choices_depend_on is not None:
+            out["choices_depend_on"] = self.choices_depend_on
+        if self.shown_when is not None:
+            out["shown_when"] = _jsonable(self.shown_when)
+        help_text = self.help_en if _lang(lang) == "en" else self.help_fr
+        if help_text is not None:
+            out["help"] = help_text
+        if self.current_value_source is not None:
+            out["current_value_source"] = self.current_value_source
+        if self.placeholder is not None:
+            out["placeholder"] = self.placeholder
+        if self.fields:
+            out["fields"] = [f.describe(lang, today=today, fill=fill) for f in self.fields]
+        return out
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build a changeset.
+
+    ``merge_with_contact_id``: an agent approved with a merge, so the form uses this existing
+    contact instead of creating the new one. ``today``: the date the changeset is built for (start
+    dates by default, end date of removed relations); the real date when ``None``.
+    """
+
+    merge_with_contact_id: int | None = None
+    today: dt.date | None = None
+
+    def date(self) -> dt.date:
+        """The date the changeset is built for."""
+        return self.today or dt.date.today()
+
+
+Builder = Callable[[Mapping[str, Any], ProfileView, BuildOptions], list[Operation]]
+PersonExtractor = Callable[[Mapping[str, Any]], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """One form of the catalogue: what it asks, how it validates, what it changes, who submits it.
+
+    ``requires_authority``: only a contact with one of ``authority_relations`` on the profile may
+    submit it. ``validation_rule``: ``never`` (no agent), ``always``, or
+    ``client_number_or_candidates`` (an agent validates when a client number was given or the
+    duplicate check found candidates).
+    """
+
+    slug: str
+    version: int
+    catalogue: str
+    catalogue_label_fr: str
+    catalogue_label_en: str
+    category: str
+    category_label_fr: str
+    category_label_en: str
+    title_fr: str
+    title_en: str
+    description_fr: str
+    description_en: str
+    fields: tuple[Field, ...]
+    schema: type[Schema]
+    validation_rule: ValidationRule
+    requires_authority: bool
+    popular: bool
+    build: Builder
+    person: PersonExtractor | None = None
+    authority_relations: frozenset[str] = field(default=AUTHORITY_RELATIONS)
+    notes_fr: tuple[str, ...] = ()
+    notes_en: tuple[str, ...] = ()
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang``."""
+        return self.title_en if _lang(lang) == "en" else self.title_fr
+
+    def description(self, lang: str) -> str:
+        """The short description in ``lang``."""
+        return self.description_en if _lang(lang) == "en" else self.description_fr
+
+    def field(self, name: str) -> Field | None:
+        """The top-level field called ``name``."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def validate(self, raw: Mapping[str, Any], *, today: dt.date | None = None) -> dict[str, Any]:
+        """The variables loaded by the schema (dates parsed, defaults filled) or every error.
+
+        Raises :class:`FormValidationError` with French messages keyed by field path.
+        """
+        if not isinstance(raw, Mapping):
+            raise FormValidationError({"_schema": [messages.NOT_A_MAPPING]})
+        errors = ErrorCollector()
+        data: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in SERVER_OWNED_FIELDS:
+                errors.add(str(key), messages.SERVER_OWNED)
+            else:
+                data[key] = value
+        loaded: dict[str, Any] = {}
+        with today_is(today):
+            try:
+                loaded = self.schema().load(data)
+            except ValidationError as exc:
+                for path, msgs in messages.translate_errors(exc.messages).items():
+                    # A rule on a nested field whose parts also failed lands in "<field>._schema".
+                    key = path.removesuffix("._schema")
+                    for message in msgs:
+                        errors.add(key, message)
+        errors.raise_if_any()
+        return loaded
+
+    def changeset(
+        self,
+        variables: Mapping[str, Any],
+        view: ProfileView,
+        options: BuildOptions | None = None,
+    ) -> list[Operation]:
+        """The operations that carry out the validated ``variables`` on the profile ``view``.
+
+        Raises :class:`FormValidationError` naming the fields when the variables do not fit the
+        profile (a contact of another profile, an organisation not related to it…) or change
+        nothing.
+        """
+        options = options or BuildOptions()
+        profile_id = variables.get("profile_id")
+        if profile_id is not None and profile_id != view.organisation.id:
+            raise FormValidationError({"profile_id": [messages.WRONG_PROFILE]})
+        operations = self.build(variables, view, options)
+        if not operations:
+            raise FormValidationError({"_schema": [messages.NOTHING_TO_CHANGE]})
+        return operations
+
+    def new_person(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The person the form creates, for duplicate detection; ``None`` when it creates none.
+
+        ``{first_name, last_name, birth_date (date), email, phones (E.164 strings),
+        client_number}``.
+        """
+        return self.person(variables) if self.person is not None else None
+
+    def to_description(
+        self,
+        lang: str = "fr",
+        *,
+        today: dt.date | None = None,
+        view: ProfileView | None = None,
+    ) -> dict[str, Any]:
+        """The form as JSON for clients: fields, types, labels, choices, defaults, conditions.
+
+        With ``view``, the choices of every ``choices_source`` are filled from that profile.
+        """
+        day = today or dt.date.today()
+        fill: Callable[[str], tuple[Choice, ...]] | None = None
+        if view is not None:
+            from .choices import choices_for  # a cycle at import time otherwise
+
+            def fill(source: str) -> tuple[Choice, ...]:
+                return choices_for(source, view)
+
+        notes = self.notes_en if _lang(lang) == "en" else self.notes_fr
+        return {
+            "slug": self.slug,
+            "version": self.version,
+            "catalogue": {
+                "code": self.catalogue,
+                "label": self.catalogue_label_en
+                if _lang(lang) == "en"
+                else self.catalogue_label_fr,
+            },
+            "category": {
+                "code": self.category,
+                "label": self.category_label_en if _lang(lang) == "en" else self.category_label_fr,
+            },
+            "title": self.title(lang),
+            "description": self.description(lang),
+            "notes": list(notes),
+            "validation_rule": self.validation_rule,
+            "requires_authority": self.requires_authority,
+            "authority_relations": sorted(self.authority_relations),
+            "popular": self.popular,
+            "fields": [f.describe(lang, today=day, fill=fill) for f in self.fields],
+        }

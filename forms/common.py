@@ -1,0 +1,487 @@
+"""Pieces shared by the forms: vocabulary, marshmallow fields and schemas, field descriptions.
+
+The vocabulary (relation types, subject categories, rights, phone types, provinces) is the profile
+store's, repeated here because ``forms`` imports nothing from the service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from . import messages
+from .base import Choice, Field, current_date
+
+# --------------------------------------------------------------------------- vocabulary
+
+CATALOGUE_PROFIL = ("profil", "Profil", "Profile")
+CATEGORY_DOSSIER_CLIENT = ("dossier_client", "Dossier client", "Client file")
+CATEGORY_AUTORISATIONS = ("autorisations", "Autorisations", "Authorizations")
+
+RELATION_LABELS: Mapping[str, tuple[str, str]] = {
+    "responsable": ("Responsable", "Person in charge"),
+    "administrateur_dossier": ("Administrateur du dossier", "File administrator"),
+    "dirigeant": ("Dirigeant", "Officer"),
+    "membre_personnel": ("Membre du personnel", "Staff member"),
+    "individu_autorise": ("Individu autorisé", "Authorized individual"),
+    "contact": ("Contact", "Contact"),
+}
+
+SUBJECT_CATEGORY_LABELS: Mapping[str, tuple[str, str]] = {
+    "chantier_conformite": ("Chantier et conformité", "Job sites and compliance"),
+    "paiements_releves": ("Paiements et relevés", "Payments and statements"),
+    "profil": ("Profil", "Profile"),
+}
+SUBJECT_CATEGORY_ORDER = ("chantier_conformite", "paiements_releves", "profil")
+
+RIGHT_LABELS: Mapping[str, tuple[str, str]] = {
+    "read": ("Lecture", "Read"),
+    "write": ("Écriture", "Write"),
+}
+
+LANGUAGES: Mapping[str, tuple[str, str]] = {
+    "fr": ("Français", "French"),
+    "en": ("English", "English"),
+}
+
+PHONE_TYPES: Mapping[str, tuple[str, str]] = {
+    "cellulaire": ("Cellulaire", "Mobile"),
+    "bureau": ("Bureau", "Office"),
+    "domicile": ("Domicile", "Home"),
+    "telecopieur": ("Télécopieur", "Fax"),
+    "autre": ("Autre", "Other"),
+}
+
+NORTH_AMERICA = "Amérique du Nord"
+INTERNATIONAL = "International"
+TERRITORIES: Mapping[str, tuple[str, str]] = {
+    NORTH_AMERICA: (NORTH_AMERICA, "North America"),
+    INTERNATIONAL: (INTERNATIONAL, "International"),
+}
+
+PROVINCES: Mapping[str, tuple[str, str]] = {
+    "QC": ("Québec", "Quebec"),
+    "ON": ("Ontario", "Ontario"),
+    "NB": ("Nouveau-Brunswick", "New Brunswick"),
+    "NS": ("Nouvelle-Écosse", "Nova Scotia"),
+    "PE": ("Île-du-Prince-Édouard", "Prince Edward Island"),
+    "NL": ("Terre-Neuve-et-Labrador", "Newfoundland and Labrador"),
+    "MB": ("Manitoba", "Manitoba"),
+    "SK": ("Saskatchewan", "Saskatchewan"),
+    "AB": ("Alberta", "Alberta"),
+    "BC": ("Colombie-Britannique", "British Columbia"),
+    "YT": ("Yukon", "Yukon"),
+    "NT": ("Territoires du Nord-Ouest", "Northwest Territories"),
+    "NU": ("Nunavut", "Nunavut"),
+}
+
+COUNTRIES: Mapping[str, tuple[str, str]] = {
+    "CA": ("Canada", "Canada"),
+    "US": ("États-Unis", "United States"),
+}
+
+# The attestation of the removal form, word for word from the guide; the modification form's
+# declaration is its first sentence.
+ATTESTATION_FR = (
+    "J'atteste que les modifications demandées sont exactes et, le cas échéant, je confirme avoir "
+    "joint les documents nécessaires au traitement de ma demande et je consens à ce que les "
+    "modifications soient effectives dans mon dossier."
+)
+ATTESTATION_EN = (
+    "I attest that the requested changes are accurate and, where applicable, I confirm that I have "
+    "attached the documents needed to process my request, and I consent to the changes taking "
+    "effect in my file."
+)
+DECLARATION_FR = (
+    "J'atteste que les modifications demandées sont exactes et, le cas échéant, je confirme avoir "
+    "joint les documents nécessaires au traitement de ma demande."
+)
+DECLARATION_EN = (
+    "I attest that the requested changes are accurate and, where applicable, I confirm that I have "
+    "attached the documents needed to process my request."
+)
+
+
+def choices_of(table: Mapping[str, tuple[str, str]]) -> tuple[Choice, ...]:
+    """Static choices from a ``code -> (label_fr, label_en)`` table."""
+    return tuple(Choice(code, fr, en) for code, (fr, en) in table.items())
+
+
+# --------------------------------------------------------------------------- marshmallow fields
+
+
+class BaseSchema(Schema):
+    """Every form schema: unknown fields are errors, never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Text(fields.String):
+    """A string with surrounding spaces removed; blank is an error (or ``None`` when optional)."""
+
+    def __init__(
+        self, *, max_length: int = 200, blank_is_none: bool = False, **kwargs: Any
+    ) -> None:
+        self.blank_is_none = blank_is_none
+        if blank_is_none:
+            kwargs.setdefault("allow_none", True)
+        super().__init__(validate=validate.Length(max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = text.strip() if isinstance(text, str) else text
+        if not text:
+            if self.blank_is_none:
+                return None
+            raise ValidationError(messages.BLANK)
+        return text
+
+
+class ChoiceField(fields.String):
+    """A string among fixed codes (``None`` allowed when ``allow_none``)."""
+
+    def __init__(self, codes: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(validate=validate.OneOf(list(codes)), **kwargs)
+
+
+def attestation_field() -> fields.Boolean:
+    """A box that must be checked."""
+    return fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error=messages.ATTESTATION),
+    )
+
+
+def id_field(**kwargs: Any) -> fields.Integer:
+    """A row id, as a JSON integer."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+
+
+def unique_items(values: Sequence[Any]) -> None:
+    """Refuse a list that names the same value twice."""
+    if len(set(values)) != len(values):
+        raise ValidationError(messages.DUPLICATE_VALUE)
+
+
+def id_list(**kwargs: Any) -> fields.List:
+    """A list of distinct row ids."""
+    return fields.List(id_field(), validate=unique_items, **kwargs)
+
+
+def code_list(**kwargs: Any) -> fields.List:
+    """A list of distinct codes (subject codes)."""
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=60)), validate=unique_items, **kwargs
+    )
+
+
+# --------------------------------------------------------------------------- phones
+
+_COUNTRY_CODE = re.compile(r"^\+[1-9]\d{0,2}$")
+_NANP = re.compile(r"^[2-9]\d{2}[2-9]\d{6}$")
+
+
+def national_digits(number: str, country_code: str | None) -> str:
+    """The digits of a number, without a leading ``1`` typed before a North American number."""
+    digits = re.sub(r"\D", "", number)
+    if country_code == "+1" and len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return digits
+
+
+class PhoneSchema(BaseSchema):
+    """One phone number: type, territory, country code, number (999 999-9999), extension."""
+
+    type = ChoiceField(PHONE_TYPES, required=True)
+    territory = ChoiceField(TERRITORIES, load_default=NORTH_AMERICA)
+    country_code = fields.String(load_default="+1")
+    number = Text(required=True, max_length=30)
+    extension = Text(max_length=10, blank_is_none=True, load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check(self, data: Mapping[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        code = data.get("country_code")
+        if code is not None and not _COUNTRY_CODE.match(code):
+            errors["country_code"] = [messages.PHONE_COUNTRY_CODE]
+        elif data.get("territory") == NORTH_AMERICA and code is not None and code != "+1":
+            errors["country_code"] = [messages.PHONE_TERRITORY_CODE]
+        number = data.get("number")
+        if number is not None:
+            digits = national_digits(number, code)
+            separators_only = re.fullmatch(r"[\d\s().+-]+", number) is not None
+            if code == "+1" and not (separators_only and _NANP.match(digits)):
+                errors["number"] = [messages.PHONE_NANP]
+            elif code != "+1" and not (separators_only and 4 <= len(digits) <= 15):
+                errors["number"] = [messages.PHONE_INTERNATIONAL]
+        extension = data.get("extension")
+        if extension is not None and not re.fullmatch(r"\d{1,6}", extension):
+            errors["extension"] = [messages.PHONE_EXTENSION]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        digits = national_digits(data["number"], data["country_code"])
+        if data["country_code"] == "+1":
+            data["number"] = f"{digits[:3]} {digits[3:6]}-{digits[6:]}"
+        else:
+            data["number"] = digits
+        return data
+
+
+def phone_e164(phone: Mapping[str, Any]) -> str:
+    """``+15145550101`` from a phone dict."""
+    digits = national_digits(str(phone["number"]), str(phone["country_code"]))
+    return f"{phone['country_code']}{digits}"
+
+
+def format_phone(phone: Mapping[str, Any]) -> str:
+    """``+1 514 555-0101`` (and ``poste 12``) from a phone dict: how an organisation stores it."""
+    text = f"{phone['country_code']} {phone['number']}"
+    if phone.get("extension"):
+        text += f" poste {phone['extension']}"
+    return text
+
+
+def phones_field(**kwargs: Any) -> fields.List:
+    """A list of phone numbers, the main one first."""
+    return fields.List(fields.Nested(PhoneSchema), **kwargs)
+
+
+PHONE_FIELDS: tuple[Field, ...] = (
+    Field(
+        "type",
+        "choice",
+        "Type de numéro de téléphone",
+        "Phone number type",
+        required=True,
+        choices=choices_of(PHONE_TYPES),
+    ),
+    Field(
+        "territory",
+        "choice",
+        "Territoire téléphonique",
+        "Phone territory",
+        default=NORTH_AMERICA,
+        choices=choices_of(TERRITORIES),
+    ),
+    Field("country_code", "text", "Indicatif", "Country code", default="+1"),
+    Field(
+        "number",
+        "text",
+        "Numéro de téléphone",
+        "Phone number",
+        required=True,
+        placeholder="999 999-9999",
+    ),
+    Field("extension", "text", "Poste", "Extension"),
+)
+
+
+def phones_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
+    """The *phones* field: the main number first, then *Ajouter un autre numéro de téléphone*."""
+    return Field(
+        "phones",
+        "phones",
+        "Numéro de téléphone principal",
+        "Main phone number",
+        many=True,
+        fields=PHONE_FIELDS,
+        shown_when=shown_when,
+        current_value_source="contact.phones",
+        help_fr=(
+            "Le premier numéro est le numéro principal. Ajouter un autre numéro de téléphone : "
+            "ajoutez un élément à la liste. La liste fournie remplace les numéros actuels."
+        ),
+        help_en=(
+            "The first number is the main one. Add another phone number: add an item to the list. "
+            "The list replaces the current numbers."
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- addresses
+
+_POSTAL_CODE = re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]) ?(\d[ABCEGHJ-NPRSTV-Z]\d)$")
+
+
+class AddressSchema(BaseSchema):
+    """A postal address; a Canadian one has a province and an ``A1A 1A1`` postal code."""
+
+    street = Text(required=True, max_length=200)
+    unit = Text(max_length=30, blank_is_none=True, load_default=None)
+    city = Text(required=True, max_length=100)
+    province = Text(max_length=60, load_default="QC")
+    postal_code = Text(required=True, max_length=20)
+    country = Text(max_length=2, load_default="CA")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check(self, data: Mapping[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        country = data.get("country")
+        if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
+            errors["country"] = [messages.COUNTRY]
+        if country is not None and country.upper() == "CA":
+            province = data.get("province")
+            if province is not None and province.upper() not in PROVINCES:
+                errors["province"] = [messages.PROVINCE]
+            postal = data.get("postal_code")
+            if postal is not None and not _POSTAL_CODE.match(postal.upper()):
+                errors["postal_code"] = [messages.POSTAL_CODE]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["country"] = data["country"].upper()
+        if data["country"] == "CA":
+            data["province"] = data["province"].upper()
+            match = _POSTAL_CODE.match(data["postal_code"].upper())
+            if match:
+                data["postal_code"] = f"{match.group(1)} {match.group(2)}"
+        return {k: v for k, v in data.items() if v is not None}
+
+
+ADDRESS_FIELDS: tuple[Field, ...] = (
+    Field("street", "text", "Numéro et rue", "Street address", required=True),
+    Field("unit", "text", "Appartement, bureau", "Apartment, suite"),
+    Field("city", "text", "Ville", "City", required=True),
+    Field(
+        "province",
+        "choice",
+        "Province ou territoire",
+        "Province or territory",
+        default="QC",
+        choices=choices_of(PROVINCES),
+        help_fr="Hors du Canada : l'État ou la région, en texte libre.",
+        help_en="Outside Canada: the state or region, free text.",
+    ),
+    Field(
+        "postal_code",
+        "text",
+        "Code postal",
+        "Postal code",
+        required=True,
+        placeholder="A1A 1A1",
+    ),
+    Field(
+        "country",
+        "choice",
+        "Pays",
+        "Country",
+        default="CA",
+        choices=choices_of(COUNTRIES),
+        help_fr="Code de pays de deux lettres (ISO 3166).",
+        help_en="Two-letter country code (ISO 3166).",
+    ),
+)
+
+
+def address_description(current_value_source: str) -> Field:
+    """The *address* field of the address forms."""
+    return Field(
+        "address",
+        "address",
+        "Nouvelle adresse",
+        "New address",
+        required=True,
+        fields=ADDRESS_FIELDS,
+        current_value_source=current_value_source,
+    )
+
+
+# --------------------------------------------------------------------------- persons
+
+
+def check_birth_date(value: dt.date) -> None:
+    """A birth date in the past, after 1900."""
+    if value > current_date():
+        raise ValidationError(messages.BIRTH_DATE_FUTURE)
+    if value < dt.date(1900, 1, 1):
+        raise ValidationError(messages.BIRTH_DATE_TOO_OLD)
+
+
+def check_client_number(value: str) -> None:
+    """Digits only (spaces and dashes are dropped before)."""
+    if not re.fullmatch(r"\d{1,20}", value):
+        raise ValidationError(messages.CLIENT_NUMBER)
+
+
+class ClientNumber(Text):
+    """A client number: digits, spaces and dashes dropped; blank means none."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=30, blank_is_none=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is None:
+            return None
+        compact = re.sub(r"[\s-]", "", text)
+        check_client_number(compact)
+        return compact
+
+
+def language_field(**kwargs: Any) -> fields.String:
+    """``fr`` or ``en``."""
+    return ChoiceField(LANGUAGES, **kwargs)
+
+
+def attestation_description(name: str, text_fr: str, text_en: str) -> Field:
+    """A box that must be checked to submit."""
+    return Field(name, "attestation", text_fr, text_en, required=True, default=False)
+
+
+def profile_description() -> Field:
+    """*Profil concerné*: the profile the request is for (the one in the URL; checked)."""
+    return Field(
+        "profile_id",
+        "organisation",
+        "Profil concerné",
+        "Profile concerned",
+        choices_source="account.profiles",
+        help_fr="Le profil de votre organisation; il doit être celui de la demande.",
+        help_en="Your organisation's profile; it must be the request's.",
+    )
+
+
+class Email(fields.Email):
+    """An email address, surrounding spaces removed."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def present(original: Mapping[str, Any], name: str) -> bool:
+    """Whether the submission gave ``name`` a value (not missing, null, blank or empty)."""
+    value = original.get(name)
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    return True
+
+
+def flag(data: Mapping[str, Any], original: Mapping[str, Any], name: str) -> bool | None:
+    """A loaded boolean's value, or ``None`` when it was given but invalid (already reported)."""
+    if name in original and name not in data:
+        return None
+    return bool(data.get(name, False))

@@ -1,0 +1,355 @@
+"""*Modifier les informations personnelles et les coordonnées d'un individu autorisé…*
+
+Full title: *… ou d'un contact*; catalogue Profil › Dossier client. The guide (Étapes 5 and 6):
+choose the *Individu autorisé ou contact dans ce profil*, tick *Que désirez-vous modifier?*
+(*Coordonnées de communication*, *Informations personnelles*, *Date de fin d'une relation*) and
+change:
+
+- the language of communication (*- Aucun -* keeps the current value) and the phones (type,
+  territory — *Amérique du Nord* —, country code +1, number 999 999-9999, *Ajouter un autre numéro
+  de téléphone*); the email is **not** editable here: any ``email`` gets *"L'adresse courriel est
+  modifiable dans la section Paramètres du compte."*;
+- first name, last name, date of birth;
+- the end date of one of the contact's relations with the firm (not before its start date, not in
+  the past: ending a relation now is the removal form's job);
+
+and *Émettre un nouveau code de liaison* (reissue and email linking credentials), then the
+*Déclaration*. The member receives a confirmation email of the changes (``NotifyContact``, template
+``modification_confirmation``) and, when asked, new linking credentials.
+
+Who may submit: a person with authority (responsable, administrateur du dossier, dirigeant) on the
+firm, for any contact of the firm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from . import messages
+from .base import BuildOptions, ErrorCollector, Field, FormDefinition, current_date
+from .changeset import (
+    IssueLinkingCredentials,
+    NotifyContact,
+    Operation,
+    ReplacePhones,
+    UpdateContact,
+    UpdateRelationEndDate,
+)
+from .common import (
+    CATALOGUE_PROFIL,
+    CATEGORY_DOSSIER_CLIENT,
+    DECLARATION_EN,
+    DECLARATION_FR,
+    LANGUAGES,
+    BaseSchema,
+    ChoiceField,
+    Text,
+    attestation_description,
+    attestation_field,
+    check_birth_date,
+    choices_of,
+    id_field,
+    language_field,
+    phones_description,
+    phones_field,
+    present,
+    profile_description,
+)
+from .profile import ProfileView
+
+SLUG = "update-contact"
+TEMPLATE = "modification_confirmation"
+
+COORDONNEES = "coordonnees"
+PERSONAL = "informations_personnelles"
+RELATION_END = "date_fin_relation"
+
+SECTIONS: Mapping[str, tuple[str, str]] = {
+    COORDONNEES: ("Coordonnées de communication", "Communication details"),
+    PERSONAL: ("Informations personnelles", "Personal information"),
+    RELATION_END: ("Date de fin d'une relation", "End date of a relation"),
+}
+
+# The fields each section changes.
+SECTION_FIELDS: Mapping[str, tuple[str, ...]] = {
+    COORDONNEES: ("language", "phones"),
+    PERSONAL: ("first_name", "last_name", "birth_date"),
+    RELATION_END: ("relation_id", "relation_end_date"),
+}
+
+RELATION_END_IN_PAST = (
+    "La date de fin ne peut pas être dans le passé : pour retirer une relation dès maintenant, "
+    "utilisez le formulaire « Retirer une relation ou des sujets autorisés à un contact »."
+)
+
+
+class UpdateContactSchema(BaseSchema):
+    """The variables of the form."""
+
+    profile_id = id_field()
+    contact_id = id_field(required=True)
+    sections = fields.List(ChoiceField(SECTIONS), load_default=list)
+    language = language_field(allow_none=True, load_default=None)
+    # Declared only to answer with the guide's message instead of "unknown field".
+    email = fields.Raw(allow_none=True, load_default=None)
+    phones = phones_field(allow_none=True, load_default=None, validate=validate.Length(min=1))
+    first_name = Text(max_length=100, allow_none=True, load_default=None)
+    last_name = Text(max_length=100, allow_none=True, load_default=None)
+    birth_date = fields.Date(allow_none=True, load_default=None, validate=check_birth_date)
+    relation_id = id_field(allow_none=True, load_default=None)
+    relation_end_date = fields.Date(allow_none=True, load_default=None)
+    issue_linking_code = fields.Boolean(load_default=False)
+    attestation = attestation_field()
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _check(self, data: Mapping[str, Any], original_data: Mapping[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        if "email" in original_data:
+            errors["email"] = [messages.EMAIL_NOT_EDITABLE]
+        chosen = set(data.get("sections") or ())
+        if "sections" not in original_data or "sections" in data:
+            for section, names in SECTION_FIELDS.items():
+                label = SECTIONS[section][0]
+                if section not in chosen:
+                    for name in names:
+                        if present(original_data, name):
+                            errors[name] = [messages.SECTION_NOT_CHOSEN.format(label)]
+                    continue
+                given = [n for n in names if original_data.get(n) is not None]
+                if section == RELATION_END:
+                    for name in names:
+                        if name not in given:
+                            errors[name] = [messages.REQUIRED]
+                elif not given:
+                    errors.setdefault("sections", []).append(messages.SECTION_EMPTY.format(label))
+        if len(set(data.get("sections") or ())) != len(data.get("sections") or ()):
+            errors.setdefault("sections", []).append(messages.DUPLICATE_VALUE)
+        end = data.get("relation_end_date")
+        if end is not None and end < current_date():
+            errors["relation_end_date"] = [RELATION_END_IN_PAST]
+        if errors:
+            raise ValidationError(errors)
+
+
+def build(
+    variables: Mapping[str, Any], view: ProfileView, options: BuildOptions
+) -> list[Operation]:
+    """The changes that differ from the current values, the confirmation, the credentials."""
+    errors = ErrorCollector()
+    contact_id = variables["contact_id"]
+    contact = view.contacts.get(contact_id)
+    if contact is None:
+        errors.add("contact_id", messages.CONTACT_NOT_IN_PROFILE)
+        errors.raise_if_any()
+    assert contact is not None  # for the type checker: raise_if_any raised otherwise
+
+    operations: list[Operation] = []
+    changes: dict[str, Any] = {}
+    current = {
+        "language": contact.language,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "birth_date": contact.birth_date,
+    }
+    for name, value in current.items():
+        new = variables.get(name)
+        if new is not None and new != value:
+            changes[name] = new
+    if changes:
+        operations.append(UpdateContact(contact_id=contact_id, changes=changes))
+    changed = sorted(changes)
+
+    phones = variables.get("phones")
+    if phones is not None:
+        new_phones = tuple(dict(p) for p in phones)
+        if new_phones != tuple(p.to_dict() for p in contact.phones):
+            operations.append(ReplacePhones(contact_id=contact_id, phones=new_phones))
+            changed.append("phones")
+
+    relation_id = variables.get("relation_id")
+    end_date = variables.get("relation_end_date")
+    if relation_id is not None and end_date is not None:
+        relation = next((r for r in view.relations_of(contact_id) if r.id == relation_id), None)
+        if relation is None:
+            errors.add("relation_id", messages.RELATION_NOT_OF_CONTACT.format(relation_id))
+        elif end_date < relation.start_date:
+            errors.add("relation_end_date", messages.END_BEFORE_START)
+        elif end_date != relation.end_date:
+            operations.append(UpdateRelationEndDate(relation_id=relation_id, end_date=end_date))
+            changed.append("relation_end_date")
+
+    issue = bool(variables.get("issue_linking_code"))
+    if issue and not contact.email:
+        errors.add("issue_linking_code", messages.NO_EMAIL_FOR_CREDENTIALS)
+    errors.raise_if_any()
+
+    if issue:
+        operations.append(
+            IssueLinkingCredentials(contact=contact_id, organisation_id=view.organisation.id)
+        )
+    if changed and contact.email:
+        operations.append(
+            NotifyContact(
+                contact=contact_id,
+                template=TEMPLATE,
+                params={
+                    "organisation_id": view.organisation.id,
+                    "organisation_name": view.organisation.name,
+                    "changes": changed,
+                    "linking_credentials": issue,
+                },
+            )
+        )
+    return operations
+
+
+_SHOWN = {section: {"field": "sections", "contains": section} for section in SECTIONS}
+
+FIELDS = (
+    profile_description(),
+    Field(
+        "contact_id",
+        "contact",
+        "Individu autorisé ou contact dans ce profil",
+        "Authorized individual or contact in this profile",
+        required=True,
+        choices_source="profile.contacts",
+    ),
+    Field(
+        "sections",
+        "multi_choice",
+        "Que désirez-vous modifier?",
+        "What do you want to change?",
+        many=True,
+        default=(),
+        choices=choices_of(SECTIONS),
+        help_fr="Sélectionnez le type d'informations à mettre à jour parmi les options suivantes.",
+        help_en="Select the kind of information to update among the following options.",
+    ),
+    Field(
+        "language",
+        "choice",
+        "Langue de communication",
+        "Language of communication",
+        choices=choices_of(LANGUAGES),
+        shown_when=_SHOWN[COORDONNEES],
+        current_value_source="contact.language",
+        help_fr="« - Aucun - » (aucune valeur) conserve la valeur actuelle.",
+        help_en="“- None -” (no value) keeps the current value.",
+    ),
+    Field(
+        "email",
+        "email_notice",
+        "Adresse courriel",
+        "Email address",
+        shown_when=_SHOWN[COORDONNEES],
+        current_value_source="contact.email",
+        help_fr=messages.EMAIL_NOT_EDITABLE,
+        help_en="The email address can be changed in the Account settings section.",
+    ),
+    phones_description(shown_when=_SHOWN[COORDONNEES]),
+    Field(
+        "first_name",
+        "text",
+        "Prénom",
+        "First name",
+        shown_when=_SHOWN[PERSONAL],
+        current_value_source="contact.first_name",
+    ),
+    Field(
+        "last_name",
+        "text",
+        "Nom",
+        "Last name",
+        shown_when=_SHOWN[PERSONAL],
+        current_value_source="contact.last_name",
+    ),
+    Field(
+        "birth_date",
+        "date",
+        "Date de naissance",
+        "Date of birth",
+        shown_when=_SHOWN[PERSONAL],
+        current_value_source="contact.birth_date",
+    ),
+    Field(
+        "relation_id",
+        "relation",
+        "Relation",
+        "Relation",
+        required=True,
+        choices_source="contact.relations",
+        choices_depend_on="contact_id",
+        shown_when=_SHOWN[RELATION_END],
+    ),
+    Field(
+        "relation_end_date",
+        "date",
+        "Nouvelle date de fin",
+        "New end date",
+        required=True,
+        shown_when=_SHOWN[RELATION_END],
+        current_value_source="relation.end_date",
+    ),
+    Field(
+        "issue_linking_code",
+        "boolean",
+        "Émettre un nouveau code de liaison",
+        "Issue a new linking code",
+        default=False,
+        help_fr=(
+            "Les coordonnées de liaison sont envoyées à l'adresse courriel du contact; les "
+            "précédentes ne sont plus valides."
+        ),
+        help_en=(
+            "The linking credentials are sent to the contact's email address; the previous ones "
+            "stop working."
+        ),
+    ),
+    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
+)
+
+FORM = FormDefinition(
+    slug=SLUG,
+    version=1,
+    catalogue=CATALOGUE_PROFIL[0],
+    catalogue_label_fr=CATALOGUE_PROFIL[1],
+    catalogue_label_en=CATALOGUE_PROFIL[2],
+    category=CATEGORY_DOSSIER_CLIENT[0],
+    category_label_fr=CATEGORY_DOSSIER_CLIENT[1],
+    category_label_en=CATEGORY_DOSSIER_CLIENT[2],
+    title_fr=(
+        "Modifier les informations personnelles et les coordonnées d'un individu autorisé ou "
+        "d'un contact"
+    ),
+    title_en="Change the personal information and contact details of an authorized individual "
+    "or a contact",
+    description_fr=(
+        "Ce formulaire permet de mettre à jour les informations personnelles et les coordonnées "
+        "d'un individu autorisé ou d'un contact."
+    ),
+    description_en=(
+        "This form updates the personal information and contact details of an authorized "
+        "individual or a contact."
+    ),
+    notes_fr=(
+        "Assurez-vous que l'adresse courriel est valide car c'est à cette adresse que seront "
+        "envoyées les coordonnées de liaison.",
+        "Ce membre recevra un courriel confirmant les modifications apportées et, si demandé, "
+        "les coordonnées de liaison à utiliser.",
+    ),
+    notes_en=(
+        "Make sure the email address is valid: the linking credentials are sent to it.",
+        "The member receives an email confirming the changes and, when asked, the linking "
+        "credentials to use.",
+    ),
+    fields=FIELDS,
+    schema=UpdateContactSchema,
+    validation_rule="never",
+    requires_authority=True,
+    popular=False,
+    build=build,
+)
