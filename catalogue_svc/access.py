@@ -9,6 +9,7 @@ Another organisation's objects answer 404, as if they did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -88,3 +89,34 @@ def accessible_profiles(account_id: int) -> list[ProfileAccess]:
         if access is not None:
             seen[organisation_id] = access
     return list(seen.values())
+
+
+FIRMS_ONLY = "Cette fonction est réservée aux comptes des organisations (les agents n'y ont pas accès)."
+
+
+def require_user() -> Any:
+    """The logged-in account of a person acting for organisations (not an agent): 401 / 403."""
+    from . import audit
+    from .accounts.sessions import require_account
+
+    account = require_account()
+    if account.is_agent:
+        audit.record("authorization.denied", "failure", actor_account_id=account.id,
+                     actor_kind="agent", details={"needs": "user"})
+        db.session.commit()
+        raise Forbidden(FIRMS_ONLY)
+    return account
+
+
+def require_agent() -> Any:
+    """The logged-in agent (401 / 403)."""
+    from .accounts.sessions import require_agent as _require_agent
+
+    return _require_agent()
+
+
+def require_any() -> Any:
+    """Any logged-in account (401)."""
+    from .accounts.sessions import require_account
+
+    return require_account()

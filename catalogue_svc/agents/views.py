@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from ..accounts.sessions import require_account
+from ..access import require_agent
 from ..requests.service import Actor
 from . import service
 from .schemas import ApproveSchema, QueueArgs, RejectSchema
@@ -15,7 +15,7 @@ blp = Blueprint("agents", __name__, url_prefix="/api/agent", description="Agents
 
 
 def _agent() -> Actor:
-    account = require_account(role="agent")
+    account = require_agent()
     return Actor("agent", account.id, f"{account.first_name} {account.last_name}")
 
 

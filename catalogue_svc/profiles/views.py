@@ -7,8 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from ..access import require_profile
-from ..accounts.sessions import require_account
+from ..access import require_profile, require_user
 from ..schemas import PageArgs, StrictSchema
 from . import lists
 
@@ -32,7 +31,7 @@ class LangArgs(StrictSchema):
 @blp.arguments(ListArgs, location="query")
 def contacts(args: dict[str, Any], profile_id: int) -> Any:
     """Contacts de l'organisation (tels que propagés)."""
-    access = require_profile(require_account(role="user").id, profile_id, manage=True)
+    access = require_profile(require_user().id, profile_id, manage=True)
     return lists.contacts(access.organisation.id, **args)
 
 
@@ -40,7 +39,7 @@ def contacts(args: dict[str, Any], profile_id: int) -> Any:
 @blp.arguments(ListArgs, location="query")
 def relations(args: dict[str, Any], profile_id: int) -> Any:
     """Relations de l'organisation (telles que propagées)."""
-    access = require_profile(require_account(role="user").id, profile_id, manage=True)
+    access = require_profile(require_user().id, profile_id, manage=True)
     return lists.relations(access.organisation.id, **args)
 
 
@@ -48,7 +47,7 @@ def relations(args: dict[str, Any], profile_id: int) -> Any:
 @blp.arguments(AuthorizationArgs, location="query")
 def authorizations(args: dict[str, Any], profile_id: int) -> Any:
     """Autorisations : les sujets de l'organisation d'abord; filtre par contact."""
-    access = require_profile(require_account(role="user").id, profile_id, manage=True)
+    access = require_profile(require_user().id, profile_id, manage=True)
     return lists.authorizations(access.organisation.id, contact_id=args.get("contact_id"),
                                 page=args["page"], per_page=args["per_page"], lang=args["lang"])
 
@@ -57,5 +56,5 @@ def authorizations(args: dict[str, Any], profile_id: int) -> Any:
 @blp.arguments(LangArgs, location="query")
 def authorized_dossiers(args: dict[str, Any], profile_id: int) -> Any:
     """Mes dossiers autorisés, avec les services non offerts en phase 1."""
-    access = require_profile(require_account(role="user").id, profile_id)
+    access = require_profile(require_user().id, profile_id)
     return lists.authorized_dossiers(access.contact_id, access.organisation.id, args["lang"])

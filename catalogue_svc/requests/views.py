@@ -10,10 +10,9 @@ from flask_smorest import Blueprint
 
 from forms import registry
 
-from ..access import require_profile
+from ..access import require_any, require_profile, require_user
 from ..clock import now
 from ..profiles.snapshot import profile_view
-from ..accounts.sessions import require_account
 from ..errors import NotFound, ValidationFailed
 from . import service
 from .schemas import (
@@ -37,7 +36,7 @@ def _name(account: Any) -> str:
 @blp.arguments(LangArgs, location="query")
 def catalogue(args: dict[str, Any]) -> Any:
     """Les catalogues, leurs catégories et leurs formulaires."""
-    require_account()
+    require_any()
     return {"catalogues": registry.catalogue(args["lang"])}
 
 
@@ -45,7 +44,7 @@ def catalogue(args: dict[str, Any]) -> Any:
 @blp.arguments(DescribeArgs, location="query")
 def describe(args: dict[str, Any], slug: str) -> Any:
     """Un formulaire : champs, types, choix (remplis selon le profil), valeurs par défaut."""
-    account = require_account()
+    account = require_any()
     form = service.form_or_404(slug)
     view = None
     if args.get("profile_id") is not None:
@@ -59,7 +58,7 @@ def describe(args: dict[str, Any], slug: str) -> Any:
 @blp.response(202)
 def submit(data: dict[str, Any], profile_id: int) -> Any:
     """Soumettre un formulaire : la demande est créée et suivie dans « Mes demandes »."""
-    account = require_account(role="user")
+    account = require_user()
     key = http_request.headers.get("Idempotency-Key")
     if key is not None and not _KEY.match(key):
         raise ValidationFailed(errors={"Idempotency-Key": [
@@ -74,7 +73,7 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
 @blp.arguments(RequestListArgs, location="query")
 def list_requests(args: dict[str, Any], profile_id: int) -> Any:
     """« Mes demandes » : les demandes du profil, les plus récentes d'abord."""
-    account = require_account(role="user")
+    account = require_user()
     access = require_profile(account.id, profile_id)
     return service.list_for_profile(access, state=args.get("state"), page=args["page"],
                                     per_page=args["per_page"])
@@ -83,7 +82,7 @@ def list_requests(args: dict[str, Any], profile_id: int) -> Any:
 @blp.route("/requests/<number>")
 def get_request(number: str) -> Any:
     """Une demande : variables, état, historique, commentaires, moment de visibilité."""
-    account = require_account()
+    account = require_any()
     if len(number) > 20:
         raise NotFound()
     req, for_agent = service.get_for_account(number, account.id, role=account.role)
@@ -93,7 +92,7 @@ def get_request(number: str) -> Any:
 @blp.route("/requests/<number>/cancel", methods=["POST"])
 def cancel(number: str) -> Any:
     """Annuler sa demande avant son approbation."""
-    account = require_account(role="user")
+    account = require_user()
     return service.cancel(number, account.id, _name(account))
 
 
@@ -102,6 +101,6 @@ def cancel(number: str) -> Any:
 @blp.response(201)
 def comment(data: dict[str, Any], number: str) -> Any:
     """Ajouter un commentaire (demandeur ou agent)."""
-    account = require_account()
+    account = require_any()
     return service.add_comment(number, account.id, _name(account), account.role, data["body"],
                                data["internal"])
