@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 
@@ -18,3 +20,18 @@ class Api(_Api):  # type: ignore[misc]
 
 
 api = Api()
+
+
+class _StrictParser(FlaskParser):  # type: ignore[misc]
+    """Every location honours the schema's own ``unknown`` (RAISE): an unknown query argument or
+    body field is a 422 naming it, never silently dropped."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {
+        location: None for location in FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION
+    }
+
+
+class Blueprint(_Blueprint):  # type: ignore[misc]
+    """flask-smorest's Blueprint with the strict parser; every API blueprint uses it."""
+
+    ARGUMENTS_PARSER = _StrictParser()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 
+from ..extensions import Blueprint
 from ..access import require_agent
 from ..requests.service import Actor
 from . import service

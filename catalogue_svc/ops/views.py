@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, current_app
-from flask_smorest import Blueprint as ApiBlueprint
+from ..extensions import Blueprint as ApiBlueprint
 from sqlalchemy import select, text
 
 from ..db import db

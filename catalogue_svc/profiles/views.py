@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from ..extensions import Blueprint
 from ..access import require_profile, require_user
 from ..schemas import PageArgs, StrictSchema
 from . import lists

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from flask import request as http_request
-from flask_smorest import Blueprint
 
 from forms import registry
 
+from ..extensions import Blueprint
 from ..access import require_any, require_profile, require_user
 from ..clock import now
 from ..profiles.snapshot import profile_view
