@@ -30,7 +30,7 @@ def _sweeper(app, interval: float, stop: threading.Event) -> None:  # type: igno
                 from catalogue_svc import sweeper
 
                 sweeper.run()
-            except Exception:  # noqa: BLE001 - the next round tries again
+            except Exception:
                 log.exception("sweep failed")
             finally:
                 db.session.remove()
@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("queue", nargs="?", default=os.environ.get("CATALOGUE_QUEUE", "pipeline"))
     parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     parser.add_argument("--fork", action="store_true", help="fork a work-horse per job")
-    parser.add_argument("--sweep-interval", type=float,
-                        default=float(os.environ.get("CATALOGUE_SWEEP_INTERVAL", "10")))
+    parser.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=float(os.environ.get("CATALOGUE_SWEEP_INTERVAL", "10")),
+    )
     args = parser.parse_args(argv)
 
     configure()
@@ -54,8 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     jobs.bind(app)
     stop = threading.Event()
     if args.sweep_interval > 0:
-        threading.Thread(target=_sweeper, args=(app, args.sweep_interval, stop),
-                         daemon=True, name="sweeper").start()
+        threading.Thread(
+            target=_sweeper, args=(app, args.sweep_interval, stop), daemon=True, name="sweeper"
+        ).start()
     redis = Redis.from_url(settings.redis_url)
     worker_class = Worker if args.fork else SimpleWorker
     worker = worker_class([args.queue], connection=redis)

@@ -38,8 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in config.items() if k not in ENV_KEYS})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if settings.database_url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".",
-                    exist_ok=True)
+        os.makedirs(
+            os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".", exist_ok=True
+        )
 
     from . import errors, logs, queue
     from .db import db
@@ -52,11 +53,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     queue.init_app(app)
 
     from . import models  # noqa: F401 - every table is known to the metadata
+    from .accounts import init_app as init_accounts
     from .api import register_blueprints
     from .cli import register_commands
+    from .duplicates import service as duplicates
     from .notifications import service as notifications
+    from .ops import metrics
+    from .requests import service as requests
 
+    metrics.init_app(app)
     notifications.init_app()
+    duplicates.init_app(app)
+    requests.init_app()
+    init_accounts(app)
     register_blueprints(app, api)
     register_commands(app)
     return app

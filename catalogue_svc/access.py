@@ -82,7 +82,7 @@ def require_profile(account_id: int, profile_id: int, *, manage: bool = False) -
 def accessible_profiles(account_id: int) -> list[ProfileAccess]:
     """Every profile the account may act in now."""
     seen: dict[int, ProfileAccess] = {}
-    for contact_id, organisation_id in _links(account_id):
+    for _contact_id, organisation_id in _links(account_id):
         if organisation_id in seen:
             continue
         access = profile_access(account_id, organisation_id)
@@ -91,7 +91,9 @@ def accessible_profiles(account_id: int) -> list[ProfileAccess]:
     return list(seen.values())
 
 
-FIRMS_ONLY = "Cette fonction est réservée aux comptes des organisations (les agents n'y ont pas accès)."
+FIRMS_ONLY = (
+    "Cette fonction est réservée aux comptes des organisations (les agents n'y ont pas accès)."
+)
 
 
 def require_user() -> Any:
@@ -101,8 +103,13 @@ def require_user() -> Any:
 
     account = require_account()
     if account.is_agent:
-        audit.record("authorization.denied", "failure", actor_account_id=account.id,
-                     actor_kind="agent", details={"needs": "user"})
+        audit.record(
+            "authorization.denied",
+            "failure",
+            actor_account_id=account.id,
+            actor_kind="agent",
+            details={"needs": "user"},
+        )
         db.session.commit()
         raise Forbidden(FIRMS_ONLY)
     return account

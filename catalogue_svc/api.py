@@ -9,9 +9,17 @@ from .extensions import Api
 
 def register_blueprints(app: Flask, api: Api) -> None:
     """Register the HTTP API and the operational pages."""
+    from .accounts.views import blp as accounts_blp
+    from .agents.views import blp as agents_blp
     from .ops.views import blp as ops_blp
     from .ops.views import dev_blp
+    from .profiles.views import blp as profiles_blp
+    from .requests.views import blp as requests_blp
 
     api.register_blueprint(ops_blp)
+    api.register_blueprint(accounts_blp)
+    api.register_blueprint(profiles_blp)
+    api.register_blueprint(requests_blp)
+    api.register_blueprint(agents_blp)
     if app.config["CATALOGUE_SETTINGS"].embedded:
         app.register_blueprint(dev_blp)

@@ -67,7 +67,13 @@ def record(
     db.session.add(event)
     log.info(
         "audit",
-        extra={"fields": {"action": action, "outcome": outcome, "actor": actor_account_id,
-                          "subject": f"{subject_type}:{subject_id}" if subject_type else None}},
+        extra={
+            "fields": {
+                "action": action,
+                "outcome": outcome,
+                "actor": actor_account_id,
+                "subject": f"{subject_type}:{subject_id}" if subject_type else None,
+            }
+        },
     )
     return event

@@ -27,14 +27,17 @@ def register_commands(app: Flask) -> None:
         try:
             summary = import_file(path, progress=not quiet)
         except ImportRejected as exc:
-            click.echo(f"Fichier refusé : {len(exc.errors)} erreur(s). Rien n'a été modifié.",
-                       err=True)
+            click.echo(
+                f"Fichier refusé : {len(exc.errors)} erreur(s). Rien n'a été modifié.", err=True
+            )
             for error in exc.errors:
                 click.echo(f"  {error.path} : {error.message}", err=True)
             raise SystemExit(1) from None
         for kind, counts in summary.items():
-            click.echo(f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
-                       f"  inchangés {counts['unchanged']:>8}")
+            click.echo(
+                f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
+                f"  inchangés {counts['unchanged']:>8}"
+            )
 
     @app.cli.command("load-demo")
     def load_demo_command() -> None:

@@ -68,7 +68,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     except ValueError:
         raise ConfigError(f"{name} doit être un nombre entier (reçu : {raw!r}).") from None
     if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} doit être compris entre {minimum} et {maximum} (reçu : {value}).")
+        raise ConfigError(
+            f"{name} doit être compris entre {minimum} et {maximum} (reçu : {value})."
+        )
     return value
 
 
@@ -98,7 +100,9 @@ def _smtp(env: Mapping[str, str]) -> tuple[str | None, int | None]:
         return None, None
     parts = urlsplit(raw)
     if parts.scheme != "smtp" or not parts.hostname:
-        raise ConfigError(f"CATALOGUE_SMTP_URL doit avoir la forme smtp://hôte:port (reçu : {raw!r}).")
+        raise ConfigError(
+            f"CATALOGUE_SMTP_URL doit avoir la forme smtp://hôte:port (reçu : {raw!r})."
+        )
     try:
         port = parts.port or 25
     except ValueError:
@@ -144,7 +148,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_key = _embedded_secret(instance)
     elif len(secret_key) < 32:
         raise ConfigError("CATALOGUE_SECRET_KEY doit compter au moins 32 caractères.")
-    mail_from = env.get("CATALOGUE_MAIL_FROM") or "Services en ligne <ne-pas-repondre@catalogue.local>"
+    mail_from = (
+        env.get("CATALOGUE_MAIL_FROM") or "Services en ligne <ne-pas-repondre@catalogue.local>"
+    )
     if "@" not in mail_from:
         raise ConfigError(
             f"CATALOGUE_MAIL_FROM doit contenir une adresse courriel (reçu : {mail_from!r})."

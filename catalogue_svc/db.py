@@ -61,7 +61,7 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite: enforce foreign keys, WAL for concurrent readers, wait on locks instead of failing."""
+    """SQLite: foreign keys enforced, WAL for concurrent readers, wait on locks, never fail."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -73,7 +73,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
-def compare_and_set(model: Any, ident: Any, expected: dict[str, Any], values: dict[str, Any]) -> bool:
+def compare_and_set(
+    model: Any, ident: Any, expected: dict[str, Any], values: dict[str, Any]
+) -> bool:
     """``UPDATE model SET values WHERE id=ident AND expected``; True when exactly one row changed.
 
     The only concurrency primitive that is safe on both SQLite and PostgreSQL (RELIABILITY.md 7).

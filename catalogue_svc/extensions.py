@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -26,9 +26,9 @@ class _StrictParser(FlaskParser):  # type: ignore[misc]
     """Every location honours the schema's own ``unknown`` (RAISE): an unknown query argument or
     body field is a 422 naming it, never silently dropped."""
 
-    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {
-        location: None for location in FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION
-    }
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = dict.fromkeys(
+        FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION
+    )
 
 
 class Blueprint(_Blueprint):  # type: ignore[misc]

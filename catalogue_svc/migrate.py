@@ -15,7 +15,9 @@ def alembic_config(app: Flask) -> Config:
     """An Alembic config pointing at this app's database."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%")
+    )
     config.attributes["flask_app"] = app
     return config
 

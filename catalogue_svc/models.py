@@ -1,6 +1,8 @@
 """Import every model so that the metadata (and Alembic) knows every table."""
 
+from .accounts.models import Account, AccountLink, AccountSession, OneTimeCode  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
+from .duplicates.models import ContactMatchKey  # noqa: F401
 from .linking.models import LegacyCredential, LinkingCredential  # noqa: F401
 from .notifications.models import Email  # noqa: F401
 from .profiles.models import (  # noqa: F401

@@ -86,7 +86,7 @@ def emit(
     delay: float = 0,
     session: Session | None = None,
 ) -> OutboxMessage:
-    """Add an outbox row to the current transaction; it is published once the transaction commits."""
+    """Add an outbox row to the current transaction; published once the transaction commits."""
     session = session or db.session
     at = now()
     message = OutboxMessage(
@@ -214,8 +214,14 @@ def process(message: OutboxMessage) -> bool:
         db.session.rollback()
         log.warning(
             "outbox message failed",
-            extra={"fields": {"topic": message.topic, "outbox_id": message.id,
-                              "attempt": message.attempts, "error": type(exc).__name__}},
+            extra={
+                "fields": {
+                    "topic": message.topic,
+                    "outbox_id": message.id,
+                    "attempt": message.attempts,
+                    "error": type(exc).__name__,
+                }
+            },
         )
         _record_failure(message, handler, f"{type(exc).__name__}: {exc}")
         return False
@@ -279,7 +285,7 @@ def backlog() -> dict[str, int]:
         .where(OutboxMessage.done_at.is_(None))
         .group_by(OutboxMessage.topic)
     ).all()
-    return {topic: count for topic, count in rows}
+    return dict(rows)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- transports
@@ -325,7 +331,9 @@ class ThreadTransport(Transport):
         """Start the background thread once."""
         with self._start_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="catalogue-jobs", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="catalogue-jobs", daemon=True
+                )
                 self._thread.start()
                 self._wake.set()  # first round at once: work left by an earlier run
 
@@ -342,7 +350,7 @@ class ThreadTransport(Transport):
             with self.app.app_context():
                 try:
                     run_until_idle()
-                except Exception:  # noqa: BLE001 - the thread must survive; the sweeper retries
+                except Exception:
                     log.exception("embedded job runner failed")
                 finally:
                     db.session.remove()
@@ -370,7 +378,9 @@ class RQTransport(Transport):
         try:
             with self.redis.pipeline() as pipe:
                 for topic in topics:
-                    queue = self.queues[_handlers[topic].queue if topic in _handlers else "pipeline"]
+                    queue = self.queues[
+                        _handlers[topic].queue if topic in _handlers else "pipeline"
+                    ]
                     queue.enqueue(
                         "catalogue_svc.jobs.drain_topic",
                         topic,

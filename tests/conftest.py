@@ -37,7 +37,7 @@ def pg_server() -> Iterator[Postgres]:
     """A PostgreSQL server for the whole session."""
     try:
         server = Postgres.start()
-    except (ServerUnavailable, OSError, Exception) as exc:  # noqa: BLE001
+    except (ServerUnavailable, OSError, Exception) as exc:
         _unavailable("PostgreSQL", exc)
         raise
     yield server
@@ -80,8 +80,14 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     else:
         folder = tempfile.mkdtemp(prefix="catalogue-test-")
         url = f"sqlite:///{Path(folder) / 'test.sqlite3'}"
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "CATALOGUE_QUEUE_MODE": "manual",
-                      "CATALOGUE_SECRET_KEY": SECRET})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "CATALOGUE_QUEUE_MODE": "manual",
+            "CATALOGUE_SECRET_KEY": SECRET,
+        }
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()

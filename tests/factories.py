@@ -42,48 +42,93 @@ def guide_firm(app: Flask, *, prefix: str = "1", name: str = "LAFORCE COMPTABLE 
     with app.app_context():
         subjects = ensure_subjects()
         firm = Organisation(client_number=f"{prefix}000001", name=name, kind="accounting_firm")
-        shaw = Organisation(client_number=f"{prefix}000002", name="ENTREPRISE SHAW INC.",
-                            kind="employer")
-        plomberie = Organisation(client_number=f"{prefix}000003",
-                                 name="PLOMBERIE RICHARD BELANGER", kind="employer")
+        shaw = Organisation(
+            client_number=f"{prefix}000002", name="ENTREPRISE SHAW INC.", kind="employer"
+        )
+        plomberie = Organisation(
+            client_number=f"{prefix}000003", name="PLOMBERIE RICHARD BELANGER", kind="employer"
+        )
         db.session.add_all([firm, shaw, plomberie])
         db.session.flush()
-        shaw_rel = OrganisationRelation(organisation_id=shaw.id, related_organisation_id=firm.id,
-                                        type="firme_comptable", start_date=START)
-        plomberie_rel = OrganisationRelation(organisation_id=plomberie.id,
-                                             related_organisation_id=firm.id,
-                                             type="firme_comptable", start_date=START)
+        shaw_rel = OrganisationRelation(
+            organisation_id=shaw.id,
+            related_organisation_id=firm.id,
+            type="firme_comptable",
+            start_date=START,
+        )
+        plomberie_rel = OrganisationRelation(
+            organisation_id=plomberie.id,
+            related_organisation_id=firm.id,
+            type="firme_comptable",
+            start_date=START,
+        )
         db.session.add_all([shaw_rel, plomberie_rel])
         db.session.flush()
-        for owner, relation, code in [(shaw, shaw_rel, "rapport_mensuel"),
-                                      (plomberie, plomberie_rel, "rapport_mensuel"),
-                                      (plomberie, plomberie_rel, "main_oeuvre")]:
-            db.session.add(Grant(subject_id=subjects[code], owner_organisation_id=owner.id,
-                                 right="write", holder_organisation_id=firm.id,
-                                 organisation_relation_id=relation.id, start_date=START))
+        for owner, relation, code in [
+            (shaw, shaw_rel, "rapport_mensuel"),
+            (plomberie, plomberie_rel, "rapport_mensuel"),
+            (plomberie, plomberie_rel, "main_oeuvre"),
+        ]:
+            db.session.add(
+                Grant(
+                    subject_id=subjects[code],
+                    owner_organisation_id=owner.id,
+                    right="write",
+                    holder_organisation_id=firm.id,
+                    organisation_relation_id=relation.id,
+                    start_date=START,
+                )
+            )
         people = {}
         for key, first, last, email, relation in [
-            ("rebecca", "REBECCA", "DESCOTEAUX-LAFORCE", f"rebecca.{prefix}@laforce.example",
-             "responsable"),
-            ("marie_karine", "Marie-Karine", "Bérard", f"mk.berard.{prefix}@laforce.example",
-             "membre_personnel"),
-            ("marie_helene", "Marie-Hélène", "Demierre", f"mh.demierre.{prefix}@laforce.example",
-             "membre_personnel"),
+            (
+                "rebecca",
+                "REBECCA",
+                "DESCOTEAUX-LAFORCE",
+                f"rebecca.{prefix}@laforce.example",
+                "responsable",
+            ),
+            (
+                "marie_karine",
+                "Marie-Karine",
+                "Bérard",
+                f"mk.berard.{prefix}@laforce.example",
+                "membre_personnel",
+            ),
+            (
+                "marie_helene",
+                "Marie-Hélène",
+                "Demierre",
+                f"mh.demierre.{prefix}@laforce.example",
+                "membre_personnel",
+            ),
         ]:
-            contact = Contact(first_name=first, last_name=last, email=email,
-                              birth_date=dt.date(1980, 3, 14), language="fr")
+            contact = Contact(
+                first_name=first,
+                last_name=last,
+                email=email,
+                birth_date=dt.date(1980, 3, 14),
+                language="fr",
+            )
             db.session.add(contact)
             db.session.flush()
-            rel = ContactRelation(contact_id=contact.id, organisation_id=firm.id, type=relation,
-                                  start_date=START)
+            rel = ContactRelation(
+                contact_id=contact.id, organisation_id=firm.id, type=relation, start_date=START
+            )
             db.session.add(rel)
             db.session.flush()
             people[key] = (contact.id, rel.id)
         db.session.commit()
         return Firm(
-            firm=firm.id, shaw=shaw.id, plomberie=plomberie.id, shaw_relation=shaw_rel.id,
-            plomberie_relation=plomberie_rel.id, rebecca=people["rebecca"][0],
-            marie_karine=people["marie_karine"][0], marie_helene=people["marie_helene"][0],
+            firm=firm.id,
+            shaw=shaw.id,
+            plomberie=plomberie.id,
+            shaw_relation=shaw_rel.id,
+            plomberie_relation=plomberie_rel.id,
+            rebecca=people["rebecca"][0],
+            marie_karine=people["marie_karine"][0],
+            marie_helene=people["marie_helene"][0],
             marie_karine_relation=people["marie_karine"][1],
-            marie_helene_relation=people["marie_helene"][1], subjects=subjects,
+            marie_helene_relation=people["marie_helene"][1],
+            subjects=subjects,
         )

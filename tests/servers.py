@@ -78,23 +78,54 @@ class Postgres:
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
 
-        run = dict(check=True, capture_output=True, preexec_fn=preexec)
-        subprocess.run([str(initdb), "-D", str(data), "-U", "postgres", "-A", "trust",
-                        "-E", "UTF8", "--locale=C.UTF-8", *user_args], **run)  # type: ignore[call-overload]
+        run = {"check": True, "capture_output": True, "preexec_fn": preexec}
+        subprocess.run(
+            [
+                str(initdb),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                *user_args,
+            ],
+            **run,
+        )  # type: ignore[call-overload]
         port = free_port()
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200 -c shared_buffers=128MB")
-        subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                        str(root / "log"), "-w", "start"], **run)  # type: ignore[call-overload]
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200 -c shared_buffers=128MB"
+        )
+        subprocess.run(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ],
+            **run,
+        )  # type: ignore[call-overload]
         _wait_port(port)
         server = cls(root=root, port=port)
         server._preexec = preexec  # type: ignore[attr-defined]
         return server
 
     def stop(self) -> None:
-        subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
-                        "stop"], capture_output=True, preexec_fn=self._preexec)  # type: ignore[attr-defined]
+        subprocess.run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
+            capture_output=True,
+            preexec_fn=self._preexec,
+        )  # type: ignore[attr-defined]
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -118,9 +149,23 @@ class RedisServer:
         root = Path(tempfile.mkdtemp(prefix="catalogue-redis-"))
         port = free_port()
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(root),
-             "--save", "", "--appendonly", "yes", "--maxmemory-policy", "noeviction"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(root),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_port(port)
         return cls(port=port, proc=proc, root=root)
@@ -174,7 +219,9 @@ def body(message: Message) -> str:
     if message.is_multipart():
         for part in message.walk():
             if part.get_content_type() == "text/plain":
-                return str(part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8"))
+                return str(
+                    part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+                )
     payload = message.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode(message.get_content_charset() or "utf-8")

@@ -25,8 +25,9 @@ def test_embedded_secret_key_survives_a_restart(tmp_path):
 
 def test_postgres_url_gets_the_psycopg_driver(tmp_path):
     """postgresql:// is used with psycopg 3."""
-    settings = load_settings({"DATABASE_URL": "postgresql://u@h/db",
-                              "CATALOGUE_SECRET_KEY": "k" * 32})
+    settings = load_settings(
+        {"DATABASE_URL": "postgresql://u@h/db", "CATALOGUE_SECRET_KEY": "k" * 32}
+    )
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 

@@ -35,16 +35,27 @@ def empty_database_url(request, tmp_path):
 
 def test_migrations_have_a_single_head(tmp_path):
     """Two developers' migrations never leave two heads."""
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "TESTING": True,
-                      "CATALOGUE_QUEUE_MODE": "manual"})
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "TESTING": True,
+            "CATALOGUE_QUEUE_MODE": "manual",
+        }
+    )
     heads = ScriptDirectory.from_config(alembic_config(app)).get_heads()
     assert len(heads) == 1
 
 
 def test_migrations_build_the_models_schema(empty_database_url):
     """`flask migrate` on an empty database gives the tables, columns and indexes of the models."""
-    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True,
-                      "CATALOGUE_QUEUE_MODE": "manual", "CATALOGUE_SECRET_KEY": SECRET})
+    app = create_app(
+        {
+            "DATABASE_URL": empty_database_url,
+            "TESTING": True,
+            "CATALOGUE_QUEUE_MODE": "manual",
+            "CATALOGUE_SECRET_KEY": SECRET,
+        }
+    )
     upgrade(app)
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(
@@ -56,8 +67,14 @@ def test_migrations_build_the_models_schema(empty_database_url):
 
 def test_migrate_command_is_idempotent(empty_database_url):
     """Running the release step twice changes nothing and fails nothing."""
-    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True,
-                      "CATALOGUE_QUEUE_MODE": "manual", "CATALOGUE_SECRET_KEY": SECRET})
+    app = create_app(
+        {
+            "DATABASE_URL": empty_database_url,
+            "TESTING": True,
+            "CATALOGUE_QUEUE_MODE": "manual",
+            "CATALOGUE_SECRET_KEY": SECRET,
+        }
+    )
     runner = app.test_cli_runner()
     assert runner.invoke(args=["migrate"]).exit_code == 0
     second = runner.invoke(args=["migrate"])

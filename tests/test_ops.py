@@ -34,7 +34,10 @@ def test_openapi_document_is_served(client):
 
 def test_request_id_is_echoed(client):
     """A safe X-Request-Id is echoed back; an unsafe one is replaced."""
-    assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"]
+        == "abc-123"
+    )
     replaced = client.get("/healthz", headers={"X-Request-Id": "a b;<script>"})
     assert replaced.headers["X-Request-Id"] != "a b;<script>"
     assert len(replaced.headers["X-Request-Id"]) == 16

@@ -8,8 +8,9 @@ from ..schemas import PageArgs, StrictSchema
 
 
 class QueueArgs(PageArgs):
-    state = fields.String(load_default="agent_validation",
-                          validate=validate.OneOf(["agent_validation"]))
+    state = fields.String(
+        load_default="agent_validation", validate=validate.OneOf(["agent_validation"])
+    )
     form = fields.String(validate=validate.Length(max=80))
     claimed = fields.Boolean()
 

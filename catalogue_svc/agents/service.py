@@ -34,24 +34,39 @@ def _require_validation_state(request: Request) -> None:
     if request.state != "agent_validation":
         import workflows
 
-        raise Conflict(NOT_IN_VALIDATION.format(label=workflows.label(request.state)),
-                       state=request.state)
+        raise Conflict(
+            NOT_IN_VALIDATION.format(label=workflows.label(request.state)), state=request.state
+        )
 
 
 def _claim_is_live(request: Request) -> bool:
-    return bool(request.claimed_by_account_id and request.claimed_at
-                and request.claimed_at + _lapse() > now())
+    return bool(
+        request.claimed_by_account_id
+        and request.claimed_at
+        and request.claimed_at + _lapse() > now()
+    )
 
 
 def _history(request: Request, trigger: str, agent: requests.Actor, reason: str | None) -> None:
-    db.session.add(RequestEvent(request_id=request.id, at=now(), trigger=trigger,
-                                from_state=request.state, to_state=request.state,
-                                actor_account_id=agent.account_id, actor_kind="agent",
-                                actor_name=agent.name, reason=reason, version=None))
+    db.session.add(
+        RequestEvent(
+            request_id=request.id,
+            at=now(),
+            trigger=trigger,
+            from_state=request.state,
+            to_state=request.state,
+            actor_account_id=agent.account_id,
+            actor_kind="agent",
+            actor_name=agent.name,
+            reason=reason,
+            version=None,
+        )
+    )
 
 
-def queue_page(*, form: str | None, claimed: bool | None, page: int, per_page: int
-               ) -> dict[str, Any]:
+def queue_page(
+    *, form: str | None, claimed: bool | None, page: int, per_page: int
+) -> dict[str, Any]:
     """Requests waiting for an agent, oldest first, with their age."""
     at = now()
     stmt = select(Request).where(Request.state == "agent_validation")
@@ -61,17 +76,22 @@ def queue_page(*, form: str | None, claimed: bool | None, page: int, per_page: i
     if claimed is True:
         stmt = stmt.where(live)
     elif claimed is False:
-        stmt = stmt.where(or_(Request.claimed_by_account_id.is_(None),
-                              Request.claimed_at <= at - _lapse()))
+        stmt = stmt.where(
+            or_(Request.claimed_by_account_id.is_(None), Request.claimed_at <= at - _lapse())
+        )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Request.state_changed_at, Request.id)
-                              .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(
+        stmt.order_by(Request.state_changed_at, Request.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     items = []
     for request in rows:
         item = requests.summary(request)
         item["age_seconds"] = int((at - request.state_changed_at).total_seconds())
-        item["claimed_by_account_id"] = (request.claimed_by_account_id
-                                         if _claim_is_live(request) else None)
+        item["claimed_by_account_id"] = (
+            request.claimed_by_account_id if _claim_is_live(request) else None
+        )
         item["candidates"] = len(request.duplicate_candidates or [])
         items.append(item)
     return {"items": items, "page": page, "per_page": per_page, "total": total}
@@ -84,10 +104,15 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
     at = now()
     result = db.session.execute(
         update(Request)
-        .where(Request.id == request.id, Request.state == "agent_validation",
-               or_(Request.claimed_by_account_id.is_(None),
-                   Request.claimed_by_account_id == agent.account_id,
-                   Request.claimed_at <= at - _lapse()))
+        .where(
+            Request.id == request.id,
+            Request.state == "agent_validation",
+            or_(
+                Request.claimed_by_account_id.is_(None),
+                Request.claimed_by_account_id == agent.account_id,
+                Request.claimed_at <= at - _lapse(),
+            ),
+        )
         .values(claimed_by_account_id=agent.account_id, claimed_at=at)
         .execution_options(synchronize_session=False)
     )
@@ -95,11 +120,17 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
         db.session.rollback()
         raise Conflict("Cette demande est déjà prise en charge par un autre agent.")
     _history(request, "claim", agent, None)
-    audit.record("request.claim", actor_account_id=agent.account_id, actor_kind="agent",
-                 subject_type="request", subject_id=number)
+    audit.record(
+        "request.claim",
+        actor_account_id=agent.account_id,
+        actor_kind="agent",
+        subject_type="request",
+        subject_id=number,
+    )
     db.session.commit()
-    return requests.detail(db.session.get(Request, request.id, populate_existing=True),
-                           for_agent=True)
+    return requests.detail(
+        db.session.get(Request, request.id, populate_existing=True), for_agent=True
+    )
 
 
 def release(number: str, agent: requests.Actor) -> dict[str, Any]:
@@ -125,9 +156,10 @@ def _require_own_claim(request: Request, agent: requests.Actor) -> None:
         raise Conflict("Cette demande est prise en charge par un autre agent.")
 
 
-def approve(number: str, agent: requests.Actor, merge_with_contact_id: int | None
-            ) -> dict[str, Any]:
-    """Approve, optionally using an existing contact (one of the candidates) instead of a new one."""
+def approve(
+    number: str, agent: requests.Actor, merge_with_contact_id: int | None
+) -> dict[str, Any]:
+    """Approve, optionally using an existing contact (a candidate) instead of a new one."""
     request = _get(number)
     _require_validation_state(request)
     _require_own_claim(request, agent)
@@ -136,16 +168,27 @@ def approve(number: str, agent: requests.Actor, merge_with_contact_id: int | Non
     if merge_with_contact_id is not None:
         candidate_ids = {c.get("contact_id") for c in request.duplicate_candidates or []}
         if merge_with_contact_id not in candidate_ids:
-            raise ValidationFailed(errors={"merge_with_contact_id": [
-                "Ce contact ne fait pas partie des doublons possibles de la demande."]})
+            raise ValidationFailed(
+                errors={
+                    "merge_with_contact_id": [
+                        "Ce contact ne fait pas partie des doublons possibles de la demande."
+                    ]
+                }
+            )
         if db.session.get(Contact, merge_with_contact_id) is None:
-            raise ValidationFailed(errors={"merge_with_contact_id": [
-                "Ce contact n'existe pas ou n'est pas une personne."]})
+            raise ValidationFailed(
+                errors={
+                    "merge_with_contact_id": ["Ce contact n'existe pas ou n'est pas une personne."]
+                }
+            )
         values["merge_with_contact_id"] = merge_with_contact_id
         reason = f"Fusion avec le contact existant n° {merge_with_contact_id}."
     requests.transition(request, "approve", agent, reason=reason, values=values)
-    queue.emit(requests.APPLY_TOPIC, {"request_id": request.id},
-               dedupe_key=f"apply:{request.id}:{request.version}")
+    queue.emit(
+        requests.APPLY_TOPIC,
+        {"request_id": request.id},
+        dedupe_key=f"apply:{request.id}:{request.version}",
+    )
     db.session.commit()
     return requests.summary(request)
 
@@ -157,8 +200,13 @@ def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
     request = _get(number)
     _require_validation_state(request)
     _require_own_claim(request, agent)
-    requests.transition(request, "reject", agent, reason=reason.strip(), values={
-        "reason": reason.strip(), "claimed_by_account_id": None, "claimed_at": None})
+    requests.transition(
+        request,
+        "reject",
+        agent,
+        reason=reason.strip(),
+        values={"reason": reason.strip(), "claimed_by_account_id": None, "claimed_at": None},
+    )
     requests.notify_rejected(request)
     db.session.commit()
     return requests.summary(request)
@@ -168,7 +216,10 @@ def retry(number: str, agent: requests.Actor) -> dict[str, Any]:
     """Send a failed request back to apply (after the agent fixed the cause)."""
     request = _get(number)
     requests.transition(request, "retry", agent, values={"reason": None})
-    queue.emit(requests.APPLY_TOPIC, {"request_id": request.id},
-               dedupe_key=f"apply:{request.id}:{request.version}")
+    queue.emit(
+        requests.APPLY_TOPIC,
+        {"request_id": request.id},
+        dedupe_key=f"apply:{request.id}:{request.version}",
+    )
     db.session.commit()
     return requests.summary(request)

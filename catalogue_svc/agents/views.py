@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-
-from ..extensions import Blueprint
 from ..access import require_agent
+from ..extensions import Blueprint
 from ..requests.service import Actor
 from . import service
 from .schemas import ApproveSchema, QueueArgs, RejectSchema
@@ -24,8 +23,12 @@ def _agent() -> Actor:
 def agent_queue(args: dict[str, Any]) -> Any:
     """La file de validation : les plus anciennes d'abord, avec leur âge."""
     _agent()
-    return service.queue_page(form=args.get("form"), claimed=args.get("claimed"),
-                              page=args["page"], per_page=args["per_page"])
+    return service.queue_page(
+        form=args.get("form"),
+        claimed=args.get("claimed"),
+        page=args["page"],
+        per_page=args["per_page"],
+    )
 
 
 @blp.route("/requests/<number>/claim", methods=["POST"])

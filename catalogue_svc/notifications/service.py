@@ -101,6 +101,11 @@ def init_app() -> None:
     """Register the email topic."""
     queue.register(
         TOPIC,
-        queue.Handler(func=send_email, queue="email", max_attempts=10, backoff_seconds=2.0,
-                      on_exhausted=_exhausted),
+        queue.Handler(
+            func=send_email,
+            queue="email",
+            max_attempts=10,
+            backoff_seconds=2.0,
+            on_exhausted=_exhausted,
+        ),
     )

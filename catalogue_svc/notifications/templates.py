@@ -73,14 +73,14 @@ register(
                 "    Linking code: {code}\n"
                 "    Valid until: {expires_on}\n\n"
                 "Steps of your first sign-in:\n"
-                "  1. Go to {base_url} and click \"Create an account\".\n"
-                "  2. Enter your email address, create and confirm a password, click \"Next\".\n"
+                '  1. Go to {base_url} and click "Create an account".\n'
+                '  2. Enter your email address, create and confirm a password, click "Next".\n'
                 "  3. Enter your first and last names, accept the terms of use and click "
-                "\"Create my account\".\n"
-                "  4. Enter the one-time code you receive by email and click \"Validate the code\".\n"
-                "  5. Click \"Use linking credentials\", then \"Start\", enter the identifier and "
-                "code above and click \"Link\".\n"
-                "  6. Click \"Select a profile\" to continue.\n\n"
+                '"Create my account".\n'
+                '  4. Enter the one-time code you receive by email and click "Validate the code".\n'
+                '  5. Click "Use linking credentials", then "Start", enter the identifier and '
+                'code above and click "Link".\n'
+                '  6. Click "Select a profile" to continue.\n\n'
                 "Important dates: these credentials are valid until {expires_on} and can be used "
                 "only once.\n\n"
                 "Keep this email until your linking process is complete."

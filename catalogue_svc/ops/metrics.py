@@ -1,4 +1,4 @@
-"""``/metrics`` in the Prometheus text format: the pipeline as the database sees it, and HTTP timing.
+"""``/metrics`` (Prometheus text): the pipeline as the database sees it, and HTTP timing.
 
 Database figures are global (every process sees the same); HTTP figures are this process's own.
 """
@@ -50,62 +50,108 @@ def render(http: _Http) -> str:
     at = now()
     lines += ["# HELP catalogue_requests Requests by state.", "# TYPE catalogue_requests gauge"]
     for state, count in db.session.execute(
-            select(Request.state, func.count()).group_by(Request.state)).all():
+        select(Request.state, func.count()).group_by(Request.state)
+    ).all():
         lines.append(f'catalogue_requests{{state="{_esc(state)}"}} {count}')
-    lines += ["# HELP catalogue_request_oldest_age_seconds Age of the oldest request in a state.",
-              "# TYPE catalogue_request_oldest_age_seconds gauge"]
+    lines += [
+        "# HELP catalogue_request_oldest_age_seconds Age of the oldest request in a state.",
+        "# TYPE catalogue_request_oldest_age_seconds gauge",
+    ]
     for state, oldest in db.session.execute(
-            select(Request.state, func.min(Request.state_changed_at))
-            .where(Request.state.not_in(["applied", "rejected", "cancelled"]))
-            .group_by(Request.state)).all():
+        select(Request.state, func.min(Request.state_changed_at))
+        .where(Request.state.not_in(["applied", "rejected", "cancelled"]))
+        .group_by(Request.state)
+    ).all():
         if oldest is not None:
             age = (at - _aware(oldest)).total_seconds()
             lines.append(f'catalogue_request_oldest_age_seconds{{state="{_esc(state)}"}} {age:.0f}')
-    stuck = db.session.scalar(select(func.count()).select_from(Request).where(
-        Request.state.in_(["submitted", "duplicate_check", "approved"]),
-        Request.state_changed_at < at - _seconds(STUCK_AFTER_SECONDS))) or 0
-    lines += ["# HELP catalogue_requests_stuck Requests in a system step for over an hour.",
-              "# TYPE catalogue_requests_stuck gauge", f"catalogue_requests_stuck {stuck}"]
-    lines += ["# HELP catalogue_outbox_pending Undone outbox messages by topic.",
-              "# TYPE catalogue_outbox_pending gauge"]
+    stuck = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Request)
+            .where(
+                Request.state.in_(["submitted", "duplicate_check", "approved"]),
+                Request.state_changed_at < at - _seconds(STUCK_AFTER_SECONDS),
+            )
+        )
+        or 0
+    )
+    lines += [
+        "# HELP catalogue_requests_stuck Requests in a system step for over an hour.",
+        "# TYPE catalogue_requests_stuck gauge",
+        f"catalogue_requests_stuck {stuck}",
+    ]
+    lines += [
+        "# HELP catalogue_outbox_pending Undone outbox messages by topic.",
+        "# TYPE catalogue_outbox_pending gauge",
+    ]
     rows = db.session.execute(
         select(OutboxMessage.topic, func.count(), func.min(OutboxMessage.created_at))
-        .where(OutboxMessage.done_at.is_(None)).group_by(OutboxMessage.topic)).all()
+        .where(OutboxMessage.done_at.is_(None))
+        .group_by(OutboxMessage.topic)
+    ).all()
     for topic, count, _oldest in rows:
         lines.append(f'catalogue_outbox_pending{{topic="{_esc(topic)}"}} {count}')
-    lines += ["# HELP catalogue_outbox_lag_seconds Age of the oldest undone message by topic.",
-              "# TYPE catalogue_outbox_lag_seconds gauge"]
+    lines += [
+        "# HELP catalogue_outbox_lag_seconds Age of the oldest undone message by topic.",
+        "# TYPE catalogue_outbox_lag_seconds gauge",
+    ]
     for topic, _count, oldest in rows:
-        lines.append(f'catalogue_outbox_lag_seconds{{topic="{_esc(topic)}"}} '
-                     f"{(at - _aware(oldest)).total_seconds():.1f}")
-    lines += ["# HELP catalogue_outbox_failed_total Messages that exhausted their attempts.",
-              "# TYPE catalogue_outbox_failed_total counter"]
+        lines.append(
+            f'catalogue_outbox_lag_seconds{{topic="{_esc(topic)}"}} '
+            f"{(at - _aware(oldest)).total_seconds():.1f}"
+        )
+    lines += [
+        "# HELP catalogue_outbox_failed_total Messages that exhausted their attempts.",
+        "# TYPE catalogue_outbox_failed_total counter",
+    ]
     for topic, count in db.session.execute(
-            select(OutboxMessage.topic, func.count()).where(OutboxMessage.failed.is_(True))
-            .group_by(OutboxMessage.topic)).all():
+        select(OutboxMessage.topic, func.count())
+        .where(OutboxMessage.failed.is_(True))
+        .group_by(OutboxMessage.topic)
+    ).all():
         lines.append(f'catalogue_outbox_failed_total{{topic="{_esc(topic)}"}} {count}')
-    pending = db.session.scalar(select(func.count()).select_from(Email).where(
-        Email.sent_at.is_(None), Email.failed.is_(False))) or 0
-    failed = db.session.scalar(select(func.count()).select_from(Email).where(
-        Email.failed.is_(True))) or 0
-    lines += ["# TYPE catalogue_emails_pending gauge", f"catalogue_emails_pending {pending}",
-              "# TYPE catalogue_emails_failed gauge", f"catalogue_emails_failed {failed}"]
+    pending = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Email)
+            .where(Email.sent_at.is_(None), Email.failed.is_(False))
+        )
+        or 0
+    )
+    failed = (
+        db.session.scalar(select(func.count()).select_from(Email).where(Email.failed.is_(True)))
+        or 0
+    )
+    lines += [
+        "# TYPE catalogue_emails_pending gauge",
+        f"catalogue_emails_pending {pending}",
+        "# TYPE catalogue_emails_failed gauge",
+        f"catalogue_emails_failed {failed}",
+    ]
     db.session.rollback()
-    lines += ["# HELP catalogue_http_requests_total HTTP answers of this process.",
-              "# TYPE catalogue_http_requests_total counter"]
+    lines += [
+        "# HELP catalogue_http_requests_total HTTP answers of this process.",
+        "# TYPE catalogue_http_requests_total counter",
+    ]
     with http.lock:
         for (method, route, status), count in sorted(http.counts.items()):
-            lines.append(f'catalogue_http_requests_total{{method="{method}",route="{_esc(route)}",'
-                         f'status="{status}"}} {count}')
+            lines.append(
+                f'catalogue_http_requests_total{{method="{method}",route="{_esc(route)}",'
+                f'status="{status}"}} {count}'
+            )
         lines += ["# TYPE catalogue_http_request_duration_seconds histogram"]
         for (method, route), bucket in sorted(http.buckets.items()):
             labels = f'method="{method}",route="{_esc(route)}"'
             for bound, count in zip(BUCKETS, bucket, strict=True):
                 le = "+Inf" if bound == float("inf") else f"{bound}"
-                lines.append(f'catalogue_http_request_duration_seconds_bucket{{{labels},le="{le}"}}'
-                             f" {count}")
-            lines.append(f"catalogue_http_request_duration_seconds_sum{{{labels}}} "
-                         f"{http.sums[(method, route)]:.6f}")
+                lines.append(
+                    f'catalogue_http_request_duration_seconds_bucket{{{labels},le="{le}"}} {count}'
+                )
+            lines.append(
+                f"catalogue_http_request_duration_seconds_sum{{{labels}}} "
+                f"{http.sums[(method, route)]:.6f}"
+            )
             lines.append(f"catalogue_http_request_duration_seconds_count{{{labels}}} {bucket[-1]}")
     return "\n".join(lines) + "\n"
 
@@ -135,8 +181,7 @@ def init_app(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            http.observe(request.method, route, response.status_code,
-                         time.perf_counter() - started)
+            http.observe(request.method, route, response.status_code, time.perf_counter() - started)
         return response
 
     @app.route("/metrics")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, current_app
-from ..extensions import Blueprint as ApiBlueprint
 from sqlalchemy import select, text
 
 from ..db import db
 from ..errors import problem
+from ..extensions import Blueprint as ApiBlueprint
 from ..notifications.models import Email
 
 blp = ApiBlueprint("ops", __name__, description="Exploitation")

@@ -62,13 +62,29 @@ def _relation_id(ref: int | str, ctx: ApplyContext) -> int:
     return ctx.relation_refs[key]
 
 
-def _change(ctx: ApplyContext, index: int, entity: str, entity_id: int, operation: str,
-            before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    db.session.add(ProfileChange(
-        at=ctx.at, actor_account_id=ctx.actor_account_id, source=ctx.source,
-        request_id=ctx.request_id, op_index=index if ctx.request_id is not None else None,
-        entity=entity, entity_id=entity_id, operation=operation, before=before, after=after,
-    ))
+def _change(
+    ctx: ApplyContext,
+    index: int,
+    entity: str,
+    entity_id: int,
+    operation: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    db.session.add(
+        ProfileChange(
+            at=ctx.at,
+            actor_account_id=ctx.actor_account_id,
+            source=ctx.source,
+            request_id=ctx.request_id,
+            op_index=index if ctx.request_id is not None else None,
+            entity=entity,
+            entity_id=entity_id,
+            operation=operation,
+            before=before,
+            after=after,
+        )
+    )
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
@@ -78,14 +94,22 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 def _end_relation(relation: ContactRelation, end_date: dt.date, ctx: ApplyContext) -> list[int]:
     """End a relation and revoke every grant that goes through it; returns the revoked ids."""
     db.session.execute(
-        update(ContactRelation).where(ContactRelation.id == relation.id,
-                                      ContactRelation.active.is_(True))
-        .values(active=False, end_date=end_date, ended_at=ctx.at, end_visible_at=ctx.visible_at,
-                ended_by_request_id=ctx.request_id)
+        update(ContactRelation)
+        .where(ContactRelation.id == relation.id, ContactRelation.active.is_(True))
+        .values(
+            active=False,
+            end_date=end_date,
+            ended_at=ctx.at,
+            end_visible_at=ctx.visible_at,
+            ended_by_request_id=ctx.request_id,
+        )
         .execution_options(synchronize_session=False)
     )
-    grant_ids = list(db.session.scalars(select(Grant.id).where(
-        Grant.contact_relation_id == relation.id, Grant.active.is_(True))))
+    grant_ids = list(
+        db.session.scalars(
+            select(Grant.id).where(Grant.contact_relation_id == relation.id, Grant.active.is_(True))
+        )
+    )
     _revoke(grant_ids, end_date, ctx)
     return grant_ids
 
@@ -93,9 +117,15 @@ def _end_relation(relation: ContactRelation, end_date: dt.date, ctx: ApplyContex
 def _revoke(grant_ids: list[int], end_date: dt.date, ctx: ApplyContext) -> None:
     if grant_ids:
         db.session.execute(
-            update(Grant).where(Grant.id.in_(grant_ids), Grant.active.is_(True))
-            .values(active=False, end_date=end_date, ended_at=ctx.at,
-                    end_visible_at=ctx.visible_at, ended_by_request_id=ctx.request_id)
+            update(Grant)
+            .where(Grant.id.in_(grant_ids), Grant.active.is_(True))
+            .values(
+                active=False,
+                end_date=end_date,
+                ended_at=ctx.at,
+                end_visible_at=ctx.visible_at,
+                ended_by_request_id=ctx.request_id,
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -106,36 +136,67 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
     today = ctx.at.date()
     if kind == "add_contact":
         contact = Contact(
-            first_name=op.first_name, last_name=op.last_name, birth_date=op.birth_date,
-            email=op.email, language=op.language or "fr", client_number=op.client_number or None,
-            address=dict(op.address) if op.address else None, created_by_request_id=ctx.request_id,
+            first_name=op.first_name,
+            last_name=op.last_name,
+            birth_date=op.birth_date,
+            email=op.email,
+            language=op.language or "fr",
+            client_number=op.client_number or None,
+            address=dict(op.address) if op.address else None,
+            created_by_request_id=ctx.request_id,
         )
         for position, phone in enumerate(op.phones or ()):
             p = phone if isinstance(phone, dict) else phone.__dict__
-            contact.phones.append(ContactPhone(
-                position=position, type=p.get("type") or "principal",
-                territory=p.get("territory") or "Amérique du Nord",
-                country_code=p.get("country_code") or "+1", number=p["number"],
-                extension=p.get("extension")))
+            contact.phones.append(
+                ContactPhone(
+                    position=position,
+                    type=p.get("type") or "principal",
+                    territory=p.get("territory") or "Amérique du Nord",
+                    country_code=p.get("country_code") or "+1",
+                    number=p["number"],
+                    extension=p.get("extension"),
+                )
+            )
         db.session.add(contact)
         db.session.flush()
         ctx.refs[op.ref] = contact.id
-        _change(ctx, index, "contact", contact.id, kind, None,
-                {"first_name": contact.first_name, "last_name": contact.last_name})
+        _change(
+            ctx,
+            index,
+            "contact",
+            contact.id,
+            kind,
+            None,
+            {"first_name": contact.first_name, "last_name": contact.last_name},
+        )
     elif kind == "add_contact_relation":
         contact_id = _contact_id(op.contact, ctx)
         relation = ContactRelation(
-            contact_id=contact_id, organisation_id=op.organisation_id, type=op.type,
-            start_date=op.start_date or today, end_date=op.end_date or END_OF_TIME, active=True,
-            applied_at=ctx.at, visible_at=ctx.visible_at, created_by_request_id=ctx.request_id,
+            contact_id=contact_id,
+            organisation_id=op.organisation_id,
+            type=op.type,
+            start_date=op.start_date or today,
+            end_date=op.end_date or END_OF_TIME,
+            active=True,
+            applied_at=ctx.at,
+            visible_at=ctx.visible_at,
+            created_by_request_id=ctx.request_id,
         )
         db.session.add(relation)
         db.session.flush()
         if getattr(op, "ref", None):
             ctx.relation_refs[op.ref] = relation.id
-        _change(ctx, index, "contact_relation", relation.id, kind, None,
-                _jsonable({"contact_id": contact_id, "organisation_id": op.organisation_id,
-                           "type": op.type}))
+        _change(
+            ctx,
+            index,
+            "contact_relation",
+            relation.id,
+            kind,
+            None,
+            _jsonable(
+                {"contact_id": contact_id, "organisation_id": op.organisation_id, "type": op.type}
+            ),
+        )
     elif kind == "grant_subject":
         subject = db.session.scalar(select(Subject).where(Subject.code == op.subject_code))
         if subject is None:
@@ -145,16 +206,30 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
         if relation is None or not relation.active:
             raise ApplyError("La relation du contact n'est plus active.")
         grant = Grant(
-            subject_id=subject.id, owner_organisation_id=op.owner_organisation_id,
-            right=op.right, holder_contact_id=_contact_id(op.contact, ctx),
-            contact_relation_id=relation_id, organisation_relation_id=op.organisation_relation_id,
-            start_date=today, end_date=END_OF_TIME, active=True, applied_at=ctx.at,
-            visible_at=ctx.visible_at, created_by_request_id=ctx.request_id,
+            subject_id=subject.id,
+            owner_organisation_id=op.owner_organisation_id,
+            right=op.right,
+            holder_contact_id=_contact_id(op.contact, ctx),
+            contact_relation_id=relation_id,
+            organisation_relation_id=op.organisation_relation_id,
+            start_date=today,
+            end_date=END_OF_TIME,
+            active=True,
+            applied_at=ctx.at,
+            visible_at=ctx.visible_at,
+            created_by_request_id=ctx.request_id,
         )
         db.session.add(grant)
         db.session.flush()
-        _change(ctx, index, "grant", grant.id, kind, None,
-                {"subject": op.subject_code, "right": op.right})
+        _change(
+            ctx,
+            index,
+            "grant",
+            grant.id,
+            kind,
+            None,
+            {"subject": op.subject_code, "right": op.right},
+        )
     elif kind == "revoke_grant":
         grant = db.session.get(Grant, op.grant_id)
         if grant is None or not grant.active:
@@ -166,16 +241,30 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
         if relation is None or not relation.active:
             raise ApplyError("La relation à retirer n'est plus active.")
         revoked = _end_relation(relation, op.end_date or today, ctx)
-        _change(ctx, index, "contact_relation", relation.id, kind, {"active": True},
-                {"active": False, "revoked_grants": revoked})
+        _change(
+            ctx,
+            index,
+            "contact_relation",
+            relation.id,
+            kind,
+            {"active": True},
+            {"active": False, "revoked_grants": revoked},
+        )
     elif kind == "update_relation_end_date":
         relation = db.session.get(ContactRelation, op.relation_id)
         if relation is None or not relation.active:
             raise ApplyError("La relation à modifier n'est plus active.")
         before = {"end_date": relation.end_date.isoformat()}
         relation.end_date = op.end_date
-        _change(ctx, index, "contact_relation", relation.id, kind, before,
-                {"end_date": op.end_date.isoformat()})
+        _change(
+            ctx,
+            index,
+            "contact_relation",
+            relation.id,
+            kind,
+            before,
+            {"end_date": op.end_date.isoformat()},
+        )
     elif kind in ("update_contact", "replace_phones", "update_contact_address"):
         contact = db.session.get(Contact, op.contact_id)
         if contact is None:
@@ -192,11 +281,16 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
             db.session.flush()
             for position, phone in enumerate(op.phones):
                 p = phone if isinstance(phone, dict) else phone.__dict__
-                contact.phones.append(ContactPhone(
-                    position=position, type=p.get("type") or "principal",
-                    territory=p.get("territory") or "Amérique du Nord",
-                    country_code=p.get("country_code") or "+1", number=p["number"],
-                    extension=p.get("extension")))
+                contact.phones.append(
+                    ContactPhone(
+                        position=position,
+                        type=p.get("type") or "principal",
+                        territory=p.get("territory") or "Amérique du Nord",
+                        country_code=p.get("country_code") or "+1",
+                        number=p["number"],
+                        extension=p.get("extension"),
+                    )
+                )
             after = {"phones": [p.number for p in contact.phones]}
         else:
             before = {"address": contact.address}
@@ -220,13 +314,20 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
         _change(ctx, index, "organisation", organisation.id, kind, before, after)
     elif kind == "issue_linking_credentials":
         contact_id = _contact_id(op.contact, ctx)
-        ctx.emails.append({"kind": "linking", "contact_id": contact_id,
-                           "organisation_id": op.organisation_id})
+        ctx.emails.append(
+            {"kind": "linking", "contact_id": contact_id, "organisation_id": op.organisation_id}
+        )
         _change(ctx, index, "contact", contact_id, kind, None, None)
     elif kind == "notify_contact":
         contact_id = _contact_id(op.contact, ctx)
-        ctx.emails.append({"kind": "notify", "contact_id": contact_id, "template": op.template,
-                           "params": dict(op.params or {})})
+        ctx.emails.append(
+            {
+                "kind": "notify",
+                "contact_id": contact_id,
+                "template": op.template,
+                "params": dict(op.params or {}),
+            }
+        )
         _change(ctx, index, "contact", contact_id, kind, None, {"template": op.template})
     else:
         raise ApplyError(f"Opération inconnue : {kind}.")

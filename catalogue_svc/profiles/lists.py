@@ -26,14 +26,18 @@ from .models import (
 )
 
 PHASE1_NOTE = {
-    "fr": ("Lors de cette première phase de déploiement, ce service n'est pas accessible dans le "
-           "profil de la personne déléguée. Pour y accéder, l'employeur doit ajouter la personne "
-           "comme contact de sa propre entreprise, ou la personne doit lier le dossier de "
-           "l'employeur avec ses anciens identifiants et mot de passe des services en ligne."),
-    "en": ("In this first phase, this service is not available in the delegate's profile. To "
-           "reach it, the employer must add the person as a contact of its own business, or the "
-           "person must link the employer's file with their former online-services username and "
-           "password."),
+    "fr": (
+        "Lors de cette première phase de déploiement, ce service n'est pas accessible dans le "
+        "profil de la personne déléguée. Pour y accéder, l'employeur doit ajouter la personne "
+        "comme contact de sa propre entreprise, ou la personne doit lier le dossier de "
+        "l'employeur avec ses anciens identifiants et mot de passe des services en ligne."
+    ),
+    "en": (
+        "In this first phase, this service is not available in the delegate's profile. To "
+        "reach it, the employer must add the person as a contact of its own business, or the "
+        "person must link the employer's file with their former online-services username and "
+        "password."
+    ),
 }
 
 
@@ -48,8 +52,9 @@ def _shown(model: Any) -> Any:
 
 def _actif(model: Any) -> Any:
     at = now()
-    return case((and_(model.end_visible_at.is_not(None), model.end_visible_at <= at), False),
-                else_=True)
+    return case(
+        (and_(model.end_visible_at.is_not(None), model.end_visible_at <= at), False), else_=True
+    )
 
 
 def _page(stmt: Any, page: int, per_page: int) -> tuple[int, list[Any]]:
@@ -58,8 +63,7 @@ def _page(stmt: Any, page: int, per_page: int) -> tuple[int, list[Any]]:
     return int(total or 0), list(rows)
 
 
-def contacts(organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
-             ) -> dict[str, Any]:
+def contacts(organisation_id: int, *, page: int, per_page: int, lang: str = "fr") -> dict[str, Any]:
     """*Contacts de l'organisation*: name, relation, start and end dates, *Actif*."""
     stmt = (
         select(ContactRelation, Contact, _actif(ContactRelation).label("actif"))
@@ -68,51 +72,63 @@ def contacts(organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
         .order_by(Contact.last_name, Contact.first_name, ContactRelation.id)
     )
     total, rows = _page(stmt, page, per_page)
-    items = [{
-        "contact_id": contact.id,
-        "relation_id": relation.id,
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "name": contact.full_name,
-        "email": contact.email,
-        "relation": relation.type,
-        "relation_label": _label(CONTACT_RELATION_LABELS, relation.type, lang),
-        "start_date": relation.start_date.isoformat(),
-        "end_date": relation.end_date.isoformat(),
-        "actif": bool(actif),
-    } for relation, contact, actif in rows]
+    items = [
+        {
+            "contact_id": contact.id,
+            "relation_id": relation.id,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "name": contact.full_name,
+            "email": contact.email,
+            "relation": relation.type,
+            "relation_label": _label(CONTACT_RELATION_LABELS, relation.type, lang),
+            "start_date": relation.start_date.isoformat(),
+            "end_date": relation.end_date.isoformat(),
+            "actif": bool(actif),
+        }
+        for relation, contact, actif in rows
+    ]
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-def relations(organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
-              ) -> dict[str, Any]:
+def relations(
+    organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
+) -> dict[str, Any]:
     """*Relations de l'organisation*: organisation, type of relation, organisation, *Actif*."""
     left, right = aliased(Organisation), aliased(Organisation)
     stmt = (
         select(OrganisationRelation, left, right, _actif(OrganisationRelation).label("actif"))
         .join(left, left.id == OrganisationRelation.organisation_id)
         .join(right, right.id == OrganisationRelation.related_organisation_id)
-        .where(or_(OrganisationRelation.organisation_id == organisation_id,
-                   OrganisationRelation.related_organisation_id == organisation_id),
-               _shown(OrganisationRelation))
+        .where(
+            or_(
+                OrganisationRelation.organisation_id == organisation_id,
+                OrganisationRelation.related_organisation_id == organisation_id,
+            ),
+            _shown(OrganisationRelation),
+        )
         .order_by(left.name, right.name, OrganisationRelation.id)
     )
     total, rows = _page(stmt, page, per_page)
-    items = [{
-        "relation_id": rel.id,
-        "organisation": {"id": a.id, "name": a.name, "client_number": a.client_number},
-        "type": rel.type,
-        "type_label": _label(ORGANISATION_RELATION_LABELS, rel.type, lang),
-        "related_organisation": {"id": b.id, "name": b.name, "client_number": b.client_number},
-        "start_date": rel.start_date.isoformat(),
-        "end_date": rel.end_date.isoformat(),
-        "actif": bool(actif),
-    } for rel, a, b, actif in rows]
+    items = [
+        {
+            "relation_id": rel.id,
+            "organisation": {"id": a.id, "name": a.name, "client_number": a.client_number},
+            "type": rel.type,
+            "type_label": _label(ORGANISATION_RELATION_LABELS, rel.type, lang),
+            "related_organisation": {"id": b.id, "name": b.name, "client_number": b.client_number},
+            "start_date": rel.start_date.isoformat(),
+            "end_date": rel.end_date.isoformat(),
+            "actif": bool(actif),
+        }
+        for rel, a, b, actif in rows
+    ]
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-def authorizations(organisation_id: int, *, contact_id: int | None, page: int, per_page: int,
-                   lang: str = "fr") -> dict[str, Any]:
+def authorizations(
+    organisation_id: int, *, contact_id: int | None, page: int, per_page: int, lang: str = "fr"
+) -> dict[str, Any]:
     """*Autorisations*: the organisation's own subjects first, then its contacts'."""
     owner, holder_org = aliased(Organisation), aliased(Organisation)
     via = aliased(ContactRelation)
@@ -131,57 +147,83 @@ def authorizations(organisation_id: int, *, contact_id: int | None, page: int, p
         stmt = stmt.where(members, Grant.holder_contact_id == contact_id)
     else:
         stmt = stmt.where(or_(own, members))
-    stmt = stmt.order_by(case((own, 0), else_=1), Contact.last_name, Contact.first_name,
-                         Subject.name_fr, owner.name, Grant.id)
+    stmt = stmt.order_by(
+        case((own, 0), else_=1),
+        Contact.last_name,
+        Contact.first_name,
+        Subject.name_fr,
+        owner.name,
+        Grant.id,
+    )
     total, rows = _page(stmt, page, per_page)
     firm = db.session.get(Organisation, organisation_id)
     items = []
     for grant, subject, owner_org, holder, contact, relation, actif in rows:
         name = subject.name_fr if lang == "fr" else subject.name_en
         second = holder if holder is not None else firm
-        items.append({
-            "grant_id": grant.id,
-            "subject": f"{name} - {owner_org.name}",
-            "subject_code": subject.code,
-            "right": grant.right,
-            "right_label": _label(RIGHT_LABELS, grant.right, lang),
-            "organisation": {"id": owner_org.id, "name": owner_org.name},
-            "related_organisation": (
-                {"id": second.id, "name": second.name}
-                if second is not None and second.id != owner_org.id else None),
-            "contact": ({"id": contact.id, "name": contact.full_name}
-                        if contact is not None else None),
-            "function": (_label(CONTACT_RELATION_LABELS, relation.type, lang)
-                         if relation is not None else None),
-            "actif": bool(actif),
-        })
+        items.append(
+            {
+                "grant_id": grant.id,
+                "subject": f"{name} - {owner_org.name}",
+                "subject_code": subject.code,
+                "right": grant.right,
+                "right_label": _label(RIGHT_LABELS, grant.right, lang),
+                "organisation": {"id": owner_org.id, "name": owner_org.name},
+                "related_organisation": (
+                    {"id": second.id, "name": second.name}
+                    if second is not None and second.id != owner_org.id
+                    else None
+                ),
+                "contact": (
+                    {"id": contact.id, "name": contact.full_name} if contact is not None else None
+                ),
+                "function": (
+                    _label(CONTACT_RELATION_LABELS, relation.type, lang)
+                    if relation is not None
+                    else None
+                ),
+                "actif": bool(actif),
+            }
+        )
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-def authorized_dossiers(contact_id: int, organisation_id: int, lang: str = "fr"
-                        ) -> dict[str, Any]:
+def authorized_dossiers(contact_id: int, organisation_id: int, lang: str = "fr") -> dict[str, Any]:
     """*Mes dossiers autorisés*: other organisations' dossiers the person holds subjects on now."""
     rows = db.session.execute(
         select(Grant, Subject, Organisation)
         .join(Subject, Subject.id == Grant.subject_id)
         .join(Organisation, Organisation.id == Grant.owner_organisation_id)
-        .where(Grant.holder_contact_id == contact_id, Grant.active.is_(True),
-               Grant.owner_organisation_id != organisation_id)
+        .where(
+            Grant.holder_contact_id == contact_id,
+            Grant.active.is_(True),
+            Grant.owner_organisation_id != organisation_id,
+        )
         .order_by(Organisation.name, Subject.name_fr)
     ).all()
     dossiers: dict[int, dict[str, Any]] = {}
     for grant, subject, org in rows:
-        dossier = dossiers.setdefault(org.id, {
-            "organisation": {"id": org.id, "name": org.name, "client_number": org.client_number},
-            "subjects": []})
-        dossier["subjects"].append({
-            "code": subject.code,
-            "name": subject.name_fr if lang == "fr" else subject.name_en,
-            "right": grant.right,
-            "right_label": _label(RIGHT_LABELS, grant.right, lang),
-            "available": not subject.unavailable_in_delegation,
-            "note": PHASE1_NOTE[lang] if subject.unavailable_in_delegation else None,
-        })
+        dossier = dossiers.setdefault(
+            org.id,
+            {
+                "organisation": {
+                    "id": org.id,
+                    "name": org.name,
+                    "client_number": org.client_number,
+                },
+                "subjects": [],
+            },
+        )
+        dossier["subjects"].append(
+            {
+                "code": subject.code,
+                "name": subject.name_fr if lang == "fr" else subject.name_en,
+                "right": grant.right,
+                "right_label": _label(RIGHT_LABELS, grant.right, lang),
+                "available": not subject.unavailable_in_delegation,
+                "note": PHASE1_NOTE[lang] if subject.unavailable_in_delegation else None,
+            }
+        )
     unavailable = db.session.scalars(
         select(Subject).where(Subject.unavailable_in_delegation.is_(True)).order_by(Subject.name_fr)
     ).all()
@@ -204,12 +246,22 @@ def propagate_now() -> int:
     touched = 0
     for model in (ContactRelation, OrganisationRelation, Grant):
         touched += db.session.execute(
-            update(model).where(model.visible_at > at).values(visible_at=at)
-            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+            update(model)
+            .where(model.visible_at > at)
+            .values(visible_at=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
         touched += db.session.execute(
-            update(model).where(model.end_visible_at > at).values(end_visible_at=at)
-            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-    db.session.execute(update(Request).where(Request.visible_at > at).values(visible_at=at)
-                       .execution_options(synchronize_session=False))
+            update(model)
+            .where(model.end_visible_at > at)
+            .values(end_visible_at=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    db.session.execute(
+        update(Request)
+        .where(Request.visible_at > at)
+        .values(visible_at=at)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return touched

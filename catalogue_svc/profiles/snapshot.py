@@ -41,8 +41,13 @@ def _contact(contact: Contact) -> ContactInfo:
         language=contact.language,
         client_number=contact.client_number,
         phones=tuple(
-            PhoneInfo(type=p.type, territory=p.territory, country_code=p.country_code,
-                      number=p.number, extension=p.extension)
+            PhoneInfo(
+                type=p.type,
+                territory=p.territory,
+                country_code=p.country_code,
+                number=p.number,
+                extension=p.extension,
+            )
             for p in contact.phones
         ),
         address=contact.address,
@@ -60,22 +65,33 @@ def profile_view(organisation_id: int) -> ProfileView:
         )
     ).all()
     contact_ids = {r.contact_id for r in relations}
-    contacts = db.session.scalars(
-        select(Contact).where(Contact.id.in_(contact_ids)).options(selectinload(Contact.phones))
-    ).all() if contact_ids else []
+    contacts = (
+        db.session.scalars(
+            select(Contact).where(Contact.id.in_(contact_ids)).options(selectinload(Contact.phones))
+        ).all()
+        if contact_ids
+        else []
+    )
     org_relations = db.session.scalars(
         select(OrganisationRelation).where(
             OrganisationRelation.active.is_(True),
-            or_(OrganisationRelation.organisation_id == organisation_id,
-                OrganisationRelation.related_organisation_id == organisation_id),
+            or_(
+                OrganisationRelation.organisation_id == organisation_id,
+                OrganisationRelation.related_organisation_id == organisation_id,
+            ),
         )
     ).all()
     related_ids = {
-        r.organisation_id if r.related_organisation_id == organisation_id else r.related_organisation_id
+        r.organisation_id
+        if r.related_organisation_id == organisation_id
+        else r.related_organisation_id
         for r in org_relations
     }
-    related = db.session.scalars(select(Organisation).where(Organisation.id.in_(related_ids))).all() \
-        if related_ids else []
+    related = (
+        db.session.scalars(select(Organisation).where(Organisation.id.in_(related_ids))).all()
+        if related_ids
+        else []
+    )
     grant_filter = [Grant.holder_organisation_id == organisation_id]
     if contact_ids:
         grant_filter.append(Grant.holder_contact_id.in_(contact_ids))
@@ -89,30 +105,50 @@ def profile_view(organisation_id: int) -> ProfileView:
         organisation=_org(organisation),
         contacts={c.id: _contact(c) for c in contacts},
         relations=tuple(
-            RelationInfo(id=r.id, contact_id=r.contact_id, organisation_id=r.organisation_id,
-                         type=r.type, start_date=r.start_date, end_date=r.end_date,
-                         active=r.active)
+            RelationInfo(
+                id=r.id,
+                contact_id=r.contact_id,
+                organisation_id=r.organisation_id,
+                type=r.type,
+                start_date=r.start_date,
+                end_date=r.end_date,
+                active=r.active,
+            )
             for r in relations
         ),
         related_organisations={o.id: _org(o) for o in related},
         org_relations=tuple(
-            OrgRelationInfo(id=r.id, organisation_id=r.organisation_id,
-                            related_organisation_id=r.related_organisation_id, type=r.type,
-                            active=r.active)
+            OrgRelationInfo(
+                id=r.id,
+                organisation_id=r.organisation_id,
+                related_organisation_id=r.related_organisation_id,
+                type=r.type,
+                active=r.active,
+            )
             for r in org_relations
         ),
         grants=tuple(
-            GrantInfo(id=g.id, subject_code=code, owner_organisation_id=g.owner_organisation_id,
-                      right=g.right, holder_contact_id=g.holder_contact_id,
-                      holder_organisation_id=g.holder_organisation_id,
-                      contact_relation_id=g.contact_relation_id,
-                      organisation_relation_id=g.organisation_relation_id, active=g.active)
+            GrantInfo(
+                id=g.id,
+                subject_code=code,
+                owner_organisation_id=g.owner_organisation_id,
+                right=g.right,
+                holder_contact_id=g.holder_contact_id,
+                holder_organisation_id=g.holder_organisation_id,
+                contact_relation_id=g.contact_relation_id,
+                organisation_relation_id=g.organisation_relation_id,
+                active=g.active,
+            )
             for g, code in grants
         ),
         subjects={
-            s.code: SubjectInfo(code=s.code, name_fr=s.name_fr, name_en=s.name_en,
-                                category=s.category,
-                                unavailable_in_delegation=s.unavailable_in_delegation)
+            s.code: SubjectInfo(
+                code=s.code,
+                name_fr=s.name_fr,
+                name_en=s.name_en,
+                category=s.category,
+                unavailable_in_delegation=s.unavailable_in_delegation,
+            )
             for s in subjects
         },
     )

@@ -6,13 +6,17 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from ..extensions import Blueprint
 from ..access import require_profile, require_user
+from ..extensions import Blueprint
 from ..schemas import PageArgs, StrictSchema
 from . import lists
 
-blp = Blueprint("profiles", __name__, url_prefix="/api/profiles",
-                description="Mon organisation › Relations et autorisations")
+blp = Blueprint(
+    "profiles",
+    __name__,
+    url_prefix="/api/profiles",
+    description="Mon organisation › Relations et autorisations",
+)
 
 
 class ListArgs(PageArgs):
@@ -48,8 +52,13 @@ def relations(args: dict[str, Any], profile_id: int) -> Any:
 def authorizations(args: dict[str, Any], profile_id: int) -> Any:
     """Autorisations : les sujets de l'organisation d'abord; filtre par contact."""
     access = require_profile(require_user().id, profile_id, manage=True)
-    return lists.authorizations(access.organisation.id, contact_id=args.get("contact_id"),
-                                page=args["page"], per_page=args["per_page"], lang=args["lang"])
+    return lists.authorizations(
+        access.organisation.id,
+        contact_id=args.get("contact_id"),
+        page=args["page"],
+        per_page=args["per_page"],
+        lang=args["lang"],
+    )
 
 
 @blp.route("/<int:profile_id>/authorized-dossiers")

@@ -6,8 +6,16 @@ from marshmallow import fields, validate
 
 from ..schemas import PageArgs, StrictSchema
 
-STATES = ["submitted", "duplicate_check", "agent_validation", "approved", "applied", "rejected",
-          "cancelled", "failed"]
+STATES = [
+    "submitted",
+    "duplicate_check",
+    "agent_validation",
+    "approved",
+    "applied",
+    "rejected",
+    "cancelled",
+    "failed",
+]
 
 
 class SubmitSchema(StrictSchema):

@@ -61,10 +61,15 @@ def form_or_404(slug: str) -> FormDefinition:
 
 
 def transition(
-    request: Request, trigger: str, actor: Actor, *, reason: str | None = None,
-    needs_validation: bool | None = None, values: dict[str, Any] | None = None,
+    request: Request,
+    trigger: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    needs_validation: bool | None = None,
+    values: dict[str, Any] | None = None,
 ) -> Request:
-    """Fire ``trigger`` on ``request``: legal move (workflows), CAS on state+version, history row."""
+    """Fire ``trigger``: legal move (workflows), CAS on state and version, history row."""
     ctx = workflows.Context(actor_kind=actor.kind, reason=reason, needs_validation=needs_validation)
     try:
         target = workflows.next_state(request.state, trigger, ctx)
@@ -75,19 +80,38 @@ def transition(
             raise ValidationFailed(exc.reason, errors={"reason": [exc.reason]}) from None
         raise Conflict(exc.reason, allowed=exc.allowed, state=request.state) from None
     at = now()
-    changes = {"state": target.value, "version": request.version + 1, "state_changed_at": at,
-               **(values or {})}
-    if not compare_and_set(Request, request.id,
-                           {"state": request.state, "version": request.version}, changes):
+    changes = {
+        "state": target.value,
+        "version": request.version + 1,
+        "state_changed_at": at,
+        **(values or {}),
+    }
+    if not compare_and_set(
+        Request, request.id, {"state": request.state, "version": request.version}, changes
+    ):
         raise Conflict("La demande a été modifiée entre-temps. Rechargez-la et réessayez.")
-    db.session.add(RequestEvent(
-        request_id=request.id, at=at, trigger=trigger, from_state=request.state,
-        to_state=target.value, actor_account_id=actor.account_id, actor_kind=actor.kind,
-        actor_name=actor.name, reason=reason, version=request.version,
-    ))
-    audit.record("request.transition", actor_account_id=actor.account_id,
-                 actor_kind=actor.kind, subject_type="request", subject_id=request.number,
-                 details={"trigger": trigger, "from": request.state, "to": target.value})
+    db.session.add(
+        RequestEvent(
+            request_id=request.id,
+            at=at,
+            trigger=trigger,
+            from_state=request.state,
+            to_state=target.value,
+            actor_account_id=actor.account_id,
+            actor_kind=actor.kind,
+            actor_name=actor.name,
+            reason=reason,
+            version=request.version,
+        )
+    )
+    audit.record(
+        "request.transition",
+        actor_account_id=actor.account_id,
+        actor_kind=actor.kind,
+        subject_type="request",
+        subject_id=request.number,
+        details={"trigger": trigger, "from": request.state, "to": target.value},
+    )
     for key, value in changes.items():
         setattr(request, key, value)
     return request
@@ -97,8 +121,9 @@ def transition(
 
 
 def _body_hash(item: str, variables: Any) -> str:
-    canonical = json.dumps({"item": item, "variables": variables}, sort_keys=True,
-                           ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"item": item, "variables": variables}, sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -107,7 +132,12 @@ def _number(request: Request) -> str:
 
 
 def submit(
-    *, account_id: int, account_name: str, profile_id: int, item: str, variables: Any,
+    *,
+    account_id: int,
+    account_name: str,
+    profile_id: int,
+    item: str,
+    variables: Any,
     idempotency_key: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Validate and record a submission; returns (HTTP status, body). One transaction."""
@@ -132,30 +162,59 @@ def submit(
         cleaned = form.validate(variables, today=today)
         operations = form.changeset(cleaned, profile_view(profile_id), BuildOptions(today=today))
     except FormValidationError as exc:
-        raise ValidationFailed(errors={f"variables.{k}": v for k, v in exc.errors.items()}) from None
+        raise ValidationFailed(
+            errors={f"variables.{k}": v for k, v in exc.errors.items()}
+        ) from None
     request = Request(
-        form_slug=form.slug, form_version=form.version, organisation_id=profile_id,
-        submitted_by_account_id=account_id, submitted_by_name=account_name,
-        variables=variables, changeset=[op.to_dict() for op in operations],
-        validation_rule=form.validation_rule, state="submitted", version=1, created_at=now(),
+        form_slug=form.slug,
+        form_version=form.version,
+        organisation_id=profile_id,
+        submitted_by_account_id=account_id,
+        submitted_by_name=account_name,
+        variables=variables,
+        changeset=[op.to_dict() for op in operations],
+        validation_rule=form.validation_rule,
+        state="submitted",
+        version=1,
+        created_at=now(),
     )
     db.session.add(request)
     db.session.flush()
     request.number = _number(request)
-    db.session.add(RequestEvent(
-        request_id=request.id, at=request.created_at, trigger="submit", from_state=None,
-        to_state="submitted", actor_account_id=account_id, actor_kind="submitter",
-        actor_name=account_name, version=0,
-    ))
+    db.session.add(
+        RequestEvent(
+            request_id=request.id,
+            at=request.created_at,
+            trigger="submit",
+            from_state=None,
+            to_state="submitted",
+            actor_account_id=account_id,
+            actor_kind="submitter",
+            actor_name=account_name,
+            version=0,
+        )
+    )
     queue.emit(CHECK_TOPIC, {"request_id": request.id}, dedupe_key=f"check:{request.id}")
-    audit.record("request.submit", actor_account_id=account_id, actor_kind="account",
-                 subject_type="request", subject_id=request.number,
-                 details={"form": form.slug, "profile_id": profile_id})
+    audit.record(
+        "request.submit",
+        actor_account_id=account_id,
+        actor_kind="account",
+        subject_type="request",
+        subject_id=request.number,
+        details={"form": form.slug, "profile_id": profile_id},
+    )
     body = summary(request)
     if idempotency_key is not None:
-        db.session.add(IdempotencyKey(account_id=account_id, key=idempotency_key,
-                                      body_hash=body_hash, request_id=request.id, status=202,
-                                      response=body))
+        db.session.add(
+            IdempotencyKey(
+                account_id=account_id,
+                key=idempotency_key,
+                body_hash=body_hash,
+                request_id=request.id,
+                status=202,
+                response=body,
+            )
+        )
     try:
         db.session.commit()
     except IntegrityError:
@@ -170,8 +229,11 @@ def submit(
 
 
 def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, Any]] | None:
-    stored = db.session.scalar(select(IdempotencyKey).where(
-        IdempotencyKey.account_id == account_id, IdempotencyKey.key == key))
+    stored = db.session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.account_id == account_id, IdempotencyKey.key == key
+        )
+    )
     if stored is None:
         return None
     if stored.body_hash != body_hash:
@@ -193,24 +255,39 @@ def _simple_candidates(person: dict[str, Any]) -> list[dict[str, Any]]:
     if person.get("email"):
         clauses.append(func.lower(Contact.email) == str(person["email"]).lower())
     if person.get("birth_date") and person.get("first_name") and person.get("last_name"):
-        clauses.append((func.lower(Contact.first_name) == str(person["first_name"]).lower())
-                       & (func.lower(Contact.last_name) == str(person["last_name"]).lower())
-                       & (Contact.birth_date == person["birth_date"]))
+        clauses.append(
+            (func.lower(Contact.first_name) == str(person["first_name"]).lower())
+            & (func.lower(Contact.last_name) == str(person["last_name"]).lower())
+            & (Contact.birth_date == person["birth_date"])
+        )
     if not clauses:
         return []
     found = []
     for contact in db.session.scalars(select(Contact).where(or_(*clauses)).limit(20)):
         reasons = []
         if person.get("client_number") and contact.client_number == person["client_number"]:
-            reasons.append({"field": "client_number", "kind": "exact",
-                            "detail": "Même numéro de client"})
+            reasons.append(
+                {"field": "client_number", "kind": "exact", "detail": "Même numéro de client"}
+            )
         if person.get("email") and (contact.email or "").lower() == str(person["email"]).lower():
             reasons.append({"field": "email", "kind": "exact", "detail": "Même adresse courriel"})
         if not reasons:
-            reasons.append({"field": "name", "kind": "exact",
-                            "detail": "Mêmes nom, prénom et date de naissance"})
-        found.append({"contact_id": contact.id, "score": 1.0, "level": "probable",
-                      "name": contact.full_name, "reasons": reasons})
+            reasons.append(
+                {
+                    "field": "name",
+                    "kind": "exact",
+                    "detail": "Mêmes nom, prénom et date de naissance",
+                }
+            )
+        found.append(
+            {
+                "contact_id": contact.id,
+                "score": 1.0,
+                "level": "probable",
+                "name": contact.full_name,
+                "reasons": reasons,
+            }
+        )
     return found
 
 
@@ -228,8 +305,11 @@ def run_check(message: queue.OutboxMessage) -> None:
     if request.state == "submitted":
         transition(request, "start_check", SYSTEM_ACTOR)
     form = registry.get(request.form_slug)
-    person = (form.new_person(form.validate(request.variables, today=request.created_at.date()))
-              if form else None)
+    person = (
+        form.new_person(form.validate(request.variables, today=request.created_at.date()))
+        if form
+        else None
+    )
     candidates = find_candidates(person) if person else []
     rule = request.validation_rule
     needs = rule == "always" or (
@@ -247,10 +327,17 @@ def run_check(message: queue.OutboxMessage) -> None:
 def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:
     request = db.session.get(Request, message.payload["request_id"])
     if request is not None and request.state == "duplicate_check":
-        transition(request, "require_validation", SYSTEM_ACTOR, values={
-            "needs_validation": True,
-            "reason": "La vérification automatique des doublons a échoué : un agent doit valider.",
-        })
+        transition(
+            request,
+            "require_validation",
+            SYSTEM_ACTOR,
+            values={
+                "needs_validation": True,
+                "reason": (
+                    "La vérification automatique des doublons a échoué : un agent doit valider."
+                ),
+            },
+        )
 
 
 def run_apply(message: queue.OutboxMessage) -> None:
@@ -275,14 +362,26 @@ def run_apply(message: queue.OutboxMessage) -> None:
         )
     except FormValidationError as exc:
         reason = "La demande ne correspond plus au dossier : " + "; ".join(
-            f"{k} : {' '.join(v)}" for k, v in exc.errors.items())
+            f"{k} : {' '.join(v)}" for k, v in exc.errors.items()
+        )
         transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
         return
-    transition(request, "apply", SYSTEM_ACTOR, values={
-        "applied_at": at, "visible_at": visible_at,
-        "changeset": [op.to_dict() for op in operations]})
-    ctx = ApplyContext(request_id=request.id, actor_account_id=request.submitted_by_account_id,
-                       at=at, visible_at=visible_at)
+    transition(
+        request,
+        "apply",
+        SYSTEM_ACTOR,
+        values={
+            "applied_at": at,
+            "visible_at": visible_at,
+            "changeset": [op.to_dict() for op in operations],
+        },
+    )
+    ctx = ApplyContext(
+        request_id=request.id,
+        actor_account_id=request.submitted_by_account_id,
+        at=at,
+        visible_at=visible_at,
+    )
     savepoint = db.session.begin_nested()
     try:
         for index, operation in enumerate(operations):
@@ -331,37 +430,66 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
         if contact is None or not contact.email:
             continue
         if item["kind"] == "linking":
-            credential, code = issue(contact_id=contact.id,
-                                     organisation_id=item["organisation_id"],
-                                     request_id=request.id,
-                                     actor_account_id=request.submitted_by_account_id)
+            credential, code = issue(
+                contact_id=contact.id,
+                organisation_id=item["organisation_id"],
+                request_id=request.id,
+                actor_account_id=request.submitted_by_account_id,
+            )
             target = db.session.get(Organisation, item["organisation_id"]) or organisation
-            queue_email(to=contact.email, template="linking_credentials", language=contact.language,
-                        params={"first_name": contact.first_name, "last_name": contact.last_name,
-                                "organisation_name": target.name,
-                                "organisation_client_number": target.client_number,
-                                "identifier": credential.identifier, "code": code,
-                                "expires_on": credential.expires_at.date().isoformat()},
-                        contact_id=contact.id, request_id=request.id,
-                        dedupe_key=f"request:{request.id}:email:{index}")
+            queue_email(
+                to=contact.email,
+                template="linking_credentials",
+                language=contact.language,
+                params={
+                    "first_name": contact.first_name,
+                    "last_name": contact.last_name,
+                    "organisation_name": target.name,
+                    "organisation_client_number": target.client_number,
+                    "identifier": credential.identifier,
+                    "code": code,
+                    "expires_on": credential.expires_at.date().isoformat(),
+                },
+                contact_id=contact.id,
+                request_id=request.id,
+                dedupe_key=f"request:{request.id}:email:{index}",
+            )
         else:
-            queue_email(to=contact.email, template=item["template"], language=contact.language,
-                        params={"first_name": contact.first_name, "last_name": contact.last_name,
-                                "organisation_name": organisation.name,
-                                "number": request.number, **item["params"]},
-                        contact_id=contact.id, request_id=request.id,
-                        dedupe_key=f"request:{request.id}:email:{index}")
+            queue_email(
+                to=contact.email,
+                template=item["template"],
+                language=contact.language,
+                params={
+                    "first_name": contact.first_name,
+                    "last_name": contact.last_name,
+                    "organisation_name": organisation.name,
+                    "number": request.number,
+                    **item["params"],
+                },
+                contact_id=contact.id,
+                request_id=request.id,
+                dedupe_key=f"request:{request.id}:email:{index}",
+            )
     email, language, first_name = _submitter(request)
     form = registry.get(request.form_slug)
     if email:
-        queue_email(to=email, template="request_applied", language=language,
-                    params={"first_name": first_name, "number": request.number,
-                            "title": form.title_en if form and language == "en" else
-                            (form.title_fr if form else request.form_slug),
-                            "applied_at": ctx.at.strftime("%Y-%m-%d %H:%M UTC"),
-                            "visible_at": ctx.visible_at.strftime("%Y-%m-%d %H:%M UTC")},
-                    account_id=request.submitted_by_account_id, request_id=request.id,
-                    dedupe_key=f"request:{request.id}:applied")
+        queue_email(
+            to=email,
+            template="request_applied",
+            language=language,
+            params={
+                "first_name": first_name,
+                "number": request.number,
+                "title": form.title_en
+                if form and language == "en"
+                else (form.title_fr if form else request.form_slug),
+                "applied_at": ctx.at.strftime("%Y-%m-%d %H:%M UTC"),
+                "visible_at": ctx.visible_at.strftime("%Y-%m-%d %H:%M UTC"),
+            },
+            account_id=request.submitted_by_account_id,
+            request_id=request.id,
+            dedupe_key=f"request:{request.id}:applied",
+        )
 
 
 def notify_rejected(request: Request) -> None:
@@ -371,12 +499,20 @@ def notify_rejected(request: Request) -> None:
     email, language, first_name = _submitter(request)
     form = registry.get(request.form_slug)
     if email:
-        queue_email(to=email, template="request_rejected", language=language,
-                    params={"first_name": first_name, "number": request.number,
-                            "title": form.title_fr if form else request.form_slug,
-                            "reason": request.reason or ""},
-                    account_id=request.submitted_by_account_id, request_id=request.id,
-                    dedupe_key=f"request:{request.id}:rejected")
+        queue_email(
+            to=email,
+            template="request_rejected",
+            language=language,
+            params={
+                "first_name": first_name,
+                "number": request.number,
+                "title": form.title_fr if form else request.form_slug,
+                "reason": request.reason or "",
+            },
+            account_id=request.submitted_by_account_id,
+            request_id=request.id,
+            dedupe_key=f"request:{request.id}:rejected",
+        )
 
 
 def _apply_exhausted(message: queue.OutboxMessage, error: str) -> None:
@@ -418,24 +554,40 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
     body["variables"] = request.variables
     body["reason"] = request.reason
     body["history"] = [
-        {"at": e.at.isoformat(), "trigger": e.trigger, "from_state": e.from_state,
-         "to_state": e.to_state,
-         "to_state_label": workflows.label(e.to_state) if e.to_state else None,
-         "actor": e.actor_name, "reason": e.reason}
+        {
+            "at": e.at.isoformat(),
+            "trigger": e.trigger,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "to_state_label": workflows.label(e.to_state) if e.to_state else None,
+            "actor": e.actor_name,
+            "reason": e.reason,
+        }
         for e in request.events
     ]
     comments = db.session.scalars(
-        select(RequestComment).where(RequestComment.request_id == request.id)
-        .order_by(RequestComment.id)).all()
+        select(RequestComment)
+        .where(RequestComment.request_id == request.id)
+        .order_by(RequestComment.id)
+    ).all()
     body["comments"] = [
-        {"at": c.created_at.isoformat(), "author": c.author_name, "author_kind": c.author_kind,
-         "body": c.body, "internal": c.internal}
-        for c in comments if for_agent or not c.internal
+        {
+            "at": c.created_at.isoformat(),
+            "author": c.author_name,
+            "author_kind": c.author_kind,
+            "body": c.body,
+            "internal": c.internal,
+        }
+        for c in comments
+        if for_agent or not c.internal
     ]
     body["visibility"] = (
-        {"visible_at": request.visible_at.isoformat(),
-         "visible": bool(request.visible_at and request.visible_at <= now())}
-        if request.visible_at else None
+        {
+            "visible_at": request.visible_at.isoformat(),
+            "visible": bool(request.visible_at and request.visible_at <= now()),
+        }
+        if request.visible_at
+        else None
     )
     if for_agent:
         body["duplicate_candidates"] = request.duplicate_candidates or []
@@ -456,8 +608,9 @@ def get_for_account(number: str, account_id: int, *, role: str) -> tuple[Request
     return request, False
 
 
-def list_for_profile(access: ProfileAccess, *, state: str | None, page: int,
-                     per_page: int) -> dict[str, Any]:
+def list_for_profile(
+    access: ProfileAccess, *, state: str | None, page: int, per_page: int
+) -> dict[str, Any]:
     """*Mes demandes*: the profile's requests, newest first."""
     stmt = select(Request).where(Request.organisation_id == access.organisation.id)
     if not access.can_manage:
@@ -465,10 +618,12 @@ def list_for_profile(access: ProfileAccess, *, state: str | None, page: int,
     if state:
         stmt = stmt.where(Request.state == state)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Request.created_at.desc(), Request.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": [summary(r) for r in rows], "page": page, "per_page": per_page,
-            "total": total}
+    rows = db.session.scalars(
+        stmt.order_by(Request.created_at.desc(), Request.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return {"items": [summary(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
 def cancel(number: str, account_id: int, account_name: str) -> dict[str, Any]:
@@ -481,18 +636,34 @@ def cancel(number: str, account_id: int, account_name: str) -> dict[str, Any]:
     return summary(request)
 
 
-def add_comment(number: str, account_id: int, account_name: str, role: str, body: str,
-                internal: bool) -> dict[str, Any]:
+def add_comment(
+    number: str, account_id: int, account_name: str, role: str, body: str, internal: bool
+) -> dict[str, Any]:
     """A comment by the submitter's side or an agent (``internal``: agents only)."""
     request, is_agent = get_for_account(number, account_id, role=role)
     if internal and not is_agent:
         raise Forbidden("Seuls les agents peuvent écrire un commentaire interne.")
-    comment = RequestComment(request_id=request.id, author_account_id=account_id,
-                             author_kind="agent" if is_agent else "submitter",
-                             author_name=account_name, body=body, internal=internal)
+    comment = RequestComment(
+        request_id=request.id,
+        author_account_id=account_id,
+        author_kind="agent" if is_agent else "submitter",
+        author_name=account_name,
+        body=body,
+        internal=internal,
+    )
     db.session.add(comment)
-    audit.record("request.comment", actor_account_id=account_id, actor_kind=role,
-                 subject_type="request", subject_id=request.number)
+    audit.record(
+        "request.comment",
+        actor_account_id=account_id,
+        actor_kind=role,
+        subject_type="request",
+        subject_id=request.number,
+    )
     db.session.commit()
-    return {"at": comment.created_at.isoformat(), "author": account_name,
-            "author_kind": comment.author_kind, "body": body, "internal": internal}
+    return {
+        "at": comment.created_at.isoformat(),
+        "author": account_name,
+        "author_kind": comment.author_kind,
+        "body": body,
+        "internal": internal,
+    }

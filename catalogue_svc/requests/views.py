@@ -9,11 +9,11 @@ from flask import request as http_request
 
 from forms import registry
 
-from ..extensions import Blueprint
 from ..access import require_any, require_profile, require_user
 from ..clock import now
-from ..profiles.snapshot import profile_view
 from ..errors import NotFound, ValidationFailed
+from ..extensions import Blueprint
+from ..profiles.snapshot import profile_view
 from . import service
 from .schemas import (
     CommentSchema,
@@ -61,11 +61,19 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
     account = require_user()
     key = http_request.headers.get("Idempotency-Key")
     if key is not None and not _KEY.match(key):
-        raise ValidationFailed(errors={"Idempotency-Key": [
-            "Doit compter de 1 à 200 caractères imprimables, sans espace."]})
-    status, body = service.submit(account_id=account.id, account_name=_name(account),
-                                  profile_id=profile_id, item=data["item"],
-                                  variables=data["variables"], idempotency_key=key)
+        raise ValidationFailed(
+            errors={
+                "Idempotency-Key": ["Doit compter de 1 à 200 caractères imprimables, sans espace."]
+            }
+        )
+    status, body = service.submit(
+        account_id=account.id,
+        account_name=_name(account),
+        profile_id=profile_id,
+        item=data["item"],
+        variables=data["variables"],
+        idempotency_key=key,
+    )
     return body, status
 
 
@@ -75,8 +83,9 @@ def list_requests(args: dict[str, Any], profile_id: int) -> Any:
     """« Mes demandes » : les demandes du profil, les plus récentes d'abord."""
     account = require_user()
     access = require_profile(account.id, profile_id)
-    return service.list_for_profile(access, state=args.get("state"), page=args["page"],
-                                    per_page=args["per_page"])
+    return service.list_for_profile(
+        access, state=args.get("state"), page=args["page"], per_page=args["per_page"]
+    )
 
 
 @blp.route("/requests/<number>")
@@ -102,5 +111,6 @@ def cancel(number: str) -> Any:
 def comment(data: dict[str, Any], number: str) -> Any:
     """Ajouter un commentaire (demandeur ou agent)."""
     account = require_any()
-    return service.add_comment(number, account.id, _name(account), account.role, data["body"],
-                               data["internal"])
+    return service.add_comment(
+        number, account.id, _name(account), account.role, data["body"], data["internal"]
+    )

@@ -47,20 +47,31 @@ def test_relations_list_matches_the_guide(app, firm, responsable):
     """Relations de l'organisation: the guide's two rows, Rangées 1 - 2 de 2."""
     page = rows(responsable, firm, "relations")
     assert page["total"] == 2
-    assert [(r["organisation"]["name"], r["type_label"], r["related_organisation"]["name"],
-             r["actif"]) for r in page["items"]] == [
-        ("ENTREPRISE SHAW INC.", "a comme firme comptable ou serv. de paie",
-         "LAFORCE COMPTABLE INC", True),
-        ("PLOMBERIE RICHARD BELANGER", "a comme firme comptable ou serv. de paie",
-         "LAFORCE COMPTABLE INC", True),
+    assert [
+        (r["organisation"]["name"], r["type_label"], r["related_organisation"]["name"], r["actif"])
+        for r in page["items"]
+    ] == [
+        (
+            "ENTREPRISE SHAW INC.",
+            "a comme firme comptable ou serv. de paie",
+            "LAFORCE COMPTABLE INC",
+            True,
+        ),
+        (
+            "PLOMBERIE RICHARD BELANGER",
+            "a comme firme comptable ou serv. de paie",
+            "LAFORCE COMPTABLE INC",
+            True,
+        ),
     ]
 
 
 def test_contacts_list_shows_relations_dates_and_actif(app, firm, responsable):
     """Contacts de l'organisation: name, relation, start and end dates, Actif."""
     items = rows(responsable, firm, "contacts")["items"]
-    assert {(i["name"], i["relation_label"], i["start_date"], i["end_date"], i["actif"])
-            for i in items} == {
+    assert {
+        (i["name"], i["relation_label"], i["start_date"], i["end_date"], i["actif"]) for i in items
+    } == {
         ("REBECCA DESCOTEAUX-LAFORCE", "Responsable", "2024-01-01", "9999-12-31", True),
         ("Marie-Karine Bérard", "Membre du personnel", "2024-01-01", "9999-12-31", True),
         ("Marie-Hélène Demierre", "Membre du personnel", "2024-01-01", "9999-12-31", True),
@@ -69,9 +80,16 @@ def test_contacts_list_shows_relations_dates_and_actif(app, firm, responsable):
 
 def test_authorizations_list_shows_the_firms_own_subjects_first(app, firm, responsable):
     """Autorisations: 'Rapport mensuel - ENTREPRISE SHAW INC.' in Écriture, the firm's first."""
-    db.session.add(Grant(subject_id=firm.subjects["paiements"], owner_organisation_id=firm.firm,
-                         right="read", holder_contact_id=firm.marie_karine,
-                         contact_relation_id=firm.marie_karine_relation, start_date=START))
+    db.session.add(
+        Grant(
+            subject_id=firm.subjects["paiements"],
+            owner_organisation_id=firm.firm,
+            right="read",
+            holder_contact_id=firm.marie_karine,
+            contact_relation_id=firm.marie_karine_relation,
+            start_date=START,
+        )
+    )
     db.session.commit()
     items = rows(responsable, firm, "authorizations")["items"]
     assert [(i["subject"], i["right_label"], i["contact"]) for i in items[:3]] == [
@@ -83,13 +101,15 @@ def test_authorizations_list_shows_the_firms_own_subjects_first(app, firm, respo
     assert items[3]["function"] == "Membre du personnel"
     filtered = rows(responsable, firm, "authorizations", contact_id=firm.marie_karine)
     assert filtered["total"] == 1 and filtered["items"][0]["subject"] == (
-        "Paiements - LAFORCE COMPTABLE INC")
+        "Paiements - LAFORCE COMPTABLE INC"
+    )
 
 
 def test_new_member_appears_only_after_the_propagation_delay(app, firm, responsable, run_jobs):
     """A member added at T shows in the contacts list at T + 24 h, not before."""
     submit(responsable, firm, "add-relation", ADD_NEW)
     run_jobs()
+
     def names(client):
         return {i["name"] for i in rows(client, firm, "contacts")["items"]}
 
@@ -100,20 +120,28 @@ def test_new_member_appears_only_after_the_propagation_delay(app, firm, responsa
 
 
 def test_removed_member_loses_access_at_once_but_shows_active_until_propagated(
-        app, firm, responsable, run_jobs):
+    app, firm, responsable, run_jobs
+):
     """Removal: Actif stays Vrai for 24 h, but the member's account is refused right away."""
     member = login_client(app)
     link_account(app, member.account.id, contact_id=firm.marie_karine, organisation_id=firm.firm)
     assert member.get(f"/api/profiles/{firm.firm}/requests").status_code == 200
-    submit(responsable, firm, "remove-relation", {
-        "contact_id": firm.marie_karine, "removal": "all_relations", "attestation": True})
+    submit(
+        responsable,
+        firm,
+        "remove-relation",
+        {"contact_id": firm.marie_karine, "removal": "all_relations", "attestation": True},
+    )
     run_jobs()
     assert member.get(f"/api/profiles/{firm.firm}/requests").status_code == 404
     assert all(p["profile_id"] != firm.firm for p in member.get("/api/profiles").json["items"])
 
     def actif(client) -> bool:
-        [row] = [i for i in rows(client, firm, "contacts")["items"]
-                 if i["contact_id"] == firm.marie_karine]
+        [row] = [
+            i
+            for i in rows(client, firm, "contacts")["items"]
+            if i["contact_id"] == firm.marie_karine
+        ]
         return row["actif"]
 
     assert actif(responsable) is True
@@ -121,14 +149,22 @@ def test_removed_member_loses_access_at_once_but_shows_active_until_propagated(
     assert actif(later(app, responsable, dt.timedelta(minutes=2))) is False
 
 
-def test_delegation_shows_both_organisations_and_in_mes_dossiers(app, firm, responsable,
-                                                                 run_jobs):
+def test_delegation_shows_both_organisations_and_in_mes_dossiers(app, firm, responsable, run_jobs):
     """Une autre organisation: the delegated subject lists SHAW and the firm; Mes dossiers too."""
-    answer = submit(responsable, firm, "add-relation", {
-        "contact_id": firm.marie_karine, "relation_type": "membre_personnel",
-        "other_organisation": True, "related_organisation_id": firm.shaw,
-        "organisation_subjects": ["rapport_mensuel"], "attestation": True,
-        "attestation_consent": True})
+    answer = submit(
+        responsable,
+        firm,
+        "add-relation",
+        {
+            "contact_id": firm.marie_karine,
+            "relation_type": "membre_personnel",
+            "other_organisation": True,
+            "related_organisation_id": firm.shaw,
+            "organisation_subjects": ["rapport_mensuel"],
+            "attestation": True,
+            "attestation_consent": True,
+        },
+    )
     assert answer.status_code == 202, answer.json
     run_jobs()
     member = login_client(app)
@@ -136,7 +172,10 @@ def test_delegation_shows_both_organisations_and_in_mes_dossiers(app, firm, resp
     dossiers = member.get(f"/api/profiles/{firm.firm}/authorized-dossiers").json
     assert [d["organisation"]["name"] for d in dossiers["items"]] == ["ENTREPRISE SHAW INC."]
     assert {s["name"] for s in dossiers["unavailable_services"]} == {
-        "Gestion de main-d'œuvre", "Identification de chantier", "Lettre d'état de situation"}
+        "Gestion de main-d'œuvre",
+        "Identification de chantier",
+        "Lettre d'état de situation",
+    }
     responsable = later(app, responsable, DAY + dt.timedelta(seconds=1))
     [row] = rows(responsable, firm, "authorizations", contact_id=firm.marie_karine)["items"]
     assert row["subject"] == "Rapport mensuel - ENTREPRISE SHAW INC."
@@ -152,8 +191,9 @@ def test_propagate_now_command_shows_pending_changes(app, firm, responsable, run
     assert "Julie Lévesque" in {i["name"] for i in rows(responsable, firm, "contacts")["items"]}
 
 
-@pytest.mark.parametrize("query", [{"page": 0}, {"per_page": 1000}, {"page": "x"},
-                                   {"sort": "name"}, {"contact_id": -1}])
+@pytest.mark.parametrize(
+    "query", [{"page": 0}, {"per_page": 1000}, {"page": "x"}, {"sort": "name"}, {"contact_id": -1}]
+)
 def test_bad_list_arguments_are_a_clear_422(app, firm, responsable, query):
     """Out-of-range pages, unknown filters: 422 naming the argument, never a 500."""
     answer = responsable.get(f"/api/profiles/{firm.firm}/authorizations", query_string=query)

@@ -21,10 +21,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
-    email = queue_email(to=to, template="linking_credentials", language=language, params={
-        "first_name": "Marie", "last_name": "Bérard", "organisation_name": "LAFORCE COMPTABLE INC",
-        "organisation_client_number": "1000001", "identifier": "L-AAAA-BBBB", "code": "SECRETCODE",
-        "expires_on": "2027-01-31"})
+    email = queue_email(
+        to=to,
+        template="linking_credentials",
+        language=language,
+        params={
+            "first_name": "Marie",
+            "last_name": "Bérard",
+            "organisation_name": "LAFORCE COMPTABLE INC",
+            "organisation_client_number": "1000001",
+            "identifier": "L-AAAA-BBBB",
+            "code": "SECRETCODE",
+            "expires_on": "2027-01-31",
+        },
+    )
     db.session.commit()
     return email
 
@@ -119,12 +129,22 @@ def test_rq_worker_process_delivers_the_email(make_app, redis_server, mailbox):
     with app.app_context():
         email = _queue()
         database_url = app.config["SQLALCHEMY_DATABASE_URI"]
-    env = {**os.environ, "REDIS_URL": redis_server.url, "DATABASE_URL": database_url,
-           "CATALOGUE_SMTP_URL": mailbox.url, "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
-           "CATALOGUE_INSTANCE_PATH": app.instance_path}
-    result = subprocess.run([sys.executable, "worker.py", "email", "--burst",
-                             "--sweep-interval", "0"], cwd=ROOT, env=env, capture_output=True,
-                            timeout=60, text=True)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_server.url,
+        "DATABASE_URL": database_url,
+        "CATALOGUE_SMTP_URL": mailbox.url,
+        "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
+        "CATALOGUE_INSTANCE_PATH": app.instance_path,
+    }
+    result = subprocess.run(
+        [sys.executable, "worker.py", "email", "--burst", "--sweep-interval", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     [received] = mailbox.to("marie@example.org")
     assert received["Message-ID"] == email.message_id

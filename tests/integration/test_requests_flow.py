@@ -41,26 +41,34 @@ def firm(app):
 @pytest.fixture()
 def responsable(app, firm):
     """REBECCA, the firm's responsable, logged in and linked to the firm's profile."""
-    client = login_client(app, email="rebecca@laforce.example", first_name="REBECCA",
-                          last_name="DESCOTEAUX-LAFORCE")
+    client = login_client(
+        app, email="rebecca@laforce.example", first_name="REBECCA", last_name="DESCOTEAUX-LAFORCE"
+    )
     link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
     return client
 
 
 def submit(client, firm, item, variables, **headers):
     """POST a form to the firm's profile."""
-    return client.post(f"/api/profiles/{firm.firm}/requests",
-                       json={"item": item, "variables": variables}, headers=headers)
+    return client.post(
+        f"/api/profiles/{firm.firm}/requests",
+        json={"item": item, "variables": variables},
+        headers=headers,
+    )
 
 
 def state_of(number):
     """The stored state of a request."""
-    return db.session.scalar(select(Request.state).where(Request.number == number)
-                             .execution_options(populate_existing=True))
+    return db.session.scalar(
+        select(Request.state)
+        .where(Request.number == number)
+        .execution_options(populate_existing=True)
+    )
 
 
-def test_new_member_is_applied_and_receives_linking_credentials(app, firm, responsable,
-                                                                mailbox, run_jobs):
+def test_new_member_is_applied_and_receives_linking_credentials(
+    app, firm, responsable, mailbox, run_jobs
+):
     """Ajouter un membre: 202, then applied; the store has the member; both emails arrive."""
     answer = submit(responsable, firm, "add-relation", ADD_NEW)
     assert answer.status_code == 202, answer.json
@@ -70,10 +78,14 @@ def test_new_member_is_applied_and_receives_linking_credentials(app, firm, respo
     run_jobs()
     assert state_of(number) == "applied"
     julie = db.session.scalar(select(Contact).where(Contact.last_name == "Lévesque"))
-    relation = db.session.scalar(select(ContactRelation).where(
-        ContactRelation.contact_id == julie.id))
+    relation = db.session.scalar(
+        select(ContactRelation).where(ContactRelation.contact_id == julie.id)
+    )
     assert (relation.organisation_id, relation.type, relation.active) == (
-        firm.firm, "membre_personnel", True)
+        firm.firm,
+        "membre_personnel",
+        True,
+    )
     assert relation.end_date.isoformat() == "9999-12-31"
     grant = db.session.scalar(select(Grant).where(Grant.holder_contact_id == julie.id))
     assert grant.subject_id == firm.subjects["rapport_mensuel"] and grant.right == "write"
@@ -83,21 +95,25 @@ def test_new_member_is_applied_and_receives_linking_credentials(app, firm, respo
     assert number in notice["Subject"] and "appliquée" in notice["Subject"]
 
 
-def test_mes_demandes_shows_the_history_and_when_it_becomes_visible(app, firm, responsable,
-                                                                    run_jobs):
+def test_mes_demandes_shows_the_history_and_when_it_becomes_visible(
+    app, firm, responsable, run_jobs
+):
     """One request: French state label, every transition, the time it shows in the lists."""
     number = submit(responsable, firm, "add-relation", ADD_NEW).json["number"]
     run_jobs()
     detail = responsable.get(f"/api/requests/{number}").json
     assert detail["state_label"] == "Appliquée"
     assert [h["trigger"] for h in detail["history"]] == [
-        "submit", "start_check", "pass_check", "apply"]
+        "submit",
+        "start_check",
+        "pass_check",
+        "apply",
+    ]
     assert detail["visibility"]["visible"] is False
     assert detail["visible_at"] > detail["applied_at"]
     listing = responsable.get(f"/api/profiles/{firm.firm}/requests").json
     assert listing["total"] == 1 and listing["items"][0]["number"] == number
-    assert responsable.get(f"/api/profiles/{firm.firm}/requests?state=rejected").json[
-        "total"] == 0
+    assert responsable.get(f"/api/profiles/{firm.firm}/requests?state=rejected").json["total"] == 0
 
 
 def test_redelivered_messages_take_effect_once(app, firm, responsable, run_jobs):
@@ -111,18 +127,27 @@ def test_redelivered_messages_take_effect_once(app, firm, responsable, run_jobs)
     for _ in range(3):
         service.run_check(fake)
         db.session.commit()
-        service.run_apply(queue.OutboxMessage(topic="request.apply",
-                                              payload={"request_id": request.id}))
+        service.run_apply(
+            queue.OutboxMessage(topic="request.apply", payload={"request_id": request.id})
+        )
         db.session.commit()
     run_jobs()
-    triggers = db.session.scalars(select(RequestEvent.trigger).where(
-        RequestEvent.request_id == request.id)).all()
+    triggers = db.session.scalars(
+        select(RequestEvent.trigger).where(RequestEvent.request_id == request.id)
+    ).all()
     assert sorted(triggers) == sorted(["submit", "start_check", "pass_check", "apply"])
-    changes = db.session.scalar(select(func.count()).select_from(ProfileChange).where(
-        ProfileChange.request_id == request.id))
+    changes = db.session.scalar(
+        select(func.count())
+        .select_from(ProfileChange)
+        .where(ProfileChange.request_id == request.id)
+    )
     assert changes == len(request.changeset)
-    assert db.session.scalar(select(func.count()).select_from(Contact).where(
-        Contact.last_name == "Lévesque")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.last_name == "Lévesque")
+        )
+        == 1
+    )
 
 
 def test_client_number_sends_the_request_to_an_agent(app, firm, responsable, run_jobs, mailbox):
@@ -142,15 +167,16 @@ def test_client_number_sends_the_request_to_an_agent(app, firm, responsable, run
     assert any(h["trigger"] == "approve" and h["actor"] == "Alex Agent" for h in history)
 
 
-def test_rejection_reaches_the_submitter_with_its_reason(app, firm, responsable, run_jobs,
-                                                         mailbox):
+def test_rejection_reaches_the_submitter_with_its_reason(app, firm, responsable, run_jobs, mailbox):
     """An agent's refusal and its reason show in Mes demandes and arrive by email."""
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
     number = submit(responsable, firm, "add-relation", variables).json["number"]
     run_jobs()
     agent = login_client(app, role="agent")
-    answer = agent.post(f"/api/agent/requests/{number}/reject",
-                        json={"reason": "Numéro de client d'une autre personne."})
+    answer = agent.post(
+        f"/api/agent/requests/{number}/reject",
+        json={"reason": "Numéro de client d'une autre personne."},
+    )
     assert answer.status_code == 200, answer.json
     run_jobs()
     detail = responsable.get(f"/api/requests/{number}").json
@@ -159,43 +185,68 @@ def test_rejection_reaches_the_submitter_with_its_reason(app, firm, responsable,
     assert "Numéro de client d'une autre personne." in body(email)
 
 
-def test_remove_all_relations_ends_them_and_revokes_their_subjects(app, firm, responsable,
-                                                                   run_jobs):
+def test_remove_all_relations_ends_them_and_revokes_their_subjects(
+    app, firm, responsable, run_jobs
+):
     """Toutes les relations: relations inactive with an end date, subjects revoked, kept."""
     from catalogue_svc.profiles.models import Grant as G
 
-    db.session.add(G(subject_id=firm.subjects["rapport_mensuel"], owner_organisation_id=firm.shaw,
-                     right="write", holder_contact_id=firm.marie_karine,
-                     contact_relation_id=firm.marie_karine_relation,
-                     organisation_relation_id=firm.shaw_relation,
-                     start_date=__import__("datetime").date(2024, 1, 1)))
+    db.session.add(
+        G(
+            subject_id=firm.subjects["rapport_mensuel"],
+            owner_organisation_id=firm.shaw,
+            right="write",
+            holder_contact_id=firm.marie_karine,
+            contact_relation_id=firm.marie_karine_relation,
+            organisation_relation_id=firm.shaw_relation,
+            start_date=__import__("datetime").date(2024, 1, 1),
+        )
+    )
     db.session.commit()
-    answer = submit(responsable, firm, "remove-relation", {
-        "contact_id": firm.marie_karine, "removal": "all_relations", "attestation": True})
+    answer = submit(
+        responsable,
+        firm,
+        "remove-relation",
+        {"contact_id": firm.marie_karine, "removal": "all_relations", "attestation": True},
+    )
     assert answer.status_code == 202, answer.json
     run_jobs()
     assert state_of(answer.json["number"]) == "applied"
-    relation = db.session.get(ContactRelation, firm.marie_karine_relation,
-                              populate_existing=True)
+    relation = db.session.get(ContactRelation, firm.marie_karine_relation, populate_existing=True)
     assert relation.active is False and relation.ended_at is not None
-    grants = db.session.scalars(select(Grant).where(Grant.holder_contact_id == firm.marie_karine)
-                                .execution_options(populate_existing=True)).all()
+    grants = db.session.scalars(
+        select(Grant)
+        .where(Grant.holder_contact_id == firm.marie_karine)
+        .execution_options(populate_existing=True)
+    ).all()
     assert grants and all(not g.active for g in grants)
 
 
-def test_modification_sends_confirmation_and_new_credentials(app, firm, responsable, run_jobs,
-                                                             mailbox):
+def test_modification_sends_confirmation_and_new_credentials(
+    app, firm, responsable, run_jobs, mailbox
+):
     """Modifier: language changed, the member gets the confirmation and a new linking code."""
-    answer = submit(responsable, firm, "update-contact", {
-        "contact_id": firm.marie_helene, "sections": ["coordonnees"], "language": "en",
-        "issue_linking_code": True, "attestation": True})
+    answer = submit(
+        responsable,
+        firm,
+        "update-contact",
+        {
+            "contact_id": firm.marie_helene,
+            "sections": ["coordonnees"],
+            "language": "en",
+            "issue_linking_code": True,
+            "attestation": True,
+        },
+    )
     assert answer.status_code == 202, answer.json
     run_jobs()
     assert state_of(answer.json["number"]) == "applied"
     assert db.session.get(Contact, firm.marie_helene, populate_existing=True).language == "en"
     subjects = sorted(m["Subject"] for m in mailbox.to("mh.demierre.1@laforce.example"))
-    assert subjects == ["Confirmation of the changes to your file",
-                        "Your linking credentials for the online services"]
+    assert subjects == [
+        "Confirmation of the changes to your file",
+        "Your linking credentials for the online services",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -204,11 +255,20 @@ def test_modification_sends_confirmation_and_new_credentials(app, firm, responsa
         ({**ADD_NEW, "relation_type": "pdg"}, "variables.relation_type"),
         ({**ADD_NEW, "attestation": False}, "variables.attestation"),
         ({**ADD_NEW, "state": "applied"}, "variables.state"),
-        ({**ADD_NEW, "new_contact": {**NEW_MEMBER, "birth_date": "17/05/1990"}},
-         "variables.new_contact.birth_date"),
-        ({**ADD_NEW, "subjects": [], "other_organisation": True,
-          "related_organisation_id": 999999, "organisation_subjects": ["rapport_mensuel"]},
-         "variables.related_organisation_id"),
+        (
+            {**ADD_NEW, "new_contact": {**NEW_MEMBER, "birth_date": "17/05/1990"}},
+            "variables.new_contact.birth_date",
+        ),
+        (
+            {
+                **ADD_NEW,
+                "subjects": [],
+                "other_organisation": True,
+                "related_organisation_id": 999999,
+                "organisation_subjects": ["rapport_mensuel"],
+            },
+            "variables.related_organisation_id",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_changes_nothing(app, firm, responsable, variables, field):
@@ -221,18 +281,27 @@ def test_bad_input_names_the_field_and_changes_nothing(app, firm, responsable, v
 
 def test_server_owned_fields_at_the_top_level_are_refused(app, firm, responsable):
     """A body carrying `state` beside the form is a 422 naming it."""
-    answer = responsable.post(f"/api/profiles/{firm.firm}/requests",
-                              json={"item": "add-relation", "variables": ADD_NEW,
-                                    "state": "applied"})
+    answer = responsable.post(
+        f"/api/profiles/{firm.firm}/requests",
+        json={"item": "add-relation", "variables": ADD_NEW, "state": "applied"},
+    )
     assert answer.status_code == 422
     assert "state" in answer.json["errors"]
 
 
 def test_email_in_the_modification_form_points_to_account_settings(app, firm, responsable):
     """The email is not editable here: the error says where to change it."""
-    answer = submit(responsable, firm, "update-contact", {
-        "contact_id": firm.marie_helene, "sections": ["coordonnees"], "email": "x@y.example",
-        "attestation": True})
+    answer = submit(
+        responsable,
+        firm,
+        "update-contact",
+        {
+            "contact_id": firm.marie_helene,
+            "sections": ["coordonnees"],
+            "email": "x@y.example",
+            "attestation": True,
+        },
+    )
     assert answer.status_code == 422
     assert "Paramètres du compte" in " ".join(answer.json["errors"]["variables.email"])
 
@@ -248,8 +317,9 @@ def test_idempotency_key_replays_the_same_answer(app, firm, responsable):
     first = submit(responsable, firm, "add-relation", ADD_NEW, **{"Idempotency-Key": "k-1"})
     again = submit(responsable, firm, "add-relation", ADD_NEW, **{"Idempotency-Key": "k-1"})
     assert (again.status_code, again.json) == (first.status_code, first.json)
-    other = submit(responsable, firm, "add-relation", {**ADD_NEW, "subjects": []},
-                   **{"Idempotency-Key": "k-1"})
+    other = submit(
+        responsable, firm, "add-relation", {**ADD_NEW, "subjects": []}, **{"Idempotency-Key": "k-1"}
+    )
     assert other.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(Request)) == 1
 
@@ -258,9 +328,20 @@ def test_cancel_before_approval_and_not_after(app, firm, responsable, run_jobs):
     """The submitter cancels a waiting request; an applied one answers 409 with the rule."""
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
     waiting = submit(responsable, firm, "add-relation", variables).json["number"]
-    applied = submit(responsable, firm, "add-relation", {
-        **ADD_NEW, "new_contact": {**NEW_MEMBER, "email": "autre@laforce.example",
-                                   "first_name": "Paul", "last_name": "Ouellet"}}).json["number"]
+    applied = submit(
+        responsable,
+        firm,
+        "add-relation",
+        {
+            **ADD_NEW,
+            "new_contact": {
+                **NEW_MEMBER,
+                "email": "autre@laforce.example",
+                "first_name": "Paul",
+                "last_name": "Ouellet",
+            },
+        },
+    ).json["number"]
     run_jobs()
     assert responsable.post(f"/api/requests/{waiting}/cancel").status_code == 200
     assert state_of(waiting) == "cancelled"
@@ -294,11 +375,13 @@ def test_apply_fails_when_the_submitter_lost_authority(app, firm, responsable, r
 
     number = submit(responsable, firm, "add-relation", ADD_NEW).json["number"]
     drain("request.check")
-    relation = db.session.scalar(select(ContactRelation).where(
-        ContactRelation.contact_id == firm.rebecca))
+    relation = db.session.scalar(
+        select(ContactRelation).where(ContactRelation.contact_id == firm.rebecca)
+    )
     relation.active = False
     db.session.commit()
     run_jobs()
-    detail = db.session.scalar(select(Request).where(Request.number == number)
-                               .execution_options(populate_existing=True))
+    detail = db.session.scalar(
+        select(Request).where(Request.number == number).execution_options(populate_existing=True)
+    )
     assert detail.state == "failed" and "accès" in detail.reason

@@ -1,0 +1,155 @@
+"""One-time codes emailed to an account: issue, and check-and-use (RELIABILITY.md S2).
+
+Reusable for every purpose (``verify_email`` here; ``password_reset`` and ``change_email`` in the
+account settings): 6 digits from ``secrets``, stored as a keyed hash bound to the account and the
+purpose, valid 10 minutes, single use, voided by the 5th wrong try; at most one active code per
+account and purpose. Each try first *reserves* an attempt with a compare-and-set, so concurrent
+guesses can never evaluate more than 5 tries of one code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NoReturn
+
+from sqlalchemy import select, update
+
+from .. import audit
+from ..clock import now
+from ..db import compare_and_set, db
+from ..errors import DomainError
+from ..linking.service import pepper
+from ..passwords import code_matches, hash_code, numeric_code
+from .models import OneTimeCode
+
+VALIDITY = dt.timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+
+MESSAGES = {
+    "wrong": "Code invalide. Vérifiez le code reçu par courriel.",
+    "no_code": "Code invalide. Vérifiez le code reçu par courriel.",
+    "expired": "Ce code a expiré. Demandez un nouveau code.",
+    "exhausted": "Trop d'essais : ce code n'est plus valide. Demandez un nouveau code.",
+}
+
+
+class CodeRejected(DomainError):
+    """A one-time code was refused (400); ``reason`` says why, for the audit."""
+
+    status, slug = 400, "invalid-code"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(MESSAGES[reason], errors={"code": [MESSAGES[reason]]})
+
+
+def _bound(account_id: int, purpose: str, code: str) -> str:
+    # Bound to the account and purpose: a code can only ever confirm what it was sent for.
+    return f"{account_id}:{purpose}:{code}"
+
+
+def _digest(account_id: int, purpose: str, code: str) -> str:
+    return hash_code(_bound(account_id, purpose, code), pepper())
+
+
+def active_code(account_id: int, purpose: str) -> OneTimeCode | None:
+    """The account's active code for ``purpose`` (possibly expired), if any."""
+    return db.session.scalars(  # type: ignore[no-any-return]
+        select(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account_id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.state == "active",
+        )
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def issue(*, account_id: int, purpose: str, target: str | None = None) -> tuple[OneTimeCode, str]:
+    """Void the active code of (account, purpose) and create a new one, in the caller's
+    transaction; returns the row and the clear code (for the email only, never logged)."""
+    at = now()
+    db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account_id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.state == "active",
+        )
+        .values(state="void", voided_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    code = numeric_code(6)
+    row = OneTimeCode(
+        account_id=account_id,
+        purpose=purpose,
+        code_hash=_digest(account_id, purpose, code),
+        target=target,
+        created_at=at,
+        sent_at=at,
+        expires_at=at + VALIDITY,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, code
+
+
+def consume(
+    *,
+    account_id: int | None,
+    purpose: str,
+    code: str,
+    audit_action: str,
+) -> OneTimeCode:
+    """Check ``code`` and mark it used (in the caller's transaction, which the caller commits).
+
+    On any failure the attempt is recorded, audited as ``audit_action`` and *committed* before
+    :class:`CodeRejected` is raised, so an error response cannot roll the count back.
+    ``account_id=None`` (an unknown email) fails like a wrong code.
+    """
+    row = active_code(account_id, purpose) if account_id is not None else None
+    if row is None:
+        _fail(account_id, audit_action, "no_code", None)
+    at = now()
+    if at >= row.expires_at:
+        _fail(account_id, audit_action, "expired", row.id)
+    reserved = db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.id == row.id,
+            OneTimeCode.state == "active",
+            OneTimeCode.attempts < MAX_ATTEMPTS,
+        )
+        .values(attempts=OneTimeCode.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if reserved != 1:
+        _fail(account_id, audit_action, "exhausted", row.id)
+    cleaned = "".join(code.split())
+    if code_matches(row.code_hash, _bound(row.account_id, purpose, cleaned), pepper()):
+        if compare_and_set(
+            OneTimeCode, row.id, {"state": "active"}, {"state": "used", "used_at": at}
+        ):
+            return row
+        _fail(account_id, audit_action, "exhausted", row.id)
+    attempts = db.session.scalar(select(OneTimeCode.attempts).where(OneTimeCode.id == row.id))
+    if attempts is not None and attempts >= MAX_ATTEMPTS:
+        compare_and_set(
+            OneTimeCode, row.id, {"state": "active"}, {"state": "void", "voided_at": at}
+        )
+        _fail(account_id, audit_action, "exhausted", row.id)
+    _fail(account_id, audit_action, "wrong", row.id)
+
+
+def _fail(account_id: int | None, action: str, reason: str, code_id: int | None) -> NoReturn:
+    audit.record(
+        action,
+        "failure",
+        actor_account_id=account_id,
+        actor_kind="account" if account_id else "anonymous",
+        subject_type="account" if account_id else None,
+        subject_id=account_id,
+        details={"reason": reason, "code_id": code_id},
+    )
+    db.session.commit()
+    raise CodeRejected(reason)

@@ -1,0 +1,62 @@
+"""The rate limits of the accounts and linking endpoints (names are overridable in config).
+
+``*_ip`` limits count every attempt from an address; the others count failures only, keyed on
+what is being guessed at (an email, an account, an identifier, a username) so that spreading
+guesses over addresses does not help. Keys never depend on whether the email or identifier
+exists, so a 429 reveals nothing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import audit
+from ..db import db
+from ..errors import RateLimited
+from ..ratelimit import Check, Limit, limiter
+
+SIGNUP_IP = Limit("signup-ip", 20, 3600)
+SIGNUP_EMAIL = Limit("signup-email", 3, 3600)
+
+VERIFY_IP = Limit("verify-ip", 30, 300)
+VERIFY_EMAIL = Limit("verify-email", 10, 900)  # wrong codes; a code itself dies after 5
+
+RESEND_IP = Limit("resend-ip", 10, 900)
+RESEND_EMAIL = Limit("resend-email", 3, 900)
+RESEND_COOLDOWN_SECONDS = 60  # per address, enforced on the code's sent_at in the database
+
+EMAIL_DAY = Limit("email-day", 10, 86400)  # emails the accounts domain sends one address (S10)
+
+LOGIN_IP = Limit("login-ip", 30, 300)
+LOGIN_EMAIL = Limit("login-email", 10, 900)  # failures
+
+LINK_IP = Limit("link-ip", 20, 60)  # linking attempts (both methods) from one address
+LINK_IP_HOUR = Limit("link-ip-hour", 100, 3600)
+LINK_ACCOUNT = Limit("link-account", 10, 3600)  # failures of one account (both methods)
+LINK_IDENTIFIER = Limit("link-identifier", 5, 3600)  # failures on one identifier
+LEGACY_USERNAME = Limit("legacy-username", 5, 3600)  # failures on one legacy username
+
+
+def throttle(
+    action: str,
+    *,
+    hit: Sequence[Check] = (),
+    check: Sequence[Check] = (),
+    account_id: int | None = None,
+) -> None:
+    """Count this attempt (``hit``) and make sure failures have room (``check``); a refused
+    attempt is audited as ``action`` with outcome ``rate_limited`` and answered 429."""
+    try:
+        if hit:
+            limiter().hit(*hit)
+        if check:
+            limiter().check(*check)
+    except RateLimited:
+        audit.record(
+            action,
+            "rate_limited",
+            actor_account_id=account_id,
+            actor_kind="account" if account_id else "anonymous",
+        )
+        db.session.commit()
+        raise

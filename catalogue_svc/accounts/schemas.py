@@ -1,0 +1,169 @@
+"""Request and response schemas of the accounts, session, linking and profile endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..profiles.models import CONTACT_RELATION_LABELS
+from .policy import PASSWORD_MAX, password_problems
+
+NAME_MAX = 100
+REQUIRED_NAME = "Ce champ est obligatoire."
+TERMS = "Vous devez accepter les conditions d'utilisation."
+CONFIRMATION = "La confirmation ne correspond pas au mot de passe."
+
+
+class Trimmed(fields.String):
+    """A string without surrounding spaces and without control characters (no CR/LF)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise ValidationError("Caractères non permis (retours à la ligne, tabulations…).")
+        return text
+
+
+def _name(value: str) -> None:
+    if not value:
+        raise ValidationError(REQUIRED_NAME)
+    if len(value) > NAME_MAX:
+        raise ValidationError(f"Doit compter au plus {NAME_MAX} caractères.")
+
+
+class SignUpSchema(Schema):
+    """``POST /api/accounts``."""
+
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "Adresse courriel (identifiant du compte)"},
+    )
+    password = fields.String(
+        required=True,
+        metadata={"description": f"8 à {PASSWORD_MAX} caractères, pas un mot de passe courant"},
+    )
+    password_confirmation = fields.String(required=True)
+    first_name = Trimmed(required=True, validate=_name)
+    last_name = Trimmed(required=True, validate=_name)
+    terms_accepted = fields.Boolean(required=True, validate=validate.Equal(True, error=TERMS))
+    language = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _passwords(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Every password problem at once, next to the other fields' problems."""
+        errors: dict[str, list[str]] = {}
+        password = data.get("password")
+        if isinstance(password, str):
+            problems = password_problems(password, email=data.get("email"))
+            if problems:
+                errors["password"] = problems
+            confirmation = data.get("password_confirmation")
+            if isinstance(confirmation, str) and confirmation != password:
+                errors["password_confirmation"] = [CONFIRMATION]
+        if errors:
+            raise ValidationError(errors)
+
+
+class VerifySchema(Schema):
+    """``POST /api/accounts/verify``."""
+
+    email = Trimmed(required=True, validate=validate.Length(min=1, max=254))
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "Le code à 6 chiffres reçu par courriel"},
+    )
+
+
+class ResendSchema(Schema):
+    """``POST /api/accounts/verify/resend``."""
+
+    email = Trimmed(required=True, validate=validate.Length(min=1, max=254))
+
+
+class MessageSchema(Schema):
+    """A short French message."""
+
+    detail = fields.String()
+
+
+class LoginSchema(Schema):
+    """``POST /api/session``."""
+
+    email = Trimmed(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class AccountSchema(Schema):
+    """The logged-in account."""
+
+    id = fields.Integer()
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    role = fields.String(metadata={"description": "user | agent"})
+    language = fields.String()
+
+
+class SessionSchema(Schema):
+    """Who am I, and the CSRF token to send in ``X-CSRF-Token`` on state-changing calls."""
+
+    authenticated = fields.Boolean()
+    account = fields.Nested(AccountSchema, allow_none=True)
+    linked_profiles = fields.Integer(metadata={"description": "Nombre de profils liés"})
+    csrf_token = fields.String()
+
+
+class LinkSchema(Schema):
+    """``POST /api/links``: the *coordonnées de liaison* received by email."""
+
+    identifier = Trimmed(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Identifiant de liaison, p. ex. L-7KQ2-MX9T"},
+    )
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class LegacyLinkSchema(Schema):
+    """``POST /api/links/legacy``: the old site's username and password."""
+
+    username = Trimmed(required=True, validate=validate.Length(min=1, max=120))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+def _labels(profile: Any) -> list[str]:
+    return [CONTACT_RELATION_LABELS.get(t, (t, t))[0] for t in profile.relation_types]
+
+
+class ProfileSchema(Schema):
+    """A profile the account may act in (one per organisation)."""
+
+    profile_id = fields.Integer(metadata={"description": "L'identifiant de l'organisation"})
+    organisation_id = fields.Integer()
+    name = fields.String()
+    client_number = fields.String()
+    kind = fields.String(metadata={"description": "employer | accounting_firm | payroll_service"})
+    contact_id = fields.Integer()
+    relation_types = fields.List(fields.String())
+    relation_labels = fields.Function(_labels, metadata={"description": "Libellés en français"})
+    can_manage_authorizations = fields.Boolean()
+    linked_at = fields.DateTime()
+
+
+class PageArgsSchema(Schema):
+    """``?page=1&per_page=50``."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class ProfilePageSchema(Schema):
+    """A page of profiles."""
+
+    items = fields.List(fields.Nested(ProfileSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()

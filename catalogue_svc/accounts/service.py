@@ -1,0 +1,312 @@
+"""Account use cases: sign up, confirm the email, resend the code, log in and out, who am I.
+
+Each function owns its transaction. Answers never depend on whether an email is registered
+(RELIABILITY.md S4): sign-up hashes a password on every branch, login verifies against a dummy
+hash when the email is unknown, and rate-limit keys are the submitted strings, not account ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..clock import now
+from ..db import compare_and_set, db
+from ..errors import RateLimited, Unauthorized
+from ..notifications.service import queue_email
+from ..passwords import hash_password, needs_rehash, verify_password
+from ..ratelimit import limiter
+from . import codes, limits, sessions
+from .links import linked_profiles
+from .models import Account
+from .policy import normalise_email
+
+log = logging.getLogger(__name__)
+
+VERIFY_EMAIL = "verify_email"
+LOGIN_FAILED = (
+    "Adresse courriel ou mot de passe invalide, ou adresse courriel pas encore confirmée."
+)
+SIGNED_UP = (
+    "Si cette adresse peut servir à créer un compte, un code à usage unique vient d'y être "
+    "envoyé. Inscrivez-le pour valider la création de votre compte (valide 10 minutes)."
+)
+RESENT = (
+    "Si un compte en attente de validation existe pour cette adresse, un nouveau code y a été "
+    "envoyé."
+)
+VERIFIED = "Votre adresse courriel est confirmée. Vous pouvez maintenant vous connecter."
+
+
+def _ip() -> str:
+    return audit.client_ip() or "-"
+
+
+def find_by_email(email: str) -> Account | None:
+    """The account of ``email`` (any case), or None."""
+    return db.session.scalars(  # type: ignore[no-any-return]
+        select(Account)
+        .where(Account.email == normalise_email(email))
+        .execution_options(populate_existing=True)  # compare-and-sets bypass the identity map
+    ).first()
+
+
+def _mail(account: Account, template: str, params: dict[str, Any]) -> bool:
+    """Queue an email to the account unless its address had its share today (S10)."""
+    try:
+        limiter().hit((limits.EMAIL_DAY, account.email))
+    except RateLimited:  # drop the email; the answer stays the same
+        log.warning(
+            "daily email cap reached",
+            extra={"fields": {"account": account.id, "template": template}},
+        )
+        return False
+    queue_email(
+        to=account.email,
+        template=template,
+        language=account.language,
+        params={"first_name": account.first_name, **params},
+        account_id=account.id,
+    )
+    return True
+
+
+def _send_code(account: Account) -> None:
+    _, code = codes.issue(account_id=account.id, purpose=VERIFY_EMAIL)
+    _mail(
+        account,
+        "verify_email",
+        {"code": code, "minutes": int(codes.VALIDITY.total_seconds() // 60)},
+    )
+
+
+def sign_up(
+    *, email: str, password: str, first_name: str, last_name: str, language: str = "fr"
+) -> str:
+    """Create an unverified account and email it a code; for a registered address, email its
+    owner instead. The same outcome for the caller either way; returns the normalised email."""
+    email = normalise_email(email)
+    limits.throttle("account.create", hit=[(limits.SIGNUP_IP, _ip()), (limits.SIGNUP_EMAIL, email)])
+    password_hash = hash_password(password)  # on every branch: the timing says nothing
+    at = now()
+    account = find_by_email(email)
+    if account is None:
+        account = Account(
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password_hash=password_hash,
+            language=language,
+            role="user",
+            terms_accepted_at=at,
+            created_at=at,
+        )
+        db.session.add(account)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same address signed up concurrently
+            db.session.rollback()
+            account = find_by_email(email)
+            if account is None:
+                raise
+            return _existing(account, email)
+        _send_code(account)
+        audit.record(
+            "account.create",
+            "success",
+            actor_account_id=account.id,
+            subject_type="account",
+            subject_id=account.id,
+        )
+        db.session.commit()
+        return email
+    if account.verified_at is None:
+        # Still unconfirmed: the latest sign-up wins, since only the address's owner can ever
+        # confirm it; an earlier stranger's password must not survive the owner's sign-up.
+        account.password_hash = password_hash
+        account.first_name, account.last_name = first_name, last_name
+        account.language, account.terms_accepted_at = language, at
+        _send_code(account)
+        audit.record(
+            "account.create",
+            "success",
+            actor_account_id=account.id,
+            subject_type="account",
+            subject_id=account.id,
+            details={"replaced_pending": True},
+        )
+        db.session.commit()
+        return email
+    return _existing(account, email)
+
+
+def _existing(account: Account, email: str) -> str:
+    _mail(account, "account_exists", {})
+    audit.record("account.create", "duplicate", subject_type="account", subject_id=account.id)
+    db.session.commit()
+    return email
+
+
+def verify_email(*, email: str, code: str) -> Account:
+    """Confirm the address with the emailed code; the account may then log in."""
+    email = normalise_email(email)
+    limits.throttle(
+        "account.verify", hit=[(limits.VERIFY_IP, _ip())], check=[(limits.VERIFY_EMAIL, email)]
+    )
+    account = find_by_email(email)
+    pending = account if account is not None and account.verified_at is None else None
+    try:
+        codes.consume(
+            account_id=pending.id if pending else None,
+            purpose=VERIFY_EMAIL,
+            code=code,
+            audit_action="account.verify",
+        )
+    except codes.CodeRejected:
+        limiter().add((limits.VERIFY_EMAIL, email))
+        raise
+    assert pending is not None
+    compare_and_set(Account, pending.id, {"verified_at": None}, {"verified_at": now()})
+    audit.record(
+        "account.verify",
+        "success",
+        actor_account_id=pending.id,
+        actor_kind="account",
+        subject_type="account",
+        subject_id=pending.id,
+    )
+    db.session.commit()
+    return pending
+
+
+def resend_verification(*, email: str) -> None:
+    """Email a new code to an unconfirmed account, at most once a minute; silent otherwise."""
+    email = normalise_email(email)
+    limits.throttle(
+        "account.code_resend", hit=[(limits.RESEND_IP, _ip()), (limits.RESEND_EMAIL, email)]
+    )
+    account = find_by_email(email)
+    outcome = "ignored"
+    if account is not None and account.verified_at is None:
+        current = codes.active_code(account.id, VERIFY_EMAIL)
+        cooling = current is not None and (now() - current.sent_at).total_seconds() < (
+            limits.RESEND_COOLDOWN_SECONDS
+        )
+        if cooling:
+            outcome = "cooldown"
+        else:
+            _send_code(account)
+            outcome = "success"
+    audit.record(
+        "account.code_resend",
+        outcome,
+        subject_type="account" if account else None,
+        subject_id=account.id if account else None,
+    )
+    db.session.commit()
+
+
+def log_in(*, email: str, password: str) -> Account:
+    """Open a session for a confirmed account; the same 401 for every kind of failure."""
+    email = normalise_email(email)
+    limits.throttle(
+        "session.login", hit=[(limits.LOGIN_IP, _ip())], check=[(limits.LOGIN_EMAIL, email)]
+    )
+    account = find_by_email(email)
+    ok = verify_password(account.password_hash if account else None, password)
+    if account is None or not ok or account.verified_at is None:
+        reason = "unknown_email" if account is None else "bad_password" if not ok else "unverified"
+        limiter().add((limits.LOGIN_EMAIL, email))
+        audit.record(
+            "session.login",
+            "failure",
+            subject_type="account" if account else None,
+            subject_id=account.id if account else None,
+            details={"reason": reason},
+        )
+        db.session.commit()
+        raise Unauthorized(LOGIN_FAILED)
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    account.last_login_at = now()
+    sessions.open_session(account)
+    audit.record(
+        "session.login",
+        "success",
+        actor_account_id=account.id,
+        actor_kind="account",
+        subject_type="account",
+        subject_id=account.id,
+    )
+    db.session.commit()
+    return account
+
+
+def log_out() -> None:
+    """End the caller's session (401 when there is none)."""
+    account = sessions.require_account()
+    sessions.close_session()
+    audit.record(
+        "session.logout",
+        "success",
+        actor_account_id=account.id,
+        actor_kind="account",
+        subject_type="account",
+        subject_id=account.id,
+    )
+    db.session.commit()
+
+
+def who_am_i() -> dict[str, Any]:
+    """The caller (or nobody) and the CSRF token it must send on state-changing calls."""
+    account = sessions.current_account()
+    return {
+        "authenticated": account is not None,
+        "account": account,
+        "linked_profiles": len(linked_profiles(account.id)) if account else 0,
+        "csrf_token": sessions.csrf_token(),
+    }
+
+
+def create_verified_account(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    role: str = "user",
+    language: str = "fr",
+) -> Account:
+    """A confirmed account, made directly (demo data, operators, tests); caller's transaction."""
+    if password_hash is None:
+        if password is None:
+            raise ValueError("password or password_hash is required")
+        password_hash = hash_password(password)
+    at = now()
+    account = Account(
+        email=normalise_email(email),
+        first_name=first_name,
+        last_name=last_name,
+        password_hash=password_hash,
+        role=role,
+        language=language,
+        verified_at=at,
+        terms_accepted_at=at,
+        created_at=at,
+    )
+    db.session.add(account)
+    db.session.flush()
+    audit.record(
+        "account.create",
+        "success",
+        actor_kind="system",
+        subject_type="account",
+        subject_id=account.id,
+        details={"direct": True, "role": role},
+    )
+    return account
