@@ -110,9 +110,7 @@ class Organisation(Timestamped, db.Model):  # type: ignore[name-defined, misc]
     created_by_request_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('employer', 'accounting_firm', 'payroll_service')", name="kind"
-        ),
+        CheckConstraint("kind IN ('employer', 'accounting_firm', 'payroll_service')", name="kind"),
     )
 
 
