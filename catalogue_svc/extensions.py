@@ -26,7 +26,7 @@ class _StrictParser(FlaskParser):  # type: ignore[misc]
     """Every location honours the schema's own ``unknown`` (RAISE): an unknown query argument or
     body field is a 422 naming it, never silently dropped."""
 
-    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = dict.fromkeys(
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = dict.fromkeys(  # type: ignore[misc]
         FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION
     )
 

@@ -87,7 +87,7 @@ def emit(
     session: Session | None = None,
 ) -> OutboxMessage:
     """Add an outbox row to the current transaction; published once the transaction commits."""
-    session = session or db.session
+    target: Any = session or db.session
     at = now()
     message = OutboxMessage(
         topic=topic,
@@ -96,8 +96,8 @@ def emit(
         created_at=at,
         available_at=at + dt.timedelta(seconds=delay),
     )
-    session.add(message)
-    session.info.setdefault("outbox_topics", set()).add(topic)
+    target.add(message)
+    target.info.setdefault("outbox_topics", set()).add(topic)
     return message
 
 

@@ -128,9 +128,8 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
         subject_id=number,
     )
     db.session.commit()
-    return requests.detail(
-        db.session.get(Request, request.id, populate_existing=True), for_agent=True
-    )
+    db.session.refresh(request)
+    return requests.detail(request, for_agent=True)
 
 
 def release(number: str, agent: requests.Actor) -> dict[str, Any]:
@@ -148,7 +147,8 @@ def release(number: str, agent: requests.Actor) -> dict[str, Any]:
         raise Conflict("Vous n'avez pas pris cette demande en charge.")
     _history(request, "release", agent, None)
     db.session.commit()
-    return requests.summary(db.session.get(Request, request.id, populate_existing=True))
+    db.session.refresh(request)
+    return requests.summary(request)
 
 
 def _require_own_claim(request: Request, agent: requests.Actor) -> None:

@@ -42,6 +42,7 @@ class ApplyContext:
     refs: dict[str, int] = field(default_factory=dict)
     relation_refs: dict[str, int] = field(default_factory=dict)
     emails: list[dict[str, Any]] = field(default_factory=list)
+    touched_contacts: set[int] = field(default_factory=set)
 
 
 def _contact_id(ref: int | str, ctx: ApplyContext) -> int:
@@ -130,204 +131,221 @@ def _revoke(grant_ids: list[int], end_date: dt.date, ctx: ApplyContext) -> None:
         )
 
 
+def _phones(contact: Contact, phones: Any) -> None:
+    for position, phone in enumerate(phones or ()):
+        p = dict(phone)
+        contact.phones.append(
+            ContactPhone(
+                position=position,
+                type=p.get("type") or "principal",
+                territory=p.get("territory") or "Amérique du Nord",
+                country_code=p.get("country_code") or "+1",
+                number=p["number"],
+                extension=p.get("extension"),
+            )
+        )
+
+
+def _add_contact(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact = Contact(
+        first_name=op.first_name,
+        last_name=op.last_name,
+        birth_date=op.birth_date,
+        email=op.email,
+        language=op.language or "fr",
+        client_number=op.client_number or None,
+        address=dict(op.address) if op.address else None,
+        created_by_request_id=ctx.request_id,
+    )
+    _phones(contact, op.phones)
+    db.session.add(contact)
+    db.session.flush()
+    ctx.refs[op.ref] = contact.id
+    ctx.touched_contacts.add(contact.id)
+    after = {"first_name": contact.first_name, "last_name": contact.last_name}
+    _change(ctx, index, "contact", contact.id, op.op, None, after)
+
+
+def _add_contact_relation(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact_id = _contact_id(op.contact, ctx)
+    relation = ContactRelation(
+        contact_id=contact_id,
+        organisation_id=op.organisation_id,
+        type=op.type,
+        start_date=op.start_date or ctx.at.date(),
+        end_date=op.end_date or END_OF_TIME,
+        active=True,
+        applied_at=ctx.at,
+        visible_at=ctx.visible_at,
+        created_by_request_id=ctx.request_id,
+    )
+    db.session.add(relation)
+    db.session.flush()
+    if getattr(op, "ref", None):
+        ctx.relation_refs[op.ref] = relation.id
+    after = {"contact_id": contact_id, "organisation_id": op.organisation_id, "type": op.type}
+    _change(ctx, index, "contact_relation", relation.id, op.op, None, after)
+
+
+def _grant_subject(op: Any, index: int, ctx: ApplyContext) -> None:
+    subject = db.session.scalar(select(Subject).where(Subject.code == op.subject_code))
+    if subject is None:
+        raise ApplyError(f"Sujet autorisé inconnu : {op.subject_code}.")
+    relation_id = _relation_id(op.contact_relation, ctx)
+    relation = db.session.get(ContactRelation, relation_id)
+    if relation is None or not relation.active:
+        raise ApplyError("La relation du contact n'est plus active.")
+    grant = Grant(
+        subject_id=subject.id,
+        owner_organisation_id=op.owner_organisation_id,
+        right=op.right,
+        holder_contact_id=_contact_id(op.contact, ctx),
+        contact_relation_id=relation_id,
+        organisation_relation_id=op.organisation_relation_id,
+        start_date=ctx.at.date(),
+        end_date=END_OF_TIME,
+        active=True,
+        applied_at=ctx.at,
+        visible_at=ctx.visible_at,
+        created_by_request_id=ctx.request_id,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    after = {"subject": op.subject_code, "right": op.right}
+    _change(ctx, index, "grant", grant.id, op.op, None, after)
+
+
+def _revoke_grant(op: Any, index: int, ctx: ApplyContext) -> None:
+    grant = db.session.get(Grant, op.grant_id)
+    if grant is None or not grant.active:
+        raise ApplyError("Le sujet autorisé à retirer n'est plus actif.")
+    _revoke([grant.id], ctx.at.date(), ctx)
+    _change(ctx, index, "grant", grant.id, op.op, {"active": True}, {"active": False})
+
+
+def _active_relation(relation_id: int, message: str) -> ContactRelation:
+    relation = db.session.get(ContactRelation, relation_id)
+    if relation is None or not relation.active:
+        raise ApplyError(message)
+    return relation
+
+
+def _end_contact_relation(op: Any, index: int, ctx: ApplyContext) -> None:
+    relation = _active_relation(op.relation_id, "La relation à retirer n'est plus active.")
+    revoked = _end_relation(relation, op.end_date or ctx.at.date(), ctx)
+    after = {"active": False, "revoked_grants": revoked}
+    _change(ctx, index, "contact_relation", relation.id, op.op, {"active": True}, after)
+
+
+def _update_relation_end_date(op: Any, index: int, ctx: ApplyContext) -> None:
+    relation = _active_relation(op.relation_id, "La relation à modifier n'est plus active.")
+    before = {"end_date": relation.end_date.isoformat()}
+    relation.end_date = op.end_date
+    after = {"end_date": op.end_date.isoformat()}
+    _change(ctx, index, "contact_relation", relation.id, op.op, before, after)
+
+
+def _existing_contact(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise ApplyError("Le contact n'existe plus.")
+    return contact
+
+
+def _update_contact(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact = _existing_contact(op.contact_id)
+    # The email is never changed by a form: only the account settings change an address.
+    changes = {k: v for k, v in dict(op.changes).items() if k != "email"}
+    before = _jsonable({k: getattr(contact, k) for k in changes})
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    ctx.touched_contacts.add(contact.id)
+    _change(ctx, index, "contact", contact.id, op.op, before, _jsonable(changes))
+
+
+def _replace_phones(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact = _existing_contact(op.contact_id)
+    before: dict[str, Any] = {"phones": [p.number for p in contact.phones]}
+    contact.phones.clear()
+    db.session.flush()
+    _phones(contact, op.phones)
+    ctx.touched_contacts.add(contact.id)
+    after: dict[str, Any] = {"phones": [p.number for p in contact.phones]}
+    _change(ctx, index, "contact", contact.id, op.op, before, after)
+
+
+def _update_contact_address(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact = _existing_contact(op.contact_id)
+    before: dict[str, Any] = {"address": contact.address}
+    contact.address = dict(op.address)
+    _change(ctx, index, "contact", contact.id, op.op, before, {"address": contact.address})
+
+
+def _existing_organisation(organisation_id: int) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise ApplyError("L'organisation n'existe plus.")
+    return organisation
+
+
+def _update_organisation(op: Any, index: int, ctx: ApplyContext) -> None:
+    organisation = _existing_organisation(op.organisation_id)
+    changes = dict(op.changes)
+    before = {k: getattr(organisation, k) for k in changes}
+    for key, value in changes.items():
+        setattr(organisation, key, value)
+    _change(ctx, index, "organisation", organisation.id, op.op, before, changes)
+
+
+def _update_organisation_address(op: Any, index: int, ctx: ApplyContext) -> None:
+    organisation = _existing_organisation(op.organisation_id)
+    before: dict[str, Any] = {"address": organisation.address}
+    organisation.address = dict(op.address)
+    after: dict[str, Any] = {"address": organisation.address}
+    _change(ctx, index, "organisation", organisation.id, op.op, before, after)
+
+
+def _issue_linking_credentials(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact_id = _contact_id(op.contact, ctx)
+    ctx.emails.append(
+        {"kind": "linking", "contact_id": contact_id, "organisation_id": op.organisation_id}
+    )
+    _change(ctx, index, "contact", contact_id, op.op, None, None)
+
+
+def _notify_contact(op: Any, index: int, ctx: ApplyContext) -> None:
+    contact_id = _contact_id(op.contact, ctx)
+    ctx.emails.append(
+        {
+            "kind": "notify",
+            "contact_id": contact_id,
+            "template": op.template,
+            "params": dict(op.params or {}),
+        }
+    )
+    _change(ctx, index, "contact", contact_id, op.op, None, {"template": op.template})
+
+
+_APPLY = {
+    "add_contact": _add_contact,
+    "add_contact_relation": _add_contact_relation,
+    "grant_subject": _grant_subject,
+    "revoke_grant": _revoke_grant,
+    "end_contact_relation": _end_contact_relation,
+    "update_relation_end_date": _update_relation_end_date,
+    "update_contact": _update_contact,
+    "replace_phones": _replace_phones,
+    "update_contact_address": _update_contact_address,
+    "update_organisation": _update_organisation,
+    "update_organisation_address": _update_organisation_address,
+    "issue_linking_credentials": _issue_linking_credentials,
+    "notify_contact": _notify_contact,
+}
+
+
 def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
     """Apply one operation of a changeset."""
-    kind = op.op
-    today = ctx.at.date()
-    if kind == "add_contact":
-        contact = Contact(
-            first_name=op.first_name,
-            last_name=op.last_name,
-            birth_date=op.birth_date,
-            email=op.email,
-            language=op.language or "fr",
-            client_number=op.client_number or None,
-            address=dict(op.address) if op.address else None,
-            created_by_request_id=ctx.request_id,
-        )
-        for position, phone in enumerate(op.phones or ()):
-            p = phone if isinstance(phone, dict) else phone.__dict__
-            contact.phones.append(
-                ContactPhone(
-                    position=position,
-                    type=p.get("type") or "principal",
-                    territory=p.get("territory") or "Amérique du Nord",
-                    country_code=p.get("country_code") or "+1",
-                    number=p["number"],
-                    extension=p.get("extension"),
-                )
-            )
-        db.session.add(contact)
-        db.session.flush()
-        ctx.refs[op.ref] = contact.id
-        _change(
-            ctx,
-            index,
-            "contact",
-            contact.id,
-            kind,
-            None,
-            {"first_name": contact.first_name, "last_name": contact.last_name},
-        )
-    elif kind == "add_contact_relation":
-        contact_id = _contact_id(op.contact, ctx)
-        relation = ContactRelation(
-            contact_id=contact_id,
-            organisation_id=op.organisation_id,
-            type=op.type,
-            start_date=op.start_date or today,
-            end_date=op.end_date or END_OF_TIME,
-            active=True,
-            applied_at=ctx.at,
-            visible_at=ctx.visible_at,
-            created_by_request_id=ctx.request_id,
-        )
-        db.session.add(relation)
-        db.session.flush()
-        if getattr(op, "ref", None):
-            ctx.relation_refs[op.ref] = relation.id
-        _change(
-            ctx,
-            index,
-            "contact_relation",
-            relation.id,
-            kind,
-            None,
-            _jsonable(
-                {"contact_id": contact_id, "organisation_id": op.organisation_id, "type": op.type}
-            ),
-        )
-    elif kind == "grant_subject":
-        subject = db.session.scalar(select(Subject).where(Subject.code == op.subject_code))
-        if subject is None:
-            raise ApplyError(f"Sujet autorisé inconnu : {op.subject_code}.")
-        relation_id = _relation_id(op.contact_relation, ctx)
-        relation = db.session.get(ContactRelation, relation_id)
-        if relation is None or not relation.active:
-            raise ApplyError("La relation du contact n'est plus active.")
-        grant = Grant(
-            subject_id=subject.id,
-            owner_organisation_id=op.owner_organisation_id,
-            right=op.right,
-            holder_contact_id=_contact_id(op.contact, ctx),
-            contact_relation_id=relation_id,
-            organisation_relation_id=op.organisation_relation_id,
-            start_date=today,
-            end_date=END_OF_TIME,
-            active=True,
-            applied_at=ctx.at,
-            visible_at=ctx.visible_at,
-            created_by_request_id=ctx.request_id,
-        )
-        db.session.add(grant)
-        db.session.flush()
-        _change(
-            ctx,
-            index,
-            "grant",
-            grant.id,
-            kind,
-            None,
-            {"subject": op.subject_code, "right": op.right},
-        )
-    elif kind == "revoke_grant":
-        grant = db.session.get(Grant, op.grant_id)
-        if grant is None or not grant.active:
-            raise ApplyError("Le sujet autorisé à retirer n'est plus actif.")
-        _revoke([grant.id], today, ctx)
-        _change(ctx, index, "grant", grant.id, kind, {"active": True}, {"active": False})
-    elif kind == "end_contact_relation":
-        relation = db.session.get(ContactRelation, op.relation_id)
-        if relation is None or not relation.active:
-            raise ApplyError("La relation à retirer n'est plus active.")
-        revoked = _end_relation(relation, op.end_date or today, ctx)
-        _change(
-            ctx,
-            index,
-            "contact_relation",
-            relation.id,
-            kind,
-            {"active": True},
-            {"active": False, "revoked_grants": revoked},
-        )
-    elif kind == "update_relation_end_date":
-        relation = db.session.get(ContactRelation, op.relation_id)
-        if relation is None or not relation.active:
-            raise ApplyError("La relation à modifier n'est plus active.")
-        before = {"end_date": relation.end_date.isoformat()}
-        relation.end_date = op.end_date
-        _change(
-            ctx,
-            index,
-            "contact_relation",
-            relation.id,
-            kind,
-            before,
-            {"end_date": op.end_date.isoformat()},
-        )
-    elif kind in ("update_contact", "replace_phones", "update_contact_address"):
-        contact = db.session.get(Contact, op.contact_id)
-        if contact is None:
-            raise ApplyError("Le contact n'existe plus.")
-        if kind == "update_contact":
-            changes = {k: v for k, v in dict(op.changes).items() if k != "email"}
-            before = _jsonable({k: getattr(contact, k) for k in changes})
-            for key, value in changes.items():
-                setattr(contact, key, value)
-            after = _jsonable(changes)
-        elif kind == "replace_phones":
-            before = {"phones": [p.number for p in contact.phones]}
-            contact.phones.clear()
-            db.session.flush()
-            for position, phone in enumerate(op.phones):
-                p = phone if isinstance(phone, dict) else phone.__dict__
-                contact.phones.append(
-                    ContactPhone(
-                        position=position,
-                        type=p.get("type") or "principal",
-                        territory=p.get("territory") or "Amérique du Nord",
-                        country_code=p.get("country_code") or "+1",
-                        number=p["number"],
-                        extension=p.get("extension"),
-                    )
-                )
-            after = {"phones": [p.number for p in contact.phones]}
-        else:
-            before = {"address": contact.address}
-            contact.address = dict(op.address)
-            after = {"address": contact.address}
-        _change(ctx, index, "contact", contact.id, kind, before, after)
-    elif kind in ("update_organisation", "update_organisation_address"):
-        organisation = db.session.get(Organisation, op.organisation_id)
-        if organisation is None:
-            raise ApplyError("L'organisation n'existe plus.")
-        if kind == "update_organisation":
-            changes = dict(op.changes)
-            before = {k: getattr(organisation, k) for k in changes}
-            for key, value in changes.items():
-                setattr(organisation, key, value)
-            after = changes
-        else:
-            before = {"address": organisation.address}
-            organisation.address = dict(op.address)
-            after = {"address": organisation.address}
-        _change(ctx, index, "organisation", organisation.id, kind, before, after)
-    elif kind == "issue_linking_credentials":
-        contact_id = _contact_id(op.contact, ctx)
-        ctx.emails.append(
-            {"kind": "linking", "contact_id": contact_id, "organisation_id": op.organisation_id}
-        )
-        _change(ctx, index, "contact", contact_id, kind, None, None)
-    elif kind == "notify_contact":
-        contact_id = _contact_id(op.contact, ctx)
-        ctx.emails.append(
-            {
-                "kind": "notify",
-                "contact_id": contact_id,
-                "template": op.template,
-                "params": dict(op.params or {}),
-            }
-        )
-        _change(ctx, index, "contact", contact_id, kind, None, {"template": op.template})
-    else:
-        raise ApplyError(f"Opération inconnue : {kind}.")
+    handler = _APPLY.get(op.op)
+    if handler is None:
+        raise ApplyError(f"Opération inconnue : {op.op}.")
+    handler(op, index, ctx)
