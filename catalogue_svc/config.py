@@ -32,6 +32,7 @@ class Settings:
     session_absolute_seconds: int = 12 * 3600
     max_content_length: int = 256 * 1024
     claim_lapse_seconds: int = 3600
+    outbox_lease_seconds: int = 120
 
     def as_flask_config(self) -> dict[str, object]:
         """The Flask config keys derived from these settings."""
@@ -123,6 +124,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_SESSION_IDLE",
         "CATALOGUE_SESSION_ABSOLUTE",
         "CATALOGUE_CLAIM_LAPSE",
+        "CATALOGUE_OUTBOX_LEASE",
     }
 )
 
@@ -169,4 +171,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_idle_seconds=_int(env, "CATALOGUE_SESSION_IDLE", 30 * 60, 60, 86400),
         session_absolute_seconds=_int(env, "CATALOGUE_SESSION_ABSOLUTE", 12 * 3600, 60, 7 * 86400),
         claim_lapse_seconds=_int(env, "CATALOGUE_CLAIM_LAPSE", 3600, 1, 7 * 86400),
+        outbox_lease_seconds=_int(env, "CATALOGUE_OUTBOX_LEASE", 120, 1, 3600),
     )

@@ -125,6 +125,13 @@ def _transport() -> Transport | None:
 # ---------------------------------------------------------------- processing
 
 
+def _lease_seconds() -> int:
+    try:
+        return int(current_app.config["CATALOGUE_SETTINGS"].outbox_lease_seconds)
+    except (RuntimeError, KeyError):
+        return LEASE_SECONDS
+
+
 def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
     at = now()
     ready = (
@@ -152,7 +159,7 @@ def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
         )
         .values(
             lease_owner=owner,
-            lease_until=at + dt.timedelta(seconds=LEASE_SECONDS),
+            lease_until=at + dt.timedelta(seconds=_lease_seconds()),
             attempts=OutboxMessage.attempts + 1,
         )
         .execution_options(synchronize_session=False)
