@@ -54,3 +54,24 @@ def test_metrics_show_the_outbox_backlog(app, client):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'catalogue_outbox_pending{topic="email.send"} 1' in text
     assert 'catalogue_http_requests_total{method="GET",route="/healthz",status="200"} 1' in text
+
+
+def test_oversized_body_is_refused_with_413(client):
+    """A body over MAX_CONTENT_LENGTH answers 413 in the problem shape."""
+    from tests.accounts_helpers import anonymous_client
+
+    response = anonymous_client(client.application).post(
+        "/api/accounts", data="x" * (300 * 1024), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json["title"] == "Requête trop volumineuse"
+
+
+def test_malformed_json_is_a_clear_error(client):
+    """Broken JSON is a 4xx problem, never a 500."""
+    from tests.accounts_helpers import anonymous_client
+
+    anonymous = anonymous_client(client.application)
+    response = anonymous.post("/api/accounts", data="{not json", content_type="application/json")
+    assert 400 <= response.status_code < 500
+    assert response.mimetype == "application/problem+json"
