@@ -53,6 +53,29 @@ def register_commands(app: Flask) -> None:
 
         click.echo(f"{propagate_now()} changement(s) rendu(s) visible(s).")
 
+    @app.cli.command("create-agent")
+    @click.option("--email", required=True)
+    @click.option("--first-name", required=True)
+    @click.option("--last-name", required=True)
+    @click.password_option(prompt="Mot de passe de l'agent")
+    def create_agent_command(email: str, first_name: str, last_name: str, password: str) -> None:
+        """Create an agent account (validation queues); the password is asked, never echoed."""
+        from .agents.service import create_agent
+        from .db import db
+        from .errors import ValidationFailed
+
+        try:
+            account = create_agent(
+                email=email, password=password, first_name=first_name, last_name=last_name
+            )
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for field, messages in exc.errors.items():
+                click.echo(f"{field} : {' '.join(messages)}", err=True)
+            raise SystemExit(1) from None
+        click.echo(f"Agent créé (compte n° {account.id}).")
+
     @app.cli.command("run-jobs")
     def run_jobs_command() -> None:
         """Process every pending background job now, in this process."""

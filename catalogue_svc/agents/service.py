@@ -223,3 +223,28 @@ def retry(number: str, agent: requests.Actor) -> dict[str, Any]:
     )
     db.session.commit()
     return requests.summary(request)
+
+
+def create_agent(*, email: str, password: str, first_name: str, last_name: str) -> Any:
+    """Create a verified agent account (operator command, demo); caller's transaction.
+
+    The password follows the accounts' policy; an email already in use is refused.
+    """
+    from ..accounts.policy import password_problems
+    from ..accounts.service import create_verified_account, find_by_email
+
+    errors: dict[str, list[str]] = {}
+    problems = password_problems(password, email=email)
+    if problems:
+        errors["password"] = problems
+    if find_by_email(email) is not None:
+        errors["email"] = ["Un compte existe déjà avec cette adresse courriel."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    account = create_verified_account(
+        email=email, password=password, first_name=first_name, last_name=last_name, role="agent"
+    )
+    audit.record(
+        "agent.create", actor_kind="operator", subject_type="account", subject_id=account.id
+    )
+    return account

@@ -7,6 +7,9 @@ Create Date: ${create_date}
 
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy import Text  # noqa: F401 - used by rendered JSONB types
+from sqlalchemy.dialects import postgresql  # noqa: F401
+
 import catalogue_svc.db
 ${imports if imports else ""}
 

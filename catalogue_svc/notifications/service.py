@@ -62,8 +62,9 @@ def _build(email: Email, mail_from: str) -> EmailMessage:
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Content-Language"] = email.language
     message.set_content(email.body)
+    # After set_content, which resets the content headers.
+    message["Content-Language"] = email.language
     return message
 
 
