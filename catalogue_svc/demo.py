@@ -18,7 +18,7 @@ DOSSIERS = Path(__file__).parent / "demo" / "dossiers.json"
 
 DEMO_AGENT = {
     "email": "agent@demo.local",
-    "password": "Agent-Demo-2026!",
+    "password": "Boreal-Validation-2026!",
     "first_name": "Alex",
     "last_name": "Agent",
 }

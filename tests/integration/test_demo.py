@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from catalogue_svc import demo
 from catalogue_svc.db import db
-from catalogue_svc.demo import DEMO_AGENT, load_demo
+from catalogue_svc.demo import load_demo
 from catalogue_svc.linking.models import LegacyCredential
 from catalogue_svc.profiles.models import (
     Contact,
@@ -178,21 +178,16 @@ def test_demo_courriel_explicatif_is_readable_at_dev_mail(make_app, tmp_path):
     assert re.search(r"Identifiant de liaison : L-\w{4}-\w{4}", page)
 
 
-def test_demo_agent_hook_calls_create_agent(app, monkeypatch):
-    """Once the accounts domain offers create_agent, the demo creates its agent with it."""
-    from catalogue_svc.accounts import service as accounts
+def test_demo_agent_can_log_in_and_reach_the_queue(app):
+    """The demo's agent exists once, is an agent, and its printed password works."""
+    from sqlalchemy import func, select
 
-    calls: list[dict[str, str]] = []
-    monkeypatch.setattr(accounts, "create_agent", lambda **kw: calls.append(kw), raising=False)
-    monkeypatch.setattr(accounts, "find_by_email", lambda email: None, raising=False)
-    text = load_demo()
-    assert calls == [DEMO_AGENT]
-    assert DEMO_AGENT["email"] in text
+    from catalogue_svc.accounts.models import Account
+    from catalogue_svc.passwords import verify_password
 
-
-def test_demo_agent_hook_does_nothing_without_create_agent(app, monkeypatch):
-    """Without create_agent, the hook creates nothing and the demo still loads."""
-    from catalogue_svc.accounts import service as accounts
-
-    monkeypatch.delattr(accounts, "create_agent", raising=False)
-    assert demo._create_demo_agent() is False
+    demo.load_demo()
+    demo.load_demo()
+    agents = db.session.scalars(select(Account).where(Account.role == "agent")).all()
+    assert [a.email for a in agents] == [demo.DEMO_AGENT["email"]]
+    assert verify_password(agents[0].password_hash, demo.DEMO_AGENT["password"])
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 1
