@@ -1,4 +1,5 @@
-"""Accounts: sign-up with an emailed one-time code, sessions and CSRF, linking to profiles."""
+"""Accounts: sign-up with an emailed one-time code, sessions and CSRF, linking to profiles,
+and the account settings (password reset and changes, email change, unlinking)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the emails, the rate limiter, the session and CSRF hooks, and the API docs."""
+    """Register the emails, the reset job, the rate limiter, the session and CSRF hooks, and the
+    API docs."""
     from .. import ratelimit
     from ..extensions import api
-    from . import sessions
+    from . import sessions, settings
     from .templates import register_templates
 
     register_templates()
+    settings.init_app()
     ratelimit.init_app(app)
     sessions.init_app(app)
     spec = getattr(api, "spec", None)

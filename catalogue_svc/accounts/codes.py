@@ -2,9 +2,10 @@
 
 Reusable for every purpose (``verify_email`` here; ``password_reset`` and ``change_email`` in the
 account settings): 6 digits from ``secrets``, stored as a keyed hash bound to the account and the
-purpose, valid 10 minutes, single use, voided by the 5th wrong try; at most one active code per
-account and purpose. Each try first *reserves* an attempt with a compare-and-set, so concurrent
-guesses can never evaluate more than 5 tries of one code.
+purpose, valid 10 minutes (the password reset's 30, as its issue asks), single use, voided by the
+5th wrong try; at most one active code per account and purpose. Each try first *reserves* an
+attempt with a compare-and-set, so concurrent guesses can never evaluate more than 5 tries of one
+code.
 """
 
 from __future__ import annotations
@@ -65,9 +66,15 @@ def active_code(account_id: int, purpose: str) -> OneTimeCode | None:
     ).first()
 
 
-def issue(*, account_id: int, purpose: str, target: str | None = None) -> tuple[OneTimeCode, str]:
-    """Void the active code of (account, purpose) and create a new one, in the caller's
-    transaction; returns the row and the clear code (for the email only, never logged)."""
+def issue(
+    *,
+    account_id: int,
+    purpose: str,
+    target: str | None = None,
+    validity: dt.timedelta = VALIDITY,
+) -> tuple[OneTimeCode, str]:
+    """Void the active code of (account, purpose) and create a new one valid ``validity``, in
+    the caller's transaction; returns the row and the clear code (for the email only)."""
     at = now()
     db.session.execute(
         update(OneTimeCode)
@@ -87,7 +94,7 @@ def issue(*, account_id: int, purpose: str, target: str | None = None) -> tuple[
         target=target,
         created_at=at,
         sent_at=at,
-        expires_at=at + VALIDITY,
+        expires_at=at + validity,
     )
     db.session.add(row)
     db.session.flush()
@@ -139,6 +146,21 @@ def consume(
         )
         _fail(account_id, audit_action, "exhausted", row.id)
     _fail(account_id, audit_action, "wrong", row.id)
+
+
+def void(*, account_id: int, purposes: tuple[str, ...]) -> int:
+    """Void the account's active codes for ``purposes`` (caller's transaction); the count."""
+    result = db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account_id,
+            OneTimeCode.purpose.in_(purposes),
+            OneTimeCode.state == "active",
+        )
+        .values(state="void", voided_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _fail(account_id: int | None, action: str, reason: str, code_id: int | None) -> NoReturn:

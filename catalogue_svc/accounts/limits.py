@@ -36,6 +36,16 @@ LINK_ACCOUNT = Limit("link-account", 10, 3600)  # failures of one account (both 
 LINK_IDENTIFIER = Limit("link-identifier", 5, 3600)  # failures on one identifier
 LEGACY_USERNAME = Limit("legacy-username", 5, 3600)  # failures on one legacy username
 
+# Account settings (*Mot de passe oublié?*, *Paramètres du compte*).
+RESET_IP = Limit("reset-ip", 10, 900)  # reset requests from one address
+RESET_EMAIL = Limit("reset-email", 3, 900)  # reset requests naming one email
+RESET_CONFIRM_IP = Limit("reset-confirm-ip", 30, 300)
+RESET_CONFIRM_EMAIL = Limit("reset-confirm-email", 10, 900)  # wrong codes; a code dies after 5
+SETTINGS_IP = Limit("settings-ip", 30, 300)  # password and email changes from one address
+CURRENT_PASSWORD = Limit("current-password", 5, 900)  # wrong current passwords of one account
+EMAIL_CHANGE = Limit("email-change", 5, 3600)  # email-change requests (each sends an email)
+EMAIL_CHANGE_CONFIRM = Limit("email-change-confirm", 10, 900)  # wrong codes of one account
+
 
 def throttle(
     action: str,

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..profiles.models import CONTACT_RELATION_LABELS
+from . import sessions
 from .policy import PASSWORD_MAX, password_problems
 
 NAME_MAX = 100
@@ -53,17 +54,22 @@ class SignUpSchema(Schema):
     @validates_schema(skip_on_field_errors=False)
     def _passwords(self, data: dict[str, Any], **kwargs: Any) -> None:
         """Every password problem at once, next to the other fields' problems."""
-        errors: dict[str, list[str]] = {}
-        password = data.get("password")
-        if isinstance(password, str):
-            problems = password_problems(password, email=data.get("email"))
-            if problems:
-                errors["password"] = problems
-            confirmation = data.get("password_confirmation")
-            if isinstance(confirmation, str) and confirmation != password:
-                errors["password_confirmation"] = [CONFIRMATION]
-        if errors:
-            raise ValidationError(errors)
+        check_new_password(data, email=data.get("email"))
+
+
+def check_new_password(data: dict[str, Any], *, email: str | None) -> None:
+    """Raise every problem of ``password`` and its confirmation at once (the policy of S1)."""
+    errors: dict[str, list[str]] = {}
+    password = data.get("password")
+    if isinstance(password, str):
+        problems = password_problems(password, email=email)
+        if problems:
+            errors["password"] = problems
+        confirmation = data.get("password_confirmation")
+        if isinstance(confirmation, str) and confirmation != password:
+            errors["password_confirmation"] = [CONFIRMATION]
+    if errors:
+        raise ValidationError(errors)
 
 
 class VerifySchema(Schema):
@@ -167,3 +173,98 @@ class ProfilePageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+# ---------------------------------------------------------------- account settings
+
+NEW_PASSWORD = f"Nouveau mot de passe : 8 à {PASSWORD_MAX} caractères, pas un mot de passe courant"
+
+
+class PasswordResetRequestSchema(Schema):
+    """``POST /api/password-reset`` (*Mot de passe oublié?*)."""
+
+    email = Trimmed(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "L'adresse courriel du compte"},
+    )
+
+
+class PasswordResetSchema(Schema):
+    """``POST /api/password-reset/confirm``: the emailed code and the new password."""
+
+    email = Trimmed(required=True, validate=validate.Length(min=1, max=254))
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "Le code à 6 chiffres reçu par courriel (valide 30 minutes)"},
+    )
+    password = fields.String(required=True, metadata={"description": NEW_PASSWORD})
+    password_confirmation = fields.String(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _passwords(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Every password problem at once, next to the other fields' problems."""
+        check_new_password(data, email=data.get("email"))
+
+
+class PasswordChangeSchema(Schema):
+    """``POST /api/account/password``."""
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = fields.String(required=True, metadata={"description": NEW_PASSWORD})
+    password_confirmation = fields.String(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _passwords(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """The policy, with the logged-in account's address (loaded after the login check)."""
+        account = sessions.current_account()
+        check_new_password(data, email=account.email if account else None)
+
+
+class EmailChangeSchema(Schema):
+    """``POST /api/account/email``."""
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "La nouvelle adresse; un code y est envoyé pour la confirmer"},
+    )
+
+
+class EmailChangeConfirmSchema(Schema):
+    """``POST /api/account/email/confirm``."""
+
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "Le code à 6 chiffres reçu à la nouvelle adresse"},
+    )
+
+
+class AccountUpdateSchema(Schema):
+    """``PATCH /api/account``: only the fields sent change."""
+
+    first_name = Trimmed(validate=_name)
+    last_name = Trimmed(validate=_name)
+    language = fields.String(
+        validate=validate.OneOf(["fr", "en"]),
+        metadata={"description": "Langue de communication : tous les courriels du compte"},
+    )
+
+
+class AccountSettingsSchema(Schema):
+    """*Paramètres du compte*: names, email, language, and the linked profiles."""
+
+    id = fields.Integer()
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    language = fields.String(metadata={"description": "fr | en"})
+    role = fields.String(metadata={"description": "user | agent"})
+    pending_email = fields.String(
+        allow_none=True,
+        metadata={"description": "Nouvelle adresse en attente de confirmation, s'il y a lieu"},
+    )
+    profiles = fields.List(fields.Nested(ProfileSchema))

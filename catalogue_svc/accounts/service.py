@@ -55,10 +55,14 @@ def find_by_email(email: str) -> Account | None:
     ).first()
 
 
-def _mail(account: Account, template: str, params: dict[str, Any]) -> bool:
-    """Queue an email to the account unless its address had its share today (S10)."""
+def mail_account(
+    account: Account, template: str, params: dict[str, Any], *, to: str | None = None
+) -> bool:
+    """Queue an email for the account, in its language, to its address (or ``to``, e.g. a new
+    address to confirm), unless that address had its share today (S10)."""
+    address = to or account.email
     try:
-        limiter().hit((limits.EMAIL_DAY, account.email))
+        limiter().hit((limits.EMAIL_DAY, address))
     except RateLimited:  # drop the email; the answer stays the same
         log.warning(
             "daily email cap reached",
@@ -66,7 +70,7 @@ def _mail(account: Account, template: str, params: dict[str, Any]) -> bool:
         )
         return False
     queue_email(
-        to=account.email,
+        to=address,
         template=template,
         language=account.language,
         params={"first_name": account.first_name, **params},
@@ -77,7 +81,7 @@ def _mail(account: Account, template: str, params: dict[str, Any]) -> bool:
 
 def _send_code(account: Account) -> None:
     _, code = codes.issue(account_id=account.id, purpose=VERIFY_EMAIL)
-    _mail(
+    mail_account(
         account,
         "verify_email",
         {"code": code, "minutes": int(codes.VALIDITY.total_seconds() // 60)},
@@ -145,7 +149,7 @@ def sign_up(
 
 
 def _existing(account: Account, email: str) -> str:
-    _mail(account, "account_exists", {})
+    mail_account(account, "account_exists", {})
     audit.record("account.create", "duplicate", subject_type="account", subject_id=account.id)
     db.session.commit()
     return email

@@ -303,13 +303,18 @@ def close_session() -> AccountSession | None:
     return state.session
 
 
-def revoke_all(account_id: int, reason: str) -> int:
-    """End every session of an account (password reset, email change…); the count ended."""
+def revoke_all(account_id: int, reason: str, *, keep: str | None = None) -> int:
+    """End every session of an account (password reset, email change…) but ``keep`` (a session
+    id), in the caller's transaction; the count ended."""
+    query = update(AccountSession).where(
+        AccountSession.account_id == account_id, AccountSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(AccountSession.id != keep)
     result = db.session.execute(
-        update(AccountSession)
-        .where(AccountSession.account_id == account_id, AccountSession.revoked_at.is_(None))
-        .values(revoked_at=now(), revoked_reason=reason)
-        .execution_options(synchronize_session=False)
+        query.values(revoked_at=now(), revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -8,14 +8,21 @@ from flask.views import MethodView
 
 from ..extensions import Blueprint
 from ..linking import redeem
-from . import service, sessions
+from . import service, sessions, settings
 from .links import linked_profiles
 from .schemas import (
+    AccountSettingsSchema,
+    AccountUpdateSchema,
+    EmailChangeConfirmSchema,
+    EmailChangeSchema,
     LegacyLinkSchema,
     LinkSchema,
     LoginSchema,
     MessageSchema,
     PageArgsSchema,
+    PasswordChangeSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
     ProfilePageSchema,
     ProfileSchema,
     ResendSchema,
@@ -32,6 +39,7 @@ ANONYMOUS: list[dict[str, list[str]]] = [{"csrfToken": []}]
 LOGGED_IN: list[dict[str, list[str]]] = [{"sessionCookie": [], "csrfToken": []}]
 READ: list[dict[str, list[str]]] = [{"sessionCookie": []}]
 TOO_MANY = "Trop de tentatives (en-tête Retry-After)."
+NOT_LOGGED_IN = "Non connecté, ou session terminée."
 
 
 @blp.route("/accounts", methods=["POST"])
@@ -158,3 +166,132 @@ def list_profiles(args: dict[str, Any]) -> dict[str, Any]:
         "per_page": per_page,
         "total": len(profiles),
     }
+
+
+# ---------------------------------------------------------------- account settings
+
+
+@blp.route("/password-reset", methods=["POST"])
+@blp.doc(security=ANONYMOUS)
+@blp.arguments(PasswordResetRequestSchema)
+@blp.response(202, MessageSchema)
+@blp.alt_response(429, description=TOO_MANY)
+def request_password_reset(args: dict[str, Any]) -> dict[str, str]:
+    """Mot de passe oublié? : un code valide 30 minutes est envoyé au titulaire du compte.
+
+    La réponse est la même que l'adresse appartienne à un compte ou non.
+    """
+    settings.request_password_reset(email=args["email"])
+    return {"detail": settings.RESET_REQUESTED}
+
+
+@blp.route("/password-reset/confirm", methods=["POST"])
+@blp.doc(security=ANONYMOUS)
+@blp.arguments(PasswordResetSchema)
+@blp.response(200, MessageSchema)
+@blp.alt_response(400, description="Code invalide, expiré, déjà utilisé ou épuisé.")
+@blp.alt_response(429, description=TOO_MANY)
+def reset_password(args: dict[str, Any]) -> dict[str, str]:
+    """Choisir un nouveau mot de passe avec le code reçu.
+
+    Toutes les sessions du compte prennent fin; un avis est envoyé par courriel.
+    """
+    settings.reset_password(email=args["email"], code=args["code"], password=args["password"])
+    return {"detail": settings.RESET_DONE}
+
+
+@blp.route("/account")
+class AccountSettings(MethodView):
+    """Paramètres du compte."""
+
+    @sessions.account_required
+    @blp.doc(security=READ)
+    @blp.response(200, AccountSettingsSchema)
+    @blp.alt_response(401, description=NOT_LOGGED_IN)
+    def get(self) -> dict[str, Any]:
+        """Les paramètres du compte : noms, adresse, langue et profils liés."""
+        return settings.account_settings(sessions.require_account())
+
+    @sessions.account_required
+    @blp.doc(security=LOGGED_IN)
+    @blp.arguments(AccountUpdateSchema)
+    @blp.response(200, AccountSettingsSchema)
+    @blp.alt_response(401, description=NOT_LOGGED_IN)
+    def patch(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Modifier le prénom, le nom ou la langue de communication.
+
+        La langue est celle de tous les courriels que le compte reçoit par la suite.
+        """
+        return settings.update_settings(account=sessions.require_account(), changes=args)
+
+
+@blp.route("/account/password", methods=["POST"])
+@sessions.account_required
+@blp.doc(security=LOGGED_IN)
+@blp.arguments(PasswordChangeSchema)
+@blp.response(200, MessageSchema)
+@blp.alt_response(400, description="Mot de passe actuel invalide.")
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(429, description=TOO_MANY)
+def change_password(args: dict[str, Any]) -> dict[str, str]:
+    """Changer le mot de passe (le mot de passe actuel est exigé).
+
+    Les autres sessions prennent fin, celle-ci reçoit un nouvel identifiant; un avis est envoyé
+    par courriel.
+    """
+    settings.change_password(
+        account=sessions.require_account(),
+        current_password=args["current_password"],
+        password=args["password"],
+    )
+    return {"detail": settings.CHANGE_DONE}
+
+
+@blp.route("/account/email", methods=["POST"])
+@sessions.account_required
+@blp.doc(security=LOGGED_IN)
+@blp.arguments(EmailChangeSchema)
+@blp.response(202, MessageSchema)
+@blp.alt_response(400, description="Mot de passe actuel invalide.")
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(429, description=TOO_MANY)
+def request_email_change(args: dict[str, Any]) -> dict[str, str]:
+    """Changer d'adresse courriel : un code est envoyé à la nouvelle adresse.
+
+    Rien ne change avant la confirmation. La réponse est la même si l'adresse sert déjà à un
+    autre compte (son titulaire en est avisé; la confirmation échouera).
+    """
+    settings.request_email_change(
+        account=sessions.require_account(),
+        current_password=args["current_password"],
+        email=args["email"],
+    )
+    return {"detail": settings.EMAIL_CHANGE_REQUESTED}
+
+
+@blp.route("/account/email/confirm", methods=["POST"])
+@sessions.account_required
+@blp.doc(security=LOGGED_IN)
+@blp.arguments(EmailChangeConfirmSchema)
+@blp.response(200, MessageSchema)
+@blp.alt_response(400, description="Code invalide, expiré, déjà utilisé ou épuisé.")
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(429, description=TOO_MANY)
+def confirm_email_change(args: dict[str, Any]) -> dict[str, str]:
+    """Confirmer la nouvelle adresse avec le code reçu.
+
+    L'ancienne adresse reçoit un avis; les autres sessions prennent fin.
+    """
+    settings.confirm_email_change(account=sessions.require_account(), code=args["code"])
+    return {"detail": settings.EMAIL_CHANGED}
+
+
+@blp.route("/profiles/<int:profile_id>/link", methods=["DELETE"])
+@sessions.account_required
+@blp.doc(security=LOGGED_IN)
+@blp.response(204)
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(404, description="Le compte n'est pas lié à ce profil.")
+def unlink_profile(profile_id: int) -> None:
+    """Délier le compte d'un profil : il quitte la liste des profils (l'historique reste)."""
+    settings.unlink_profile(account=sessions.require_account(), profile_id=profile_id)

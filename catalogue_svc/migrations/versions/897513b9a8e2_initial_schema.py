@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 15e153c031ea
+Revision ID: 897513b9a8e2
 Revises: 
-Create Date: 2026-11-27 12:03:50.878937
+Create Date: 2026-11-27 12:10:54.110103
 """
 
 from alembic import op
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 from sqlalchemy.dialects import postgresql
 
-revision = '15e153c031ea'
+revision = '897513b9a8e2'
 down_revision = None
 branch_labels = None
 depends_on = None
