@@ -366,6 +366,12 @@ class Applier:
             phone_rows.extend(self._phone_rows(ident, phones))
         if phone_rows:
             self._insert(ContactPhone, phone_rows)
+        # Core writes bypass the ORM listener that keeps the duplicate-check keys up to date.
+        touched = [*self.new_contact_ids.values(), *(u[0]["id"] for u in updates)]
+        if touched:
+            from ..duplicates.service import refresh_keys
+
+            refresh_keys(touched)
 
     @staticmethod
     def _phone_rows(contact_id: int, phones: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

@@ -519,3 +519,22 @@ def test_cli_rejects_a_bad_file_with_every_path(app, tmp_path):
     assert result.exit_code == 1
     assert "2 erreur(s)" in result.stderr
     assert all(path in result.stderr for path in paths)
+
+
+def test_imported_contacts_are_found_by_the_duplicate_check(app):
+    """Contacts written by the import's bulk statements get their duplicate-check keys."""
+    from catalogue_svc.duplicates.service import find_candidates
+    from catalogue_svc.imports.service import import_file
+
+    import_file(str(EXAMPLE), progress=False)
+    found = find_candidates(
+        {
+            "first_name": "Marie Karine",
+            "last_name": "Berard",
+            "birth_date": None,
+            "email": None,
+            "phones": [],
+            "client_number": None,
+        }
+    )
+    assert "Marie-Karine Bérard" in {c["name"] for c in found}
