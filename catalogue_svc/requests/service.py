@@ -326,7 +326,13 @@ def run_check(message: queue.OutboxMessage) -> None:
 
 def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:
     request = db.session.get(Request, message.payload["request_id"])
-    if request is not None and request.state == "duplicate_check":
+    if request is None:
+        return
+    # Every failed attempt was rolled back whole, its ``start_check`` included: the request is
+    # still ``submitted`` here, and must not stay there for good.
+    if request.state == "submitted":
+        transition(request, "start_check", SYSTEM_ACTOR)
+    if request.state == "duplicate_check":
         transition(
             request,
             "require_validation",
