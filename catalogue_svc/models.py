@@ -16,4 +16,10 @@ from .profiles.models import (  # noqa: F401
     Subject,
 )
 from .queue import OutboxMessage  # noqa: F401
-from .requests.models import IdempotencyKey, Request, RequestComment, RequestEvent  # noqa: F401
+from .requests.models import (  # noqa: F401
+    IdempotencyKey,
+    Request,
+    RequestComment,
+    RequestEvent,
+    RequestLink,
+)

@@ -101,3 +101,17 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined, misc]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
     __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+
+class RequestLink(db.Model):  # type: ignore[name-defined, misc]
+    """Two pending requests of one organisation that conflict (recorded, never dropped)."""
+
+    __tablename__ = "request_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    other_request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (UniqueConstraint("request_id", "other_request_id"),)

@@ -25,6 +25,7 @@ from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
 from ..profiles.snapshot import profile_view
 from . import templates  # noqa: F401 - registers the emails
+from .conflicts import find_and_link, linked
 from .models import IdempotencyKey, Request, RequestComment, RequestEvent
 
 CHECK_TOPIC = "request.check"
@@ -311,12 +312,19 @@ def run_check(message: queue.OutboxMessage) -> None:
         else None
     )
     candidates = find_candidates(person) if person else []
+    conflicts = find_and_link(request)
     rule = request.validation_rule
-    needs = rule == "always" or (
-        rule == "client_number_or_candidates"
-        and bool(candidates or (person and person.get("client_number")))
+    needs = (
+        bool(conflicts)
+        or rule == "always"
+        or (
+            rule == "client_number_or_candidates"
+            and bool(candidates or (person and person.get("client_number")))
+        )
     )
-    values = {"duplicate_candidates": candidates, "needs_validation": needs}
+    values: dict[str, Any] = {"duplicate_candidates": candidates, "needs_validation": needs}
+    if conflicts:
+        values["reason"] = " ".join(conflicts)
     if needs:
         transition(request, "require_validation", SYSTEM_ACTOR, values=values)
     else:
@@ -595,6 +603,7 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
         if request.visible_at
         else None
     )
+    body["linked_requests"] = linked(request)
     if for_agent:
         body["duplicate_candidates"] = request.duplicate_candidates or []
         body["claimed_by_account_id"] = request.claimed_by_account_id
