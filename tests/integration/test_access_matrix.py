@@ -1,0 +1,104 @@
+"""S7/S8: every endpoint that names a profile or a request, called by every role of another firm.
+
+The routes come from the app's URL map, so a new endpoint is covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.accounts_helpers import anonymous_client, link_account, login_client
+from tests.factories import guide_firm
+from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, submit
+
+BODIES = {
+    "approve": {},
+    "reject": {"reason": "x"},
+    "comments": {"body": "x"},
+    "requests": {"item": "add-relation", "variables": ADD_NEW},
+}
+
+
+def object_routes(app):
+    """(method, rule) of every API route that takes a profile id or a request number."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or not re.search(
+            r"<(int:)?(profile_id|number)>", rule.rule
+        ):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((method, rule.rule))
+    found.append(("GET", "/api/catalogue/items/add-relation?profile_id=<int:profile_id>"))
+    return sorted(found)
+
+
+@pytest.fixture()
+def world(app, run_jobs):
+    """Firm A with a request waiting for an agent; firm B's people; an agent."""
+    a = guide_firm(app, prefix="1", name="LAFORCE COMPTABLE INC")
+    b = guide_firm(app, prefix="2", name="AUTRE FIRME INC")
+    owner = login_client(app)
+    link_account(app, owner.account.id, contact_id=a.rebecca, organisation_id=a.firm)
+    variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
+    number = submit(owner, a, "add-relation", variables).json["number"]
+    run_jobs()
+    responsable_b = login_client(app)
+    link_account(app, responsable_b.account.id, contact_id=b.rebecca, organisation_id=b.firm)
+    member_b = login_client(app)
+    link_account(app, member_b.account.id, contact_id=b.marie_karine, organisation_id=b.firm)
+    return {
+        "a": a,
+        "number": number,
+        "clients": {
+            "responsable": responsable_b,
+            "member": member_b,
+            "agent": login_client(app, role="agent"),
+            "anonymous": anonymous_client(app),
+        },
+    }
+
+
+def expected(role: str, rule: str) -> set[int]:
+    """What a role of firm B may get on firm A's object."""
+    if role == "anonymous":
+        return {401}
+    if "/api/agent/" in rule:
+        return {200, 409} if role == "agent" else {403}  # 409: not a legal move in this state
+    if role == "agent":
+        if rule.startswith("/api/requests/") and not rule.endswith("/cancel"):
+            return {200, 201}  # agents read and comment on every request by design
+        return {403, 404}  # firm calls: refused, or no such profile for this account
+    return {404}
+
+
+def test_matrix_covers_every_object_endpoint(app):
+    """The matrix is not empty and includes each family of routes."""
+    routes = {rule for _, rule in object_routes(app)}
+    assert any("/api/profiles/" in r for r in routes)
+    assert any(r.startswith("/api/requests/") for r in routes)
+    assert any("/api/agent/requests/" in r for r in routes)
+
+
+def test_no_role_of_another_firm_reaches_a_firms_objects(app, world):
+    """Every (endpoint, role) of firm B on firm A's ids gets the expected refusal: 0 leaks."""
+    a, number = world["a"], world["number"]
+    failures = []
+    for method, rule in object_routes(app):
+        url = rule.replace("<int:profile_id>", str(a.firm)).replace("<number>", number)
+        last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        for role, client in world["clients"].items():
+            if role == "agent" and "/api/agent/" in rule and last in ("approve", "reject"):
+                continue  # an agent deciding is the legitimate path, tested elsewhere
+            answer = client.open(
+                url, method=method, json=BODIES.get(last) if method != "GET" else None
+            )
+            allowed = expected(role, rule)
+            if answer.status_code not in allowed:
+                failures.append((role, method, url, answer.status_code))
+            elif answer.status_code >= 400:
+                text = answer.get_data(as_text=True)
+                assert "LAFORCE" not in text and "Lévesque" not in text, (role, url)
+    assert failures == [], "\n".join(map(str, failures))
