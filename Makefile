@@ -37,6 +37,13 @@ test: install servers ## Install and run the whole suite, on SQLite then on Post
 	CATALOGUE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
 	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q $(PYTEST_ARGS)
 
+.PHONY: test-faults
+test-faults: install servers ## The long reliability runs: 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races
+	CATALOGUE_S3_GUESSES=10000 CATALOGUE_R1_REQUESTS=300 CATALOGUE_R1_KILLS=30 \
+	CATALOGUE_STATEFUL_EXAMPLES=500 CATALOGUE_R8_TRIALS=200 CATALOGUE_TEST_DB=postgresql \
+	$(PY) -m pytest -q tests/integration/test_attack.py tests/integration/test_workers.py \
+	tests/integration/test_stateful_workflow.py tests/integration/test_concurrency.py
+
 .PHONY: lint
 lint: install ## ruff (lint and format check) and the import contracts
 	$(VENV)/bin/ruff check .
