@@ -161,7 +161,8 @@ def submit(
     try:
         today = now().date()
         cleaned = form.validate(variables, today=today)
-        operations = form.changeset(cleaned, profile_view(profile_id), BuildOptions(today=today))
+        view = profile_view(profile_id, contact_ids=_contacts_named(cleaned))
+        operations = form.changeset(cleaned, view, BuildOptions(today=today))
     except FormValidationError as exc:
         raise ValidationFailed(
             errors={f"variables.{k}": v for k, v in exc.errors.items()}
@@ -227,6 +228,12 @@ def submit(
                 return replay
         raise
     return 202, body
+
+
+def _contacts_named(variables: Any, *extra: int | None) -> set[int]:
+    """The existing contacts a submission is about (its view of the profile is scoped to them)."""
+    named = {variables.get("contact_id") if isinstance(variables, dict) else None, *extra}
+    return {i for i in named if isinstance(i, int)}
 
 
 def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, Any]] | None:
@@ -371,7 +378,10 @@ def run_apply(message: queue.OutboxMessage) -> None:
         submitted_on = request.created_at.date()
         operations = form.changeset(
             form.validate(request.variables, today=submitted_on),
-            profile_view(request.organisation_id),
+            profile_view(
+                request.organisation_id,
+                contact_ids=_contacts_named(request.variables, request.merge_with_contact_id),
+            ),
             BuildOptions(merge_with_contact_id=request.merge_with_contact_id, today=submitted_on),
         )
     except FormValidationError as exc:

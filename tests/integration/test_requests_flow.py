@@ -385,3 +385,17 @@ def test_apply_fails_when_the_submitter_lost_authority(app, firm, responsable, r
         select(Request).where(Request.number == number).execution_options(populate_existing=True)
     )
     assert detail.state == "failed" and "accès" in detail.reason
+
+
+def test_contact_of_another_firm_is_refused(app, firm, responsable):
+    """Naming another firm's contact in a form: 422 on the field, nothing recorded."""
+    other = guide_firm(app, prefix="2", name="AUTRE FIRME INC")
+    answer = submit(
+        responsable,
+        firm,
+        "remove-relation",
+        {"contact_id": other.marie_karine, "removal": "all_relations", "attestation": True},
+    )
+    assert answer.status_code == 422
+    assert "variables.contact_id" in answer.json["errors"]
+    assert db.session.scalar(select(func.count()).select_from(Request)) == 0
