@@ -13,6 +13,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     from .agents.views import blp as agents_blp
     from .ops.views import blp as ops_blp
     from .ops.views import dev_blp
+    from .portal import blp as portal_blp
     from .profiles.views import blp as profiles_blp
     from .requests.views import blp as requests_blp
 
@@ -21,5 +22,6 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(profiles_blp)
     api.register_blueprint(requests_blp)
     api.register_blueprint(agents_blp)
+    app.register_blueprint(portal_blp)  # plain Flask: the portal is not in the OpenAPI document
     if app.config["CATALOGUE_SETTINGS"].embedded:
         app.register_blueprint(dev_blp)
