@@ -46,32 +46,45 @@ def _label(labels: dict[str, tuple[str, str]], code: str, lang: str) -> str:
     return code if pair is None else pair[0 if lang == "fr" else 1]
 
 
-def _shown(model: Any) -> Any:
-    return model.visible_at <= now()
+def _shown(model: Any, at: Any) -> Any:
+    return model.visible_at <= at
 
 
-def _actif(model: Any) -> Any:
-    at = now()
+def _actif(model: Any, at: Any) -> Any:
     return case(
         (and_(model.end_visible_at.is_not(None), model.end_visible_at <= at), False), else_=True
     )
 
 
-def _page(stmt: Any, page: int, per_page: int) -> tuple[int, list[Any]]:
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return int(total or 0), list(rows)
+# Each list counts its total on the one table that decides which rows it shows (the joined rows
+# always exist: their foreign keys are NOT NULL), not on the joined page query, and the page
+# query keeps an ORDER BY that an index can serve (ix_contacts_name): the total then costs one
+# lean scan, the first page a few index probes (bench/lists.py, docs/performance.md).
+
+
+COUNT_CAP = 10_000
+
+
+def _count(stmt: Any) -> int:
+    return int(db.session.scalar(stmt) or 0)
+
+
+def _rows(stmt: Any, offset: int, limit: int) -> list[Any]:
+    return list(db.session.execute(stmt.offset(offset).limit(limit)).all())
 
 
 def contacts(organisation_id: int, *, page: int, per_page: int, lang: str = "fr") -> dict[str, Any]:
     """*Contacts de l'organisation*: name, relation, start and end dates, *Actif*."""
+    at = now()
+    shown = and_(ContactRelation.organisation_id == organisation_id, _shown(ContactRelation, at))
+    total = _count(select(func.count()).select_from(ContactRelation).where(shown))
     stmt = (
-        select(ContactRelation, Contact, _actif(ContactRelation).label("actif"))
+        select(ContactRelation, Contact, _actif(ContactRelation, at).label("actif"))
         .join(Contact, Contact.id == ContactRelation.contact_id)
-        .where(ContactRelation.organisation_id == organisation_id, _shown(ContactRelation))
+        .where(shown)
         .order_by(Contact.last_name, Contact.first_name, ContactRelation.id)
     )
-    total, rows = _page(stmt, page, per_page)
+    rows = _rows(stmt, (page - 1) * per_page, per_page) if total else []
     items = [
         {
             "contact_id": contact.id,
@@ -95,21 +108,24 @@ def relations(
     organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
 ) -> dict[str, Any]:
     """*Relations de l'organisation*: organisation, type of relation, organisation, *Actif*."""
+    at = now()
     left, right = aliased(Organisation), aliased(Organisation)
+    shown = and_(
+        or_(
+            OrganisationRelation.organisation_id == organisation_id,
+            OrganisationRelation.related_organisation_id == organisation_id,
+        ),
+        _shown(OrganisationRelation, at),
+    )
+    total = _count(select(func.count()).select_from(OrganisationRelation).where(shown))
     stmt = (
-        select(OrganisationRelation, left, right, _actif(OrganisationRelation).label("actif"))
+        select(OrganisationRelation, left, right, _actif(OrganisationRelation, at).label("actif"))
         .join(left, left.id == OrganisationRelation.organisation_id)
         .join(right, right.id == OrganisationRelation.related_organisation_id)
-        .where(
-            or_(
-                OrganisationRelation.organisation_id == organisation_id,
-                OrganisationRelation.related_organisation_id == organisation_id,
-            ),
-            _shown(OrganisationRelation),
-        )
+        .where(shown)
         .order_by(left.name, right.name, OrganisationRelation.id)
     )
-    total, rows = _page(stmt, page, per_page)
+    rows = _rows(stmt, (page - 1) * per_page, per_page) if total else []
     items = [
         {
             "relation_id": rel.id,
@@ -129,33 +145,82 @@ def relations(
 def authorizations(
     organisation_id: int, *, contact_id: int | None, page: int, per_page: int, lang: str = "fr"
 ) -> dict[str, Any]:
-    """*Autorisations*: the organisation's own subjects first, then its contacts'."""
+    """*Autorisations*: the organisation's own subjects first, then its contacts'.
+
+    Two parts, each counted and paged on its own: the organisation's own grants (ordered by
+    subject and owner), then its contacts' (by contact name, subject and owner); a page takes
+    from the first, then from the second. A grant has one holder (organisation or contact), so
+    the parts are disjoint, and the order is the one of a single query sorted by part first.
+    """
+    at = now()
     owner, holder_org = aliased(Organisation), aliased(Organisation)
     via = aliased(ContactRelation)
-    own = Grant.holder_organisation_id == organisation_id
-    members = and_(Grant.holder_contact_id.is_not(None), via.organisation_id == organisation_id)
-    stmt = (
-        select(Grant, Subject, owner, holder_org, Contact, via, _actif(Grant).label("actif"))
-        .join(Subject, Subject.id == Grant.subject_id)
-        .join(owner, owner.id == Grant.owner_organisation_id)
-        .outerjoin(holder_org, holder_org.id == Grant.holder_organisation_id)
-        .outerjoin(Contact, Contact.id == Grant.holder_contact_id)
-        .outerjoin(via, via.id == Grant.contact_relation_id)
-        .where(_shown(Grant))
+    own = and_(Grant.holder_organisation_id == organisation_id, _shown(Grant, at))
+    members = and_(
+        Grant.holder_contact_id.is_not(None),
+        via.organisation_id == organisation_id,
+        _shown(Grant, at),
     )
     if contact_id is not None:
-        stmt = stmt.where(members, Grant.holder_contact_id == contact_id)
-    else:
-        stmt = stmt.where(or_(own, members))
-    stmt = stmt.order_by(
-        case((own, 0), else_=1),
-        Contact.last_name,
-        Contact.first_name,
-        Subject.name_fr,
-        owner.name,
-        Grant.id,
+        members = and_(members, Grant.holder_contact_id == contact_id)
+    own_total = (
+        0 if contact_id is not None else _count(select(func.count()).select_from(Grant).where(own))
     )
-    total, rows = _page(stmt, page, per_page)
+    # An exact count of a large firm's grants costs more than the page itself (about 60 ms for
+    # 200,000 grants): past COUNT_CAP the total is a lower bound ("plus de 10 000").
+    members_total = _count(
+        select(func.count()).select_from(
+            select(Grant.id)
+            .join(via, via.id == Grant.contact_relation_id)
+            .where(members)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+    )
+    exact = members_total <= COUNT_CAP
+    members_total = min(members_total, COUNT_CAP)
+    total = own_total + members_total
+    actif = _actif(Grant, at).label("actif")
+    start, end = (page - 1) * per_page, page * per_page
+    rows: list[Any] = []
+    if start < own_total:
+        # The page's ids first (sorted on the two joins of the sort key), then their rows. A
+        # grant held by an organisation has no holder contact (ck_grants_one_holder).
+        ids = (
+            select(Grant.id)
+            .join(Subject, Subject.id == Grant.subject_id)
+            .join(owner, owner.id == Grant.owner_organisation_id)
+            .where(own)
+            .order_by(Subject.name_fr, owner.name, Grant.id)
+            .offset(start)
+            .limit(min(end, own_total) - start)
+        )
+        own_page = (
+            select(Grant, Subject, owner, holder_org, via, actif)
+            .join(Subject, Subject.id == Grant.subject_id)
+            .join(owner, owner.id == Grant.owner_organisation_id)
+            .join(holder_org, holder_org.id == Grant.holder_organisation_id)
+            .outerjoin(via, via.id == Grant.contact_relation_id)
+            .where(Grant.id.in_(ids))
+            .order_by(Subject.name_fr, owner.name, Grant.id)
+        )
+        rows += [(g, s, o, h, None, v, a) for g, s, o, h, v, a in db.session.execute(own_page)]
+    if end > own_total and start < total:
+        # A grant held by a contact has no holder organisation (ck_grants_one_holder).
+        members_page = (
+            select(Grant, Subject, owner, Contact, via, actif)
+            .join(Contact, Contact.id == Grant.holder_contact_id)
+            .join(via, via.id == Grant.contact_relation_id)
+            .join(Subject, Subject.id == Grant.subject_id)
+            .join(owner, owner.id == Grant.owner_organisation_id)
+            .where(members)
+            .order_by(Contact.last_name, Contact.first_name, Subject.name_fr, owner.name, Grant.id)
+        )
+        first = max(start, own_total)
+        rows += [
+            (g, s, o, None, c, v, a)
+            for g, s, o, c, v, a in _rows(members_page, first - own_total, end - first)
+        ]
     firm = db.session.get(Organisation, organisation_id)
     items = []
     for grant, subject, owner_org, holder, contact, relation, actif in rows:
@@ -185,7 +250,13 @@ def authorizations(
                 "actif": bool(actif),
             }
         )
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_exact": exact,
+    }
 
 
 def authorized_dossiers(contact_id: int, organisation_id: int, lang: str = "fr") -> dict[str, Any]:

@@ -220,3 +220,36 @@ def test_member_without_authority_cannot_read_the_lists(app, firm):
     member = login_client(app)
     link_account(app, member.account.id, contact_id=firm.marie_helene, organisation_id=firm.firm)
     assert member.get(f"/api/profiles/{firm.firm}/contacts").status_code == 403
+
+
+def test_authorizations_total_is_a_lower_bound_past_the_cap(app, firm, responsable, monkeypatch):
+    """Past the count cap the total says 'at least', and the pages still come."""
+    from catalogue_svc.profiles import lists
+
+    db.session.add(
+        Grant(
+            subject_id=firm.subjects["paiements"],
+            owner_organisation_id=firm.firm,
+            right="read",
+            holder_contact_id=firm.marie_karine,
+            contact_relation_id=firm.marie_karine_relation,
+            start_date=START,
+        )
+    )
+    db.session.add(
+        Grant(
+            subject_id=firm.subjects["coordonnees"],
+            owner_organisation_id=firm.firm,
+            right="read",
+            holder_contact_id=firm.marie_helene,
+            contact_relation_id=firm.marie_helene_relation,
+            start_date=START,
+        )
+    )
+    db.session.commit()
+    monkeypatch.setattr(lists, "COUNT_CAP", 1)
+    page = rows(responsable, firm, "authorizations", per_page=50)
+    assert page["total_exact"] is False and page["total"] == 3 + 1
+    assert len(page["items"]) == 5
+    monkeypatch.setattr(lists, "COUNT_CAP", 10_000)
+    assert rows(responsable, firm, "authorizations")["total_exact"] is True

@@ -637,7 +637,9 @@ function pager(data, onPage) {
     h(
       "p",
       { class: "pager__status", "aria-live": "polite" },
-      `Rangées ${start} - ${end} de ${total}`,
+      data.total_exact === false
+        ? `Rangées ${start} - ${end} de plus de ${total.toLocaleString("fr-CA")}`
+        : `Rangées ${start} - ${end} de ${total}`,
     ),
     h(
       "button",
@@ -655,7 +657,7 @@ function pager(data, onPage) {
       {
         type: "button",
         class: "button button--secondary button--small",
-        disabled: data.page >= pages,
+        disabled: data.page >= pages && data.total_exact !== false,
         onclick: () => onPage(data.page + 1),
       },
       "Suivant ›",

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 393c356a7a54
+Revision ID: f576e0ee456c
 Revises: 
-Create Date: 2026-11-27 12:15:23.687316
+Create Date: 2026-11-27 12:47:52.247269
 """
 
 from alembic import op
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 from sqlalchemy.dialects import postgresql
 
-revision = '393c356a7a54'
+revision = 'f576e0ee456c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -74,6 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_email'), ['email'], unique=False)
+        batch_op.create_index('ix_contacts_name', ['last_name', 'first_name'], unique=False)
 
     op.create_table('emails',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -400,6 +401,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grants'))
     )
     with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_grants_contact_relation_id'), ['contact_relation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_holder_contact_id'), ['holder_contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_holder_organisation_id'), ['holder_organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_owner_organisation_id'), ['owner_organisation_id'], unique=False)
@@ -475,6 +477,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_grants_owner_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_grants_holder_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_grants_holder_contact_id'))
+        batch_op.drop_index(batch_op.f('ix_grants_contact_relation_id'))
 
     op.drop_table('grants')
     with op.batch_alter_table('requests', schema=None) as batch_op:
@@ -539,6 +542,7 @@ def downgrade() -> None:
 
     op.drop_table('emails')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_name')
         batch_op.drop_index(batch_op.f('ix_contacts_email'))
 
     op.drop_table('contacts')
