@@ -27,9 +27,6 @@ def _sweeper(app, interval: float, stop: threading.Event) -> None:  # type: igno
         with app.app_context():
             try:
                 queue.sweep()
-                from catalogue_svc import sweeper
-
-                sweeper.run()
             except Exception:
                 log.exception("sweep failed")
             finally:

@@ -34,17 +34,6 @@ class ProfileAccess:
         return bool(self.relation_types & AUTHORITY_RELATIONS)
 
 
-def _links(account_id: int, organisation_id: int | None = None) -> list[tuple[int, int]]:
-    from .accounts.models import AccountLink
-
-    stmt = select(AccountLink.contact_id, AccountLink.organisation_id).where(
-        AccountLink.account_id == account_id, AccountLink.unlinked_at.is_(None)
-    )
-    if organisation_id is not None:
-        stmt = stmt.where(AccountLink.organisation_id == organisation_id)
-    return [(c, o) for c, o in db.session.execute(stmt).all()]
-
-
 @functools.cache
 def _access_query() -> Any:
     """The statement of :func:`profile_access`, built once (it runs on every profile call)."""
@@ -97,18 +86,6 @@ def require_profile(account_id: int, profile_id: int, *, manage: bool = False) -
             "administratrices, dirigeantes) peuvent effectuer cette action."
         )
     return access
-
-
-def accessible_profiles(account_id: int) -> list[ProfileAccess]:
-    """Every profile the account may act in now."""
-    seen: dict[int, ProfileAccess] = {}
-    for _contact_id, organisation_id in _links(account_id):
-        if organisation_id in seen:
-            continue
-        access = profile_access(account_id, organisation_id)
-        if access is not None:
-            seen[organisation_id] = access
-    return list(seen.values())
 
 
 FIRMS_ONLY = (

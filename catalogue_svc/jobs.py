@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, has_app_context
 
 from . import queue
 from .db import db
@@ -39,8 +39,3 @@ def drain_topic(topic: str) -> int:
                 db.session.remove()
     finally:
         job_id_var.reset(token)
-
-
-def current() -> Flask:
-    """The app of the running job."""
-    return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import workflows
@@ -255,54 +255,10 @@ def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, A
 # ---------------------------------------------------------------- background steps
 
 
-def _simple_candidates(person: dict[str, Any]) -> list[dict[str, Any]]:
-    """Exact-match duplicate check (client number, email, same names and birth date)."""
-    clauses = []
-    if person.get("client_number"):
-        clauses.append(Contact.client_number == person["client_number"])
-    if person.get("email"):
-        clauses.append(func.lower(Contact.email) == str(person["email"]).lower())
-    if person.get("birth_date") and person.get("first_name") and person.get("last_name"):
-        clauses.append(
-            (func.lower(Contact.first_name) == str(person["first_name"]).lower())
-            & (func.lower(Contact.last_name) == str(person["last_name"]).lower())
-            & (Contact.birth_date == person["birth_date"])
-        )
-    if not clauses:
-        return []
-    found = []
-    for contact in db.session.scalars(select(Contact).where(or_(*clauses)).limit(20)):
-        reasons = []
-        if person.get("client_number") and contact.client_number == person["client_number"]:
-            reasons.append(
-                {"field": "client_number", "kind": "exact", "detail": "Même numéro de client"}
-            )
-        if person.get("email") and (contact.email or "").lower() == str(person["email"]).lower():
-            reasons.append({"field": "email", "kind": "exact", "detail": "Même adresse courriel"})
-        if not reasons:
-            reasons.append(
-                {
-                    "field": "name",
-                    "kind": "exact",
-                    "detail": "Mêmes nom, prénom et date de naissance",
-                }
-            )
-        found.append(
-            {
-                "contact_id": contact.id,
-                "score": 1.0,
-                "level": "probable",
-                "name": contact.full_name,
-                "reasons": reasons,
-            }
-        )
-    return found
-
-
 def find_candidates(person: dict[str, Any]) -> list[dict[str, Any]]:
-    """Duplicate candidates of a new person (replaced by the duplicates domain when present)."""
-    finder = current_app.extensions.get("catalogue_duplicate_finder")
-    return finder(person) if finder else _simple_candidates(person)
+    """Duplicate candidates of a new person (the duplicates domain registers the finder)."""
+    finder = current_app.extensions["catalogue_duplicate_finder"]
+    return finder(person)  # type: ignore[no-any-return]
 
 
 def run_check(message: queue.OutboxMessage) -> None:
