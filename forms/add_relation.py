@@ -75,6 +75,7 @@ from .common import (
     phone_e164,
     phones_description,
     phones_field,
+    placement,
     present,
     profile_description,
 )
@@ -499,12 +500,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_AUTORISATIONS[0],
-    category_label_fr=CATEGORY_AUTORISATIONS[1],
-    category_label_en=CATEGORY_AUTORISATIONS[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_AUTORISATIONS),
     title_fr="Ajouter une relation ou des sujets autorisés à un contact",
     title_en="Add a relation or authorized subjects to a contact",
     description_fr=(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from marshmallow import (
     RAISE,
@@ -29,6 +29,30 @@ from .base import Choice, Field, current_date
 CATALOGUE_PROFIL = ("profil", "Profil", "Profile")
 CATEGORY_DOSSIER_CLIENT = ("dossier_client", "Dossier client", "Client file")
 CATEGORY_AUTORISATIONS = ("autorisations", "Autorisations", "Authorizations")
+
+
+class Placement(TypedDict):
+    """Where a form stands in the catalogue (keyword arguments of a FormDefinition)."""
+
+    catalogue: str
+    catalogue_label_fr: str
+    catalogue_label_en: str
+    category: str
+    category_label_fr: str
+    category_label_en: str
+
+
+def placement(catalogue: tuple[str, str, str], category: tuple[str, str, str]) -> Placement:
+    """The catalogue and category keyword arguments of a FormDefinition."""
+    return {
+        "catalogue": catalogue[0],
+        "catalogue_label_fr": catalogue[1],
+        "catalogue_label_en": catalogue[2],
+        "category": category[0],
+        "category_label_fr": category[1],
+        "category_label_en": category[2],
+    }
+
 
 RELATION_LABELS: Mapping[str, tuple[str, str]] = {
     "responsable": ("Responsable", "Person in charge"),

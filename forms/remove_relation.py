@@ -37,6 +37,7 @@ from .common import (
     choices_of,
     id_field,
     id_list,
+    placement,
     present,
     profile_description,
 )
@@ -248,12 +249,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_AUTORISATIONS[0],
-    category_label_fr=CATEGORY_AUTORISATIONS[1],
-    category_label_en=CATEGORY_AUTORISATIONS[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_AUTORISATIONS),
     title_fr="Retirer une relation ou des sujets autorisés à un contact",
     title_en="Remove a relation or authorized subjects from a contact",
     description_fr=(

@@ -55,6 +55,7 @@ from .common import (
     language_field,
     phones_description,
     phones_field,
+    placement,
     present,
     profile_description,
 )
@@ -315,12 +316,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_DOSSIER_CLIENT[0],
-    category_label_fr=CATEGORY_DOSSIER_CLIENT[1],
-    category_label_en=CATEGORY_DOSSIER_CLIENT[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
     title_fr=(
         "Modifier les informations personnelles et les coordonnées d'un individu autorisé ou "
         "d'un contact"

@@ -26,6 +26,7 @@ from .common import (
     attestation_description,
     attestation_field,
     id_field,
+    placement,
     profile_description,
 )
 from .profile import ProfileView
@@ -91,12 +92,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_DOSSIER_CLIENT[0],
-    category_label_fr=CATEGORY_DOSSIER_CLIENT[1],
-    category_label_en=CATEGORY_DOSSIER_CLIENT[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
     title_fr="Modifier l'adresse d'un individu autorisé ou d'un contact",
     title_en="Change the address of an authorized individual or a contact",
     description_fr=(

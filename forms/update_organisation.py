@@ -33,6 +33,7 @@ from .common import (
     format_phone,
     id_field,
     language_field,
+    placement,
     present,
     profile_description,
 )
@@ -124,12 +125,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_DOSSIER_CLIENT[0],
-    category_label_fr=CATEGORY_DOSSIER_CLIENT[1],
-    category_label_en=CATEGORY_DOSSIER_CLIENT[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
     title_fr="Modifier les informations d'une organisation",
     title_en="Change an organisation's information",
     description_fr=(

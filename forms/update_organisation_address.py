@@ -25,6 +25,7 @@ from .common import (
     attestation_description,
     attestation_field,
     id_field,
+    placement,
     profile_description,
 )
 from .profile import ProfileView
@@ -60,12 +61,7 @@ FIELDS = (
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
-    catalogue=CATALOGUE_PROFIL[0],
-    catalogue_label_fr=CATALOGUE_PROFIL[1],
-    catalogue_label_en=CATALOGUE_PROFIL[2],
-    category=CATEGORY_DOSSIER_CLIENT[0],
-    category_label_fr=CATEGORY_DOSSIER_CLIENT[1],
-    category_label_en=CATEGORY_DOSSIER_CLIENT[2],
+    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
     title_fr="Modifier une adresse",
     title_en="Change an address",
     description_fr="Ce formulaire permet de mettre à jour l'adresse de votre organisation.",
