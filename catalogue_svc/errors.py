@@ -31,6 +31,22 @@ TITLES = {
     503: "Service indisponible",
 }
 
+# The ``type`` of the problems that no DomainError raises (the same slugs as theirs).
+SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "content-too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
 DETAILS = {
     400: "La requête est mal formée.",
     401: "Connectez-vous pour continuer.",
@@ -113,7 +129,7 @@ def problem(
 ) -> Response:
     """Build a problem+json response."""
     body: dict[str, Any] = {
-        "type": f"/problems/{slug or TITLES.get(status, 'error').lower().replace(' ', '-')}",
+        "type": f"/problems/{slug or SLUGS.get(status, 'error')}",
         "title": TITLES.get(status, "Erreur"),
         "status": status,
         "detail": detail or DETAILS.get(status, ""),

@@ -18,8 +18,28 @@ class PageArgs(StrictSchema):
 
 
 class ProblemSchema(Schema):
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    """RFC 9457 problem details: the shape of every error (``application/problem+json``)."""
+
+    type = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^/problems/[a-z0-9-]+$"),
+        metadata={"description": "/problems/<slug>, p. ex. /problems/not-found"},
+    )
+    title = fields.String(required=True)
+    status = fields.Integer(required=True, metadata={"description": "Le code HTTP de la réponse"})
+    detail = fields.String(required=True, metadata={"description": "Le message, en français"})
+    errors = fields.Dict(
+        required=True,
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Les messages par champ (vide sans erreur de champ)"},
+    )
+    state = fields.String(metadata={"description": "409 : l'état actuel de la demande"})
+    allowed = fields.List(
+        fields.String(), metadata={"description": "409 : les déclencheurs permis dans cet état"}
+    )
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "503 : l'état de chaque dépendance"},
+    )

@@ -173,6 +173,12 @@ class Text(fields.String):
             raise ValidationError(messages.BLANK)
         return text
 
+    def _validate(self, value: Any) -> None:
+        # A blank optional text loads as None, which the length check must not see (marshmallow
+        # skips validators for a None *input* only): "" used to be a 500.
+        if value is not None:
+            super()._validate(value)
+
 
 class ChoiceField(fields.String):
     """A string among fixed codes (``None`` allowed when ``allow_none``)."""

@@ -20,7 +20,12 @@ class Trimmed(fields.String):
     """A string without surrounding spaces and without control characters (no CR/LF)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        for validator in self.validators:
+            if isinstance(validator, validate.Length):
+                # The documented maximum holds for what is sent, spaces around included.
+                validator(raw)
+        text = raw.strip()
         if any(ord(c) < 32 or ord(c) == 127 for c in text):
             raise ValidationError("Caractères non permis (retours à la ligne, tabulations…).")
         return text

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from ..extensions import Blueprint
+from ..extensions import ANONYMOUS, LOGGED_IN, READ, Blueprint
 from ..linking import redeem
 from . import service, sessions, settings
 from .links import linked_profiles
@@ -35,9 +35,6 @@ blp = Blueprint(
     "accounts", __name__, url_prefix="/api", description="Comptes, sessions, liaison et profils"
 )
 
-ANONYMOUS: list[dict[str, list[str]]] = [{"csrfToken": []}]
-LOGGED_IN: list[dict[str, list[str]]] = [{"sessionCookie": [], "csrfToken": []}]
-READ: list[dict[str, list[str]]] = [{"sessionCookie": []}]
 TOO_MANY = "Trop de tentatives (en-tête Retry-After)."
 NOT_LOGGED_IN = "Non connecté, ou session terminée."
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from ..requests.schemas import RequestSummarySchema
 from ..schemas import PageArgs, StrictSchema
 
 
@@ -21,3 +22,22 @@ class ApproveSchema(StrictSchema):
 
 class RejectSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class QueueItemSchema(RequestSummarySchema):
+    """A request waiting for an agent."""
+
+    age_seconds = fields.Integer(required=True)
+    claimed_by_account_id = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "L'agent qui l'a prise en charge"}
+    )
+    candidates = fields.Integer(required=True, metadata={"description": "Doublons possibles"})
+
+
+class QueuePageSchema(StrictSchema):
+    """The validation queue, oldest first."""
+
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import require_agent
-from ..extensions import Blueprint
+from ..accounts.sessions import agent_required
+from ..extensions import LOGGED_IN, READ, Blueprint
+from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
 from . import service
-from .schemas import ApproveSchema, QueueArgs, RejectSchema
+from .schemas import ApproveSchema, QueueArgs, QueuePageSchema, RejectSchema
 
 blp = Blueprint("agents", __name__, url_prefix="/api/agent", description="Agents")
+
+AGENTS_ONLY = "Réservé aux agents."
+NO_REQUEST = "Aucune demande de ce numéro."
+NOT_NOW = "Pas dans un état qui le permet, ou prise en charge par un autre agent."
 
 
 def _agent() -> Actor:
@@ -19,7 +25,11 @@ def _agent() -> Actor:
 
 
 @blp.route("/queue")
+@agent_required
+@blp.doc(security=READ)
 @blp.arguments(QueueArgs, location="query")
+@blp.answers(200, QueuePageSchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
 def agent_queue(args: dict[str, Any]) -> Any:
     """La file de validation : les plus anciennes d'abord, avec leur âge."""
     _agent()
@@ -32,32 +42,62 @@ def agent_queue(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/requests/<number>/claim", methods=["POST"])
+@agent_required
+@blp.doc(security=LOGGED_IN)
+@blp.answers(200, RequestDetailSchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description=NOT_NOW)
 def claim(number: str) -> Any:
     """Prendre une demande en charge (un seul agent à la fois)."""
     return service.claim(number, _agent())
 
 
 @blp.route("/requests/<number>/release", methods=["POST"])
+@agent_required
+@blp.doc(security=LOGGED_IN)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description="Pas en validation, ou pas prise en charge par cet agent.")
 def release(number: str) -> Any:
     """Remettre une demande dans la file."""
     return service.release(number, _agent())
 
 
 @blp.route("/requests/<number>/approve", methods=["POST"])
+@agent_required
+@blp.doc(security=LOGGED_IN)
 @blp.arguments(ApproveSchema)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description=NOT_NOW)
 def approve(data: dict[str, Any], number: str) -> Any:
     """Approuver, éventuellement en utilisant un contact existant (fusion)."""
     return service.approve(number, _agent(), data.get("merge_with_contact_id"))
 
 
 @blp.route("/requests/<number>/reject", methods=["POST"])
+@agent_required
+@blp.doc(security=LOGGED_IN)
 @blp.arguments(RejectSchema)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description=NOT_NOW)
 def reject(data: dict[str, Any], number: str) -> Any:
     """Refuser avec un motif que le demandeur verra."""
     return service.reject(number, _agent(), data["reason"])
 
 
 @blp.route("/requests/<number>/retry", methods=["POST"])
+@agent_required
+@blp.doc(security=LOGGED_IN)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description="Seule une demande en erreur peut être relancée.")
 def retry(number: str) -> Any:
     """Relancer l'application d'une demande en erreur."""
     return service.retry(number, _agent())

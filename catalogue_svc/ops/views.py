@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, current_app
+from marshmallow import Schema, fields
 from sqlalchemy import select, text
 
 from ..db import db
@@ -16,14 +17,31 @@ blp = ApiBlueprint("ops", __name__, description="Exploitation")
 dev_blp = Blueprint("dev", __name__)
 
 
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ok"})
+
+
+class ReadySchema(HealthSchema):
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "database, queue : ok"},
+    )
+
+
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.answers(200, HealthSchema)
 def healthz() -> dict[str, str]:
     """Le processus répond."""
     return {"status": "ok"}
 
 
 @blp.route("/readyz")
+@blp.doc(security=[])
+@blp.answers(200, ReadySchema)
+@blp.alt_response(503, description="Une dépendance est indisponible (voir checks).")
 def readyz() -> object:
     """La base de données et la file sont joignables."""
     checks: dict[str, str] = {}

@@ -52,3 +52,140 @@ class RequestSummarySchema(StrictSchema):
     submitted_by = fields.String()
     applied_at = fields.String(allow_none=True)
     visible_at = fields.String(allow_none=True)
+
+
+# ---------------------------------------------------------------- answers
+#
+# The service builds these bodies as JSON; the schemas document them (views use
+# ``blp.answers``) and tests/integration/test_fuzz_api.py checks every answer against them.
+
+
+def _nullable_text() -> fields.String:
+    """A string that is always present, possibly null."""
+    return fields.String(required=True, allow_none=True)
+
+
+class RequestPageSchema(StrictSchema):
+    """*Mes demandes*: a page of requests, newest first."""
+
+    items = fields.List(fields.Nested(RequestSummarySchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class HistoryEntrySchema(StrictSchema):
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    trigger = fields.String(required=True)
+    from_state = _nullable_text()
+    to_state = _nullable_text()
+    to_state_label = _nullable_text()
+    actor = _nullable_text()
+    reason = _nullable_text()
+
+
+class CommentOutSchema(StrictSchema):
+    """A comment as readers see it (``internal`` ones only by agents)."""
+
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    author = fields.String(required=True)
+    author_kind = fields.String(required=True, metadata={"description": "submitter | agent"})
+    body = fields.String(required=True)
+    internal = fields.Boolean(required=True)
+
+
+class VisibilitySchema(StrictSchema):
+    visible_at = fields.String(required=True, metadata={"format": "date-time"})
+    visible = fields.Boolean(required=True)
+
+
+class LinkedRequestSchema(StrictSchema):
+    number = fields.String(required=True)
+    state = fields.String(required=True)
+    reason = _nullable_text()
+
+
+class RequestDetailSchema(RequestSummarySchema):
+    """One request: what its reader may see (the last three fields: agents only)."""
+
+    variables = fields.Dict(required=True)
+    reason = _nullable_text()
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
+    comments = fields.List(fields.Nested(CommentOutSchema), required=True)
+    visibility = fields.Nested(VisibilitySchema, required=True, allow_none=True)
+    linked_requests = fields.List(fields.Nested(LinkedRequestSchema), required=True)
+    duplicate_candidates = fields.List(fields.Dict(), metadata={"description": "Agents seulement"})
+    claimed_by_account_id = fields.Integer(
+        allow_none=True, metadata={"description": "Agents seulement"}
+    )
+    changeset = fields.List(fields.Dict(), metadata={"description": "Agents seulement"})
+
+
+class LabelledSchema(StrictSchema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class CatalogueItemSchema(StrictSchema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    popular = fields.Boolean(required=True)
+
+
+class CategorySchema(LabelledSchema):
+    items = fields.List(fields.Nested(CatalogueItemSchema), required=True)
+
+
+class CatalogueEntrySchema(LabelledSchema):
+    categories = fields.List(fields.Nested(CategorySchema), required=True)
+
+
+class CatalogueSchema(StrictSchema):
+    """Catalogues › categories › items."""
+
+    catalogues = fields.List(fields.Nested(CatalogueEntrySchema), required=True)
+
+
+class ChoiceSchema(StrictSchema):
+    value = fields.Raw(required=True)
+    label = fields.String(required=True)
+    group = fields.String()
+    group_label = fields.String()
+    parent = fields.Raw()
+
+
+class FormFieldSchema(StrictSchema):
+    """One field of a form (``fields``: the sub-fields of a group, phones or address)."""
+
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    label = fields.String(required=True)
+    required = fields.Boolean(required=True)
+    many = fields.Boolean(required=True)
+    default = fields.Raw(required=True, allow_none=True)
+    choices = fields.List(fields.Nested(ChoiceSchema))
+    choices_source = fields.String()
+    choices_depend_on = fields.String()
+    shown_when = fields.Dict()
+    help = fields.String()
+    current_value_source = fields.String()
+    placeholder = fields.String()
+    subfields = fields.List(fields.Nested(lambda: FormFieldSchema()), data_key="fields")
+
+
+class FormDescriptionSchema(StrictSchema):
+    """A form: its fields, their types, choices, defaults and conditions."""
+
+    slug = fields.String(required=True)
+    version = fields.Integer(required=True)
+    catalogue = fields.Nested(LabelledSchema, required=True)
+    category = fields.Nested(LabelledSchema, required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    notes = fields.List(fields.String(), required=True)
+    validation_rule = fields.String(required=True)
+    requires_authority = fields.Boolean(required=True)
+    authority_relations = fields.List(fields.String(), required=True)
+    popular = fields.Boolean(required=True)
+    form_fields = fields.List(fields.Nested(FormFieldSchema), required=True, data_key="fields")

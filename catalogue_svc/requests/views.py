@@ -10,22 +10,39 @@ from flask import request as http_request
 from forms import registry
 
 from ..access import require_any, require_profile, require_user
+from ..accounts.sessions import account_required
 from ..clock import now
 from ..errors import NotFound, ValidationFailed
-from ..extensions import Blueprint
+from ..extensions import LOGGED_IN, READ, Blueprint
 from ..profiles.snapshot import profile_view
 from . import service
 from .schemas import (
+    CatalogueSchema,
+    CommentOutSchema,
     CommentSchema,
     DescribeArgs,
+    FormDescriptionSchema,
     LangArgs,
+    RequestDetailSchema,
     RequestListArgs,
+    RequestPageSchema,
+    RequestSummarySchema,
     SubmitSchema,
 )
 
 blp = Blueprint("requests", __name__, url_prefix="/api", description="Catalogue et demandes")
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "La même clé et le même contenu redonnent la même demande (clés par compte)",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+}
+NO_PROFILE = "Le compte n'est pas lié à ce profil (ou n'y a plus de relation active)."
+NO_REQUEST = "Aucune demande de ce numéro n'est accessible à ce compte."
+FIRMS_ONLY = "Réservé aux comptes des organisations (pas aux agents)."
 
 
 def _name(account: Any) -> str:
@@ -33,7 +50,10 @@ def _name(account: Any) -> str:
 
 
 @blp.route("/catalogue")
+@account_required
+@blp.doc(security=READ)
 @blp.arguments(LangArgs, location="query")
+@blp.answers(200, CatalogueSchema)
 def catalogue(args: dict[str, Any]) -> Any:
     """Les catalogues, leurs catégories et leurs formulaires."""
     require_any()
@@ -41,7 +61,11 @@ def catalogue(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/catalogue/items/<slug>")
+@account_required
+@blp.doc(security=READ)
 @blp.arguments(DescribeArgs, location="query")
+@blp.answers(200, FormDescriptionSchema)
+@blp.alt_response(404, description="Formulaire inconnu, ou profil non lié au compte.")
 def describe(args: dict[str, Any], slug: str) -> Any:
     """Un formulaire : champs, types, choix (remplis selon le profil), valeurs par défaut."""
     account = require_any()
@@ -49,13 +73,17 @@ def describe(args: dict[str, Any], slug: str) -> Any:
     view = None
     if args.get("profile_id") is not None:
         access = require_profile(account.id, args["profile_id"])
-        view = profile_view(access.organisation.id)
+        view = profile_view(access.organisation_id)
     return form.to_description(args["lang"], today=now().date(), view=view)
 
 
 @blp.route("/profiles/<int:profile_id>/requests", methods=["POST"])
+@account_required
+@blp.doc(security=LOGGED_IN, parameters=[IDEMPOTENCY_KEY])
 @blp.arguments(SubmitSchema)
-@blp.response(202)
+@blp.answers(202, RequestSummarySchema, description="Demande reçue (ou rejouée)")
+@blp.alt_response(403, description=FIRMS_ONLY + " Ce formulaire exige l'autorité sur le dossier.")
+@blp.alt_response(404, description=NO_PROFILE)
 def submit(data: dict[str, Any], profile_id: int) -> Any:
     """Soumettre un formulaire : la demande est créée et suivie dans « Mes demandes »."""
     account = require_user()
@@ -78,7 +106,12 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
 
 
 @blp.route("/profiles/<int:profile_id>/requests")
+@account_required
+@blp.doc(security=READ)
 @blp.arguments(RequestListArgs, location="query")
+@blp.answers(200, RequestPageSchema)
+@blp.alt_response(403, description=FIRMS_ONLY)
+@blp.alt_response(404, description=NO_PROFILE)
 def list_requests(args: dict[str, Any], profile_id: int) -> Any:
     """« Mes demandes » : les demandes du profil, les plus récentes d'abord."""
     account = require_user()
@@ -89,6 +122,10 @@ def list_requests(args: dict[str, Any], profile_id: int) -> Any:
 
 
 @blp.route("/requests/<number>")
+@account_required
+@blp.doc(security=READ)
+@blp.answers(200, RequestDetailSchema)
+@blp.alt_response(404, description=NO_REQUEST)
 def get_request(number: str) -> Any:
     """Une demande : variables, état, historique, commentaires, moment de visibilité."""
     account = require_any()
@@ -99,6 +136,12 @@ def get_request(number: str) -> Any:
 
 
 @blp.route("/requests/<number>/cancel", methods=["POST"])
+@account_required
+@blp.doc(security=LOGGED_IN)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description="Seul le demandeur annule sa demande (pas un agent).")
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description="La demande n'est plus annulable dans son état.")
 def cancel(number: str) -> Any:
     """Annuler sa demande avant son approbation."""
     account = require_user()
@@ -106,11 +149,16 @@ def cancel(number: str) -> Any:
 
 
 @blp.route("/requests/<number>/comments", methods=["POST"])
+@account_required
+@blp.doc(security=LOGGED_IN)
 @blp.arguments(CommentSchema)
-@blp.response(201)
+@blp.answers(201, CommentOutSchema)
+@blp.alt_response(403, description="Un commentaire interne est réservé aux agents.")
+@blp.alt_response(404, description=NO_REQUEST)
 def comment(data: dict[str, Any], number: str) -> Any:
     """Ajouter un commentaire (demandeur ou agent)."""
     account = require_any()
-    return service.add_comment(
+    body = service.add_comment(
         number, account.id, _name(account), account.role, data["body"], data["internal"]
     )
+    return body, 201

@@ -881,6 +881,14 @@ def test_add_new_person_gives_what_duplicate_detection_compares() -> None:
     }
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_optional_client_number_is_none(blank: str) -> None:
+    """A blank optional text (here the new person's client number) loads as None; found by
+    tests/integration/test_fuzz_api.py, where it used to be a 500 (the length check got None)."""
+    raw = {**VALID["add-relation"], "new_contact": {**NEW_MEMBER, "client_number": blank}}
+    assert ADD.validate(raw, today=TODAY)["new_contact"]["client_number"] is None
+
+
 @pytest.mark.parametrize("slug", sorted(set(REGISTRY) - {"add-relation"}))
 def test_new_person_is_none_when_no_person_is_created(slug: str) -> None:
     """Only the add form with *Le contact n'existe pas* creates a person."""
