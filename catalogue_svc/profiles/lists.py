@@ -6,13 +6,14 @@ compared with the service clock, so the lists follow the propagation delay witho
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, true
 
 from ..clock import now
-from ..db import db
+from ..db import UTCDateTime, db
 from .models import (
     CONTACT_RELATION_LABELS,
     ORGANISATION_RELATION_LABELS,
@@ -46,100 +47,331 @@ def _label(labels: dict[str, tuple[str, str]], code: str, lang: str) -> str:
     return code if pair is None else pair[0 if lang == "fr" else 1]
 
 
-def _shown(model: Any, at: Any) -> Any:
-    return model.visible_at <= at
-
-
-def _actif(model: Any, at: Any) -> Any:
-    return case(
-        (and_(model.end_visible_at.is_not(None), model.end_visible_at <= at), False), else_=True
-    )
-
-
-# Each list counts its total on the one table that decides which rows it shows (the joined rows
-# always exist: their foreign keys are NOT NULL), not on the joined page query, and the page
-# query keeps an ORDER BY that an index can serve (ix_contacts_name): the total then costs one
-# lean scan, the first page a few index probes (bench/lists.py, docs/performance.md).
-
+# The three lists run on every visit of *Relations et autorisations*, so their statements are
+# Core selects of the columns a page shows (no ORM objects to load), built once with bind
+# parameters (``functools.cache``). Each total is counted on the one table that decides which
+# rows show (the joined rows always exist: their foreign keys are NOT NULL), not on the joined
+# page query, and each page keeps an ORDER BY that an index serves (ix_contacts_name) or that
+# sorts few rows, so that a first page is a few index probes (bench/lists.py,
+# docs/performance.md).
 
 COUNT_CAP = 10_000
 
+_AT = bindparam("at", type_=UTCDateTime())
+_ORG = bindparam("organisation_id", type_=Integer())
+_OFFSET = bindparam("offset", type_=Integer())
+_LIMIT = bindparam("limit", type_=Integer())
 
-def _count(stmt: Any) -> int:
-    return int(db.session.scalar(stmt) or 0)
+_contacts = Contact.__table__
+_contact_relations = ContactRelation.__table__
+_organisations = Organisation.__table__
+_organisation_relations = OrganisationRelation.__table__
+_subjects = Subject.__table__
+_grants = Grant.__table__
 
 
-def _rows(stmt: Any, offset: int, limit: int) -> list[Any]:
-    return list(db.session.execute(stmt.offset(offset).limit(limit)).all())
+def _actif(table: Any) -> Any:
+    """*Actif*: Faux from ``end_visible_at`` on."""
+    return case(
+        (and_(table.c.end_visible_at.is_not(None), table.c.end_visible_at <= _AT), False),
+        else_=True,
+    ).label("actif")
+
+
+def _params(organisation_id: int, at: Any, **more: Any) -> dict[str, Any]:
+    """The bind parameters every list statement takes."""
+    return {"organisation_id": organisation_id, "at": at, **more}
+
+
+def _counted_page(
+    count: Any, page_stmt: Any, params: dict[str, Any], page: int, per_page: int
+) -> tuple[int, Sequence[Any]]:
+    """The total and the rows of a page, in one round trip when the page has rows.
+
+    ``page_stmt`` carries ``count`` as the column ``total``, an uncorrelated scalar subquery
+    that the database computes once; only an empty page after the first counts on its own.
+    """
+    window = {"offset": (page - 1) * per_page, "limit": per_page}
+    rows = db.session.execute(page_stmt, {**params, **window}).all()
+    if rows:
+        return int(rows[0].total), rows
+    return (int(db.session.execute(count, params).scalar() or 0) if page > 1 else 0), []
+
+
+@functools.cache
+def _contacts_statements() -> tuple[Any, Any]:
+    """The total of *Contacts de l'organisation*, and its page carrying that total."""
+    r, c = _contact_relations, _contacts
+    shown = and_(r.c.organisation_id == _ORG, r.c.visible_at <= _AT)
+    count = select(func.count()).select_from(r).where(shown)
+    page = (
+        select(
+            count.scalar_subquery().label("total"),
+            r.c.id.label("relation_id"),
+            r.c.type,
+            r.c.start_date,
+            r.c.end_date,
+            _actif(r),
+            c.c.id.label("contact_id"),
+            c.c.first_name,
+            c.c.last_name,
+            c.c.email,
+        )
+        .select_from(r.join(c, c.c.id == r.c.contact_id))
+        .where(shown)
+        .order_by(c.c.last_name, c.c.first_name, r.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+    return count, page
 
 
 def contacts(organisation_id: int, *, page: int, per_page: int, lang: str = "fr") -> dict[str, Any]:
     """*Contacts de l'organisation*: name, relation, start and end dates, *Actif*."""
-    at = now()
-    shown = and_(ContactRelation.organisation_id == organisation_id, _shown(ContactRelation, at))
-    total = _count(select(func.count()).select_from(ContactRelation).where(shown))
-    stmt = (
-        select(ContactRelation, Contact, _actif(ContactRelation, at).label("actif"))
-        .join(Contact, Contact.id == ContactRelation.contact_id)
-        .where(shown)
-        .order_by(Contact.last_name, Contact.first_name, ContactRelation.id)
+    total, rows = _counted_page(
+        *_contacts_statements(), _params(organisation_id, now()), page, per_page
     )
-    rows = _rows(stmt, (page - 1) * per_page, per_page) if total else []
     items = [
         {
-            "contact_id": contact.id,
-            "relation_id": relation.id,
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "name": contact.full_name,
-            "email": contact.email,
-            "relation": relation.type,
-            "relation_label": _label(CONTACT_RELATION_LABELS, relation.type, lang),
-            "start_date": relation.start_date.isoformat(),
-            "end_date": relation.end_date.isoformat(),
-            "actif": bool(actif),
+            "contact_id": row.contact_id,
+            "relation_id": row.relation_id,
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+            "name": f"{row.first_name} {row.last_name}",  # Contact.full_name
+            "email": row.email,
+            "relation": row.type,
+            "relation_label": _label(CONTACT_RELATION_LABELS, row.type, lang),
+            "start_date": row.start_date.isoformat(),
+            "end_date": row.end_date.isoformat(),
+            "actif": bool(row.actif),
         }
-        for relation, contact, actif in rows
+        for row in rows
     ]
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@functools.cache
+def _relations_statements() -> tuple[Any, Any]:
+    """The total of *Relations de l'organisation*, and its page carrying that total."""
+    r = _organisation_relations
+    left, right = (
+        _organisations.alias("left_organisation"),
+        _organisations.alias("right_organisation"),
+    )
+    shown = and_(
+        or_(r.c.organisation_id == _ORG, r.c.related_organisation_id == _ORG),
+        r.c.visible_at <= _AT,
+    )
+    count = select(func.count()).select_from(r).where(shown)
+    page = (
+        select(
+            count.scalar_subquery().label("total"),
+            r.c.id,
+            r.c.type,
+            r.c.start_date,
+            r.c.end_date,
+            _actif(r),
+            left.c.id.label("left_id"),
+            left.c.name.label("left_name"),
+            left.c.client_number.label("left_client_number"),
+            right.c.id.label("right_id"),
+            right.c.name.label("right_name"),
+            right.c.client_number.label("right_client_number"),
+        )
+        .select_from(
+            r.join(left, left.c.id == r.c.organisation_id).join(
+                right, right.c.id == r.c.related_organisation_id
+            )
+        )
+        .where(shown)
+        .order_by(left.c.name, right.c.name, r.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+    return count, page
 
 
 def relations(
     organisation_id: int, *, page: int, per_page: int, lang: str = "fr"
 ) -> dict[str, Any]:
     """*Relations de l'organisation*: organisation, type of relation, organisation, *Actif*."""
-    at = now()
-    left, right = aliased(Organisation), aliased(Organisation)
-    shown = and_(
-        or_(
-            OrganisationRelation.organisation_id == organisation_id,
-            OrganisationRelation.related_organisation_id == organisation_id,
-        ),
-        _shown(OrganisationRelation, at),
+    total, rows = _counted_page(
+        *_relations_statements(), _params(organisation_id, now()), page, per_page
     )
-    total = _count(select(func.count()).select_from(OrganisationRelation).where(shown))
-    stmt = (
-        select(OrganisationRelation, left, right, _actif(OrganisationRelation, at).label("actif"))
-        .join(left, left.id == OrganisationRelation.organisation_id)
-        .join(right, right.id == OrganisationRelation.related_organisation_id)
-        .where(shown)
-        .order_by(left.name, right.name, OrganisationRelation.id)
-    )
-    rows = _rows(stmt, (page - 1) * per_page, per_page) if total else []
     items = [
         {
-            "relation_id": rel.id,
-            "organisation": {"id": a.id, "name": a.name, "client_number": a.client_number},
-            "type": rel.type,
-            "type_label": _label(ORGANISATION_RELATION_LABELS, rel.type, lang),
-            "related_organisation": {"id": b.id, "name": b.name, "client_number": b.client_number},
-            "start_date": rel.start_date.isoformat(),
-            "end_date": rel.end_date.isoformat(),
-            "actif": bool(actif),
+            "relation_id": row.id,
+            "organisation": {
+                "id": row.left_id,
+                "name": row.left_name,
+                "client_number": row.left_client_number,
+            },
+            "type": row.type,
+            "type_label": _label(ORGANISATION_RELATION_LABELS, row.type, lang),
+            "related_organisation": {
+                "id": row.right_id,
+                "name": row.right_name,
+                "client_number": row.right_client_number,
+            },
+            "start_date": row.start_date.isoformat(),
+            "end_date": row.end_date.isoformat(),
+            "actif": bool(row.actif),
         }
-        for rel, a, b, actif in rows
+        for row in rows
     ]
     return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@functools.cache
+def _authorization_statements(filtered: bool, dialect: str) -> tuple[Any, Any, Any]:
+    """The totals, the page of the firm's own grants and the page of its contacts' grants.
+
+    ``filtered``: the grants of one contact (``contact_id``) only, so no own part.
+    """
+    g, s, via, c = _grants, _subjects, _contact_relations.alias("via"), _contacts
+    owner = _organisations.alias("owner")
+    own = and_(g.c.holder_organisation_id == _ORG, g.c.visible_at <= _AT)
+    shown_member = and_(g.c.holder_contact_id.is_not(None), g.c.visible_at <= _AT)
+    members = and_(shown_member, via.c.organisation_id == _ORG)
+    if filtered:
+        members = and_(members, g.c.holder_contact_id == bindparam("contact_id", type_=Integer()))
+    # Past COUNT_CAP the contacts' total is a lower bound: an exact count of a large firm's
+    # grants costs more than the page itself (about 60 ms for 200,000 grants). The capped count
+    # walks the firm's contact relations and reads each one's grants from the covering index
+    # ix_grants_contact_relation_visible (index-only). PostgreSQL's planner prices a seq scan of
+    # the grants that probes each one's relation about the same, but that plan runs 3 to 4 times
+    # longer (docs/performance.md): a LATERAL subquery, which its LIMIT keeps from being
+    # flattened into a join, leaves it only the walk. SQLite has no LATERAL and walks anyway.
+    # One contact's count starts from ix_grants_holder_contact_id instead.
+    cap = bindparam("cap", type_=Integer())
+    if dialect == "postgresql" and not filtered:
+        per_relation = (
+            select(g.c.id)
+            .where(g.c.contact_relation_id == via.c.id, shown_member)
+            .limit(cap)
+            .lateral("relation_grants")
+        )
+        counted = (
+            select(per_relation.c.id)
+            .select_from(via.join(per_relation, true()))
+            .where(via.c.organisation_id == _ORG)
+        )
+    else:
+        counted = (
+            select(g.c.id)
+            .select_from(g.join(via, via.c.id == g.c.contact_relation_id))
+            .where(members)
+        )
+    members_count = (
+        select(func.count()).select_from(counted.limit(cap).subquery()).scalar_subquery()
+    )
+    firm = select(_organisations.c.name).where(_organisations.c.id == _ORG).scalar_subquery()
+    counts = select(members_count.label("members"), firm.label("firm_name"))
+    if not filtered:
+        # The firm's own grants counted per subject (an index-only scan of
+        # ix_grants_holder_organisation_subject, in subject order), then named, in the list's
+        # order, beside the two values above: one row per subject, or one row of NULLs.
+        per_subject = (
+            select(g.c.subject_id, func.count().label("shown"))
+            .where(own)
+            .group_by(g.c.subject_id)
+            .subquery("own_counts")
+        )
+        by_subject = (
+            select(s.c.name_fr, per_subject.c.subject_id, per_subject.c.shown)
+            .select_from(per_subject.join(s, s.c.id == per_subject.c.subject_id))
+            .subquery("own_subjects")
+        )
+        head = counts.subquery("counts")
+        counts = (
+            select(head, by_subject)
+            .select_from(head.outerjoin(by_subject, true()))
+            .order_by(by_subject.c.name_fr, by_subject.c.subject_id)
+        )
+    shown = (
+        g.c.id,
+        g.c.access_right,
+        _actif(g),
+        s.c.code,
+        s.c.name_fr,
+        s.c.name_en,
+        owner.c.id.label("owner_id"),
+        owner.c.name.label("owner_name"),
+    )
+    # The own page sorts only the grants of the subjects the page spans (_own_window): a few
+    # hundred rows, not every grant of the firm. A grant held by an organisation has no contact
+    # relation in practice; the function of one that has is read apart (_functions): an outer
+    # join here makes PostgreSQL's generic plan hash the whole contact_relations table.
+    own_page = (
+        select(*shown, g.c.contact_relation_id)
+        .select_from(
+            g.join(s, s.c.id == g.c.subject_id).join(owner, owner.c.id == g.c.owner_organisation_id)
+        )
+        .where(own, g.c.subject_id.in_(bindparam("subject_ids", expanding=True)))
+        .order_by(s.c.name_fr, owner.c.name, g.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+    # A grant held by a contact has no holder organisation (ck_grants_one_holder).
+    members_page = (
+        select(
+            *shown,
+            via.c.type.label("function"),
+            c.c.id.label("contact_id"),
+            c.c.first_name,
+            c.c.last_name,
+        )
+        .select_from(
+            g.join(c, c.c.id == g.c.holder_contact_id)
+            .join(via, via.c.id == g.c.contact_relation_id)
+            .join(s, s.c.id == g.c.subject_id)
+            .join(owner, owner.c.id == g.c.owner_organisation_id)
+        )
+        .where(members)
+        .order_by(c.c.last_name, c.c.first_name, s.c.name_fr, owner.c.name, g.c.id)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+    if filtered:
+        # One contact's page carries its total and the firm's name: one round trip.
+        members_page = members_page.add_columns(
+            members_count.label("members"), firm.label("firm_name")
+        )
+    return counts, own_page, members_page
+
+
+def _own_window(counts: list[Any], start: int, end: int) -> tuple[list[int], int]:
+    """The subjects whose own grants rows ``start``..``end`` of the own part fall in, and how
+    many rows of the own part come before the first of them.
+
+    ``counts``: (name_fr, subject_id, shown) in the list's order. Subjects of the same name
+    sort their grants together, so they are taken (or left) together.
+    """
+    groups: list[tuple[str, list[int], int]] = []
+    for row in counts:
+        if groups and groups[-1][0] == row.name_fr:
+            name, ids, shown = groups[-1]
+            groups[-1] = (name, [*ids, row.subject_id], shown + row.shown)
+        else:
+            groups.append((row.name_fr, [row.subject_id], row.shown))
+    spanned: list[int] = []
+    before = skipped = 0
+    for _, ids, shown in groups:
+        if before + shown > start and before < end:
+            if not spanned:
+                skipped = before
+            spanned += ids
+        before += shown
+    return spanned, skipped
+
+
+def _functions(relation_ids: set[int]) -> dict[int, str]:
+    """The type of each contact relation named (none for a page of the firm's own grants)."""
+    if not relation_ids:
+        return {}
+    r = _contact_relations
+    rows = db.session.execute(select(r.c.id, r.c.type).where(r.c.id.in_(relation_ids)))
+    return {row.id: row.type for row in rows}
 
 
 def authorizations(
@@ -152,102 +384,79 @@ def authorizations(
     from the first, then from the second. A grant has one holder (organisation or contact), so
     the parts are disjoint, and the order is the one of a single query sorted by part first.
     """
-    at = now()
-    owner, holder_org = aliased(Organisation), aliased(Organisation)
-    via = aliased(ContactRelation)
-    own = and_(Grant.holder_organisation_id == organisation_id, _shown(Grant, at))
-    members = and_(
-        Grant.holder_contact_id.is_not(None),
-        via.organisation_id == organisation_id,
-        _shown(Grant, at),
-    )
-    if contact_id is not None:
-        members = and_(members, Grant.holder_contact_id == contact_id)
-    own_total = (
-        0 if contact_id is not None else _count(select(func.count()).select_from(Grant).where(own))
-    )
-    # An exact count of a large firm's grants costs more than the page itself (about 60 ms for
-    # 200,000 grants): past COUNT_CAP the total is a lower bound ("plus de 10 000").
-    members_total = _count(
-        select(func.count()).select_from(
-            select(Grant.id)
-            .join(via, via.id == Grant.contact_relation_id)
-            .where(members)
-            .limit(COUNT_CAP + 1)
-            .subquery()
-        )
-    )
-    exact = members_total <= COUNT_CAP
-    members_total = min(members_total, COUNT_CAP)
-    total = own_total + members_total
-    actif = _actif(Grant, at).label("actif")
+    filtered = contact_id is not None
+    counts, own_page, members_page = _authorization_statements(filtered, db.engine.dialect.name)
+    params = _params(organisation_id, now(), cap=COUNT_CAP + 1)
     start, end = (page - 1) * per_page, page * per_page
-    rows: list[Any] = []
-    if start < own_total:
-        # The page's ids first (sorted on the two joins of the sort key), then their rows. A
-        # grant held by an organisation has no holder contact (ck_grants_one_holder).
-        ids = (
-            select(Grant.id)
-            .join(Subject, Subject.id == Grant.subject_id)
-            .join(owner, owner.id == Grant.owner_organisation_id)
-            .where(own)
-            .order_by(Subject.name_fr, owner.name, Grant.id)
-            .offset(start)
-            .limit(min(end, own_total) - start)
-        )
-        own_page = (
-            select(Grant, Subject, owner, holder_org, via, actif)
-            .join(Subject, Subject.id == Grant.subject_id)
-            .join(owner, owner.id == Grant.owner_organisation_id)
-            .join(holder_org, holder_org.id == Grant.holder_organisation_id)
-            .outerjoin(via, via.id == Grant.contact_relation_id)
-            .where(Grant.id.in_(ids))
-            .order_by(Subject.name_fr, owner.name, Grant.id)
-        )
-        rows += [(g, s, o, h, None, v, a) for g, s, o, h, v, a in db.session.execute(own_page)]
-    if end > own_total and start < total:
-        # A grant held by a contact has no holder organisation (ck_grants_one_holder).
-        members_page = (
-            select(Grant, Subject, owner, Contact, via, actif)
-            .join(Contact, Contact.id == Grant.holder_contact_id)
-            .join(via, via.id == Grant.contact_relation_id)
-            .join(Subject, Subject.id == Grant.subject_id)
-            .join(owner, owner.id == Grant.owner_organisation_id)
-            .where(members)
-            .order_by(Contact.last_name, Contact.first_name, Subject.name_fr, owner.name, Grant.id)
-        )
-        first = max(start, own_total)
-        rows += [
-            (g, s, o, None, c, v, a)
-            for g, s, o, c, v, a in _rows(members_page, first - own_total, end - first)
-        ]
-    firm = db.session.get(Organisation, organisation_id)
+    rows: list[tuple[Any, bool]] = []  # (row, held by a contact)
+    functions: dict[int, str] = {}
+    if filtered:
+        params["contact_id"] = contact_id
+        window = {"offset": start, "limit": per_page}
+        members_rows = db.session.execute(members_page, {**params, **window}).all()
+        head = members_rows[0] if members_rows else db.session.execute(counts, params).one()
+        own_total, members_total = 0, int(head.members)
+        total = min(members_total, COUNT_CAP)
+        if start < total:
+            rows += [(row, True) for row in members_rows]
+    else:
+        counted = db.session.execute(counts, params).all()
+        head = counted[0]
+        own_counts = [row for row in counted if row.subject_id is not None]
+        own_total = sum(row.shown for row in own_counts)
+        members_total = int(head.members)
+        total = own_total + min(members_total, COUNT_CAP)
+        if start < own_total:
+            subject_ids, skipped = _own_window(own_counts, start, end)
+            own_rows = db.session.execute(
+                own_page,
+                {
+                    **params,
+                    "subject_ids": subject_ids,
+                    "offset": start - skipped,
+                    "limit": min(end, own_total) - start,
+                },
+            ).all()
+            functions = _functions({r.contact_relation_id for r in own_rows} - {None})
+            rows += [(row, False) for row in own_rows]
+        if end > own_total and start < total:
+            first = max(start, own_total)
+            members_rows = db.session.execute(
+                members_page, {**params, "offset": first - own_total, "limit": end - first}
+            ).all()
+            rows += [(row, True) for row in members_rows]
+    exact = members_total <= COUNT_CAP
+    firm_name = head.firm_name
     items = []
-    for grant, subject, owner_org, holder, contact, relation, actif in rows:
-        name = subject.name_fr if lang == "fr" else subject.name_en
-        second = holder if holder is not None else firm
+    for row, member in rows:
+        name = row.name_fr if lang == "fr" else row.name_en
+        function = row.function if member else functions.get(row.contact_relation_id)
         items.append(
             {
-                "grant_id": grant.id,
-                "subject": f"{name} - {owner_org.name}",
-                "subject_code": subject.code,
-                "right": grant.right,
-                "right_label": _label(RIGHT_LABELS, grant.right, lang),
-                "organisation": {"id": owner_org.id, "name": owner_org.name},
+                "grant_id": row.id,
+                "subject": f"{name} - {row.owner_name}",
+                "subject_code": row.code,
+                "right": row.access_right,
+                "right_label": _label(RIGHT_LABELS, row.access_right, lang),
+                "organisation": {"id": row.owner_id, "name": row.owner_name},
+                # The other organisation: the holder of an own grant, or the one through which
+                # a contact holds it; both are the firm.
                 "related_organisation": (
-                    {"id": second.id, "name": second.name}
-                    if second is not None and second.id != owner_org.id
+                    {"id": organisation_id, "name": firm_name}
+                    if firm_name is not None and organisation_id != row.owner_id
                     else None
                 ),
                 "contact": (
-                    {"id": contact.id, "name": contact.full_name} if contact is not None else None
-                ),
-                "function": (
-                    _label(CONTACT_RELATION_LABELS, relation.type, lang)
-                    if relation is not None
+                    {"id": row.contact_id, "name": f"{row.first_name} {row.last_name}"}
+                    if member
                     else None
                 ),
-                "actif": bool(actif),
+                "function": (
+                    _label(CONTACT_RELATION_LABELS, function, lang)
+                    if function is not None
+                    else None
+                ),
+                "actif": bool(row.actif),
             }
         )
     return {
