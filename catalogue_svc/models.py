@@ -20,6 +20,7 @@ from .requests.models import (  # noqa: F401
     IdempotencyKey,
     Request,
     RequestComment,
+    RequestConflictKey,
     RequestEvent,
     RequestLink,
 )

@@ -10,6 +10,7 @@ commit and publish, an expired lease), so losing any Redis key costs latency, ne
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
 BATCH_SIZE = 200
+CHUNK_SIZE = 50
 QUEUE_NAMES = {"pipeline": "pipeline", "email": "email"}
 
 
@@ -63,6 +65,17 @@ class Handler:
     max_attempts: int = 8
     backoff_seconds: float = 2.0
     on_exhausted: Callable[[OutboxMessage, str], None] | None = None
+    # Handlers whose only effects are in the database run a chunk of messages in one transaction
+    # (one commit instead of one per message); a chunk that fails anywhere is rolled back whole
+    # and its messages run again one by one, each in its own transaction. Never for handlers
+    # with effects outside the database (sending an email), which a retry would repeat.
+    batched: bool = False
+    # Loads what a chunk's handlers read (one query for the chunk instead of one per message);
+    # it may keep the rows in ``session.info["prefetched"]``, dropped when the chunk ends.
+    prefetch: Callable[[list[OutboxMessage]], None] | None = None
+    # A batched handler that never reads its own chunk's pending rows can run the whole chunk
+    # without autoflush: its inserts (history, audit, outbox) then go in one statement per table.
+    autoflush: bool = True
 
 
 _handlers: dict[str, Handler] = {}
@@ -108,6 +121,15 @@ def _publish_after_commit(session: Session) -> None:
         transport = _transport()
         if transport is not None:
             transport.publish(sorted(topics))
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    # The identity map holds weak references: within a chunk, rows that every message reads (the
+    # firm, its subjects, the submitter) would be loaded again for each one. Kept until it ends.
+    keep = session.info.get("keep_loaded")
+    if keep is not None:
+        keep.append(instance)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -171,6 +193,9 @@ def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
         .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
     ).all()
+    # Detached with their loaded values: handlers read them without reloading each row.
+    for message in claimed:
+        db.session.expunge(message)
     db.session.rollback()
     return list(claimed)
 
@@ -234,17 +259,63 @@ def process(message: OutboxMessage) -> bool:
         return False
 
 
+def process_together(messages: list[OutboxMessage]) -> bool:
+    """Run a chunk of one batched topic's messages in one transaction; False if any failed.
+
+    On failure everything is rolled back (no message is marked done) and the caller runs the
+    messages one by one with :func:`process`, which records each failure.
+    """
+    topic = messages[0].topic
+    handler = _handlers[topic]
+    db.session.info["keep_loaded"] = []
+    try:
+        if handler.prefetch is not None:
+            handler.prefetch(messages)
+        with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
+            for message in messages:
+                handler.func(message)
+        for owner in {m.lease_owner for m in messages}:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_([m.id for m in messages if m.lease_owner == owner]),
+                    OutboxMessage.lease_owner == owner,
+                    OutboxMessage.done_at.is_(None),
+                )
+                .values(done_at=now(), lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+        return True
+    except Exception as exc:  # noqa: BLE001 - retried one by one, where failures are recorded
+        db.session.rollback()
+        log.info(
+            "outbox chunk retried one by one",
+            extra={"fields": {"topic": topic, "size": len(messages), "error": type(exc).__name__}},
+        )
+        return False
+    finally:
+        db.session.info.pop("prefetched", None)
+        db.session.info.pop("keep_loaded", None)
+
+
 def drain(topic: str, *, max_rounds: int = 50) -> int:
     """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work)."""
     owner = uuid.uuid4().hex
+    handler = _handlers[topic]
     done = 0
     for _ in range(max_rounds):
         batch = _claim(topic, owner, BATCH_SIZE)
         if not batch:
             break
-        for message in batch:
-            if process(message):
-                done += 1
+        for start in range(0, len(batch), CHUNK_SIZE):
+            chunk = batch[start : start + CHUNK_SIZE]
+            if handler.batched and len(chunk) > 1 and process_together(chunk):
+                done += len(chunk)
+                continue
+            for message in chunk:
+                if process(message):
+                    done += 1
     return done
 
 

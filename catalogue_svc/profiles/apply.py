@@ -22,8 +22,8 @@ from .models import (
     Grant,
     Organisation,
     ProfileChange,
-    Subject,
 )
+from .snapshot import subjects_in_transaction
 
 
 class ApplyError(Exception):
@@ -188,7 +188,7 @@ def _add_contact_relation(op: Any, index: int, ctx: ApplyContext) -> None:
 
 
 def _grant_subject(op: Any, index: int, ctx: ApplyContext) -> None:
-    subject = db.session.scalar(select(Subject).where(Subject.code == op.subject_code))
+    subject = next((s for s in subjects_in_transaction() if s.code == op.subject_code), None)
     if subject is None:
         raise ApplyError(f"Sujet autorisé inconnu : {op.subject_code}.")
     relation_id = _relation_id(op.contact_relation, ctx)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event, or_, select
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from forms.profile import (
     ContactInfo,
@@ -55,6 +55,20 @@ def _contact(contact: Contact) -> ContactInfo:
         ),
         address=contact.address,
     )
+
+
+def subjects_in_transaction() -> list[Subject]:
+    """Every subject (reference data), read once per transaction: a batch of applies shares it."""
+    info = db.session.info
+    if "subjects" not in info:
+        info["subjects"] = list(db.session.scalars(select(Subject)).all())
+    return info["subjects"]  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_subjects(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop("subjects", None)
 
 
 def profile_view(organisation_id: int, *, contact_ids: Iterable[int] | None = None) -> ProfileView:
@@ -115,7 +129,7 @@ def profile_view(organisation_id: int, *, contact_ids: Iterable[int] | None = No
         .join(Subject, Subject.id == Grant.subject_id)
         .where(Grant.active.is_(True), or_(*grant_filter))
     ).all()
-    subjects = db.session.scalars(select(Subject)).all()
+    subjects = subjects_in_transaction()
     return ProfileView(
         organisation=_org(organisation),
         contacts={c.id: _contact(c) for c in contacts},

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..db import db
 from ..profiles.models import ContactRelation, Grant
-from .models import Request, RequestLink
+from .models import Request, RequestConflictKey, RequestLink
 
 PENDING = ("submitted", "duplicate_check", "agent_validation", "approved")
 
@@ -68,32 +68,63 @@ def _removes(changeset: Iterable[dict[str, Any]]) -> set[int]:
     return contacts
 
 
+def conflict_keys(changeset: Iterable[dict[str, Any]]) -> set[str]:
+    """The keys a request's changeset can conflict on (see :class:`RequestConflictKey`)."""
+    ops = list(changeset)
+    return (
+        {f"person:{k}" for k in _new_people(ops)}
+        | {f"add:{c}" for c in _adds(ops)}
+        | {f"remove:{c}" for c in _removes(ops)}
+    )
+
+
+def _counterpart(key: str) -> str:
+    kind, _, value = key.partition(":")
+    return {"add": f"remove:{value}", "remove": f"add:{value}"}.get(kind, key)
+
+
+def record_keys(request: Request) -> None:
+    """Store ``request``'s conflict keys (at submission, in its transaction)."""
+    for key in sorted(conflict_keys(request.changeset or [])):
+        db.session.add(
+            RequestConflictKey(
+                request_id=request.id, organisation_id=request.organisation_id, key=key[:400]
+            )
+        )
+
+
 def find_and_link(request: Request) -> list[str]:
     """Link ``request`` with the pending requests it conflicts with; returns French reasons."""
-    mine = request.changeset or []
-    people, adds, removes = _new_people(mine), _adds(mine), _removes(mine)
-    others = db.session.scalars(
-        select(Request).where(
-            Request.organisation_id == request.organisation_id,
+    mine = conflict_keys(request.changeset or [])
+    if not mine:
+        return []
+    wanted = {_counterpart(k)[:400] for k in mine}
+    rows = db.session.execute(
+        select(Request.id, Request.number, RequestConflictKey.key)
+        .join(RequestConflictKey, RequestConflictKey.request_id == Request.id)
+        .where(
+            RequestConflictKey.organisation_id == request.organisation_id,
+            RequestConflictKey.key.in_(sorted(wanted)),
             Request.id != request.id,
             Request.state.in_(PENDING),
         )
+        .order_by(Request.id)
     ).all()
+    matched: dict[int, tuple[str | None, bool]] = {}
+    for other_id, number, key in rows:
+        person = key.startswith("person:") or matched.get(other_id, (None, False))[1]
+        matched[other_id] = (number, person)
     reasons: list[str] = []
-    for other in others:
-        theirs = other.changeset or []
-        why = None
-        if people & _new_people(theirs):
-            why = f"La demande {other.number} ajoute aussi cette nouvelle personne."
-        elif adds & _removes(theirs) or removes & _adds(theirs):
+    for other_id, (number, person) in matched.items():
+        if person:
+            why = f"La demande {number} ajoute aussi cette nouvelle personne."
+        else:
             why = (
-                f"La demande {other.number} retire ce que celle-ci ajoute "
+                f"La demande {number} retire ce que celle-ci ajoute "
                 "(ou ajoute ce que celle-ci retire) pour le même contact."
             )
-        if why is None:
-            continue
         reasons.append(why)
-        for a, b in ((request.id, other.id), (other.id, request.id)):
+        for a, b in ((request.id, other_id), (other_id, request.id)):
             exists = db.session.scalar(
                 select(RequestLink.id).where(
                     RequestLink.request_id == a, RequestLink.other_request_id == b

@@ -41,7 +41,7 @@ class Request(db.Model):  # type: ignore[name-defined, misc]
     reason: Mapped[str | None] = mapped_column(Text)
 
     events: Mapped[list[RequestEvent]] = relationship(
-        order_by="RequestEvent.id", viewonly=True, lazy="selectin"
+        order_by="RequestEvent.id", viewonly=True, lazy="select"
     )
 
     __table_args__ = (
@@ -115,3 +115,19 @@ class RequestLink(db.Model):  # type: ignore[name-defined, misc]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
     __table_args__ = (UniqueConstraint("request_id", "other_request_id"),)
+
+
+class RequestConflictKey(db.Model):  # type: ignore[name-defined, misc]
+    """What a request adds or removes, as keys another pending request of the organisation can
+    conflict with (``person:…``, ``add:<contact>``, ``remove:<contact>``); written at submission,
+    so the duplicate check finds conflicts with one indexed query instead of reading every
+    pending request of the organisation."""
+
+    __tablename__ = "request_conflict_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(400))
+
+    __table_args__ = (Index("ix_request_conflict_keys_org_key", "organisation_id", "key"),)

@@ -25,7 +25,7 @@ from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
 from ..profiles.snapshot import profile_view
 from . import templates  # noqa: F401 - registers the emails
-from .conflicts import find_and_link, linked
+from .conflicts import find_and_link, linked, record_keys
 from .models import IdempotencyKey, Request, RequestComment, RequestEvent
 
 CHECK_TOPIC = "request.check"
@@ -183,6 +183,7 @@ def submit(
     db.session.add(request)
     db.session.flush()
     request.number = _number(request)
+    record_keys(request)
     db.session.add(
         RequestEvent(
             request_id=request.id,
@@ -346,33 +347,32 @@ def run_apply(message: queue.OutboxMessage) -> None:
         )
         transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
         return
-    transition(
-        request,
-        "apply",
-        SYSTEM_ACTOR,
-        values={
-            "applied_at": at,
-            "visible_at": visible_at,
-            "changeset": [op.to_dict() for op in operations],
-        },
-    )
     ctx = ApplyContext(
         request_id=request.id,
         actor_account_id=request.submitted_by_account_id,
         at=at,
         visible_at=visible_at,
     )
+    # A savepoint, not the whole transaction: other requests of the same batch share it.
     savepoint = db.session.begin_nested()
     try:
+        transition(
+            request,
+            "apply",
+            SYSTEM_ACTOR,
+            values={
+                "applied_at": at,
+                "visible_at": visible_at,
+                "changeset": [op.to_dict() for op in operations],
+            },
+        )
         for index, operation in enumerate(operations):
             apply_operation(operation, index, ctx)
         savepoint.commit()
     except ApplyError as exc:
         savepoint.rollback()
-        db.session.rollback()
-        fresh = db.session.get(Request, request.id, populate_existing=True)
-        assert fresh is not None
-        transition(fresh, "fail", SYSTEM_ACTOR, reason=str(exc), values={"reason": str(exc)})
+        db.session.refresh(request)
+        transition(request, "fail", SYSTEM_ACTOR, reason=str(exc), values={"reason": str(exc)})
         return
     _queue_apply_emails(request, ctx)
 
@@ -502,10 +502,33 @@ def _apply_exhausted(message: queue.OutboxMessage, error: str) -> None:
         transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
 
 
+def _prefetch(messages: list[queue.OutboxMessage]) -> None:
+    """Load a chunk's requests in one query (the handlers' ``get`` then hit the identity map)."""
+    ids = [m.payload.get("request_id") for m in messages]
+    # Held until the transaction ends: the identity map only keeps weak references.
+    db.session.info["prefetched"] = db.session.scalars(
+        select(Request).where(Request.id.in_([i for i in ids if i]))
+    ).all()
+
+
 def init_app() -> None:
-    """Register the pipeline's topics."""
-    queue.register(CHECK_TOPIC, queue.Handler(func=run_check, on_exhausted=_check_exhausted))
-    queue.register(APPLY_TOPIC, queue.Handler(func=run_apply, on_exhausted=_apply_exhausted))
+    """Register the pipeline's topics (database effects only: batched)."""
+    # The check reads only committed rows (other requests, match and conflict keys): its chunk
+    # runs without autoflush. The apply reads what its own operations wrote: it keeps autoflush.
+    for topic, handler, exhausted, autoflush in (
+        (CHECK_TOPIC, run_check, _check_exhausted, False),
+        (APPLY_TOPIC, run_apply, _apply_exhausted, True),
+    ):
+        queue.register(
+            topic,
+            queue.Handler(
+                func=handler,
+                on_exhausted=exhausted,
+                batched=True,
+                prefetch=_prefetch,
+                autoflush=autoflush,
+            ),
+        )
 
 
 # ---------------------------------------------------------------- reading
@@ -593,7 +616,7 @@ def list_for_profile(
     access: ProfileAccess, *, state: str | None, page: int, per_page: int
 ) -> dict[str, Any]:
     """*Mes demandes*: the profile's requests, newest first."""
-    stmt = select(Request).where(Request.organisation_id == access.organisation.id)
+    stmt = select(Request).where(Request.organisation_id == access.organisation_id)
     if not access.can_manage:
         stmt = stmt.where(Request.submitted_by_account_id == access.account_id)
     if state:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f576e0ee456c
+Revision ID: f4c38f346c8c
 Revises: 
-Create Date: 2026-11-27 12:47:52.247269
+Create Date: 2026-11-27 13:50:05.406069
 """
 
 from alembic import op
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 from sqlalchemy.dialects import postgresql
 
-revision = 'f576e0ee456c'
+revision = 'f4c38f346c8c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -401,9 +401,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_grants'))
     )
     with op.batch_alter_table('grants', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_grants_contact_relation_id'), ['contact_relation_id'], unique=False)
+        batch_op.create_index('ix_grants_contact_relation_visible', ['contact_relation_id', 'visible_at', 'holder_contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_holder_contact_id'), ['holder_contact_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_grants_holder_organisation_id'), ['holder_organisation_id'], unique=False)
+        batch_op.create_index('ix_grants_holder_organisation_subject', ['holder_organisation_id', 'subject_id', 'visible_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_grants_owner_organisation_id'), ['owner_organisation_id'], unique=False)
 
     op.create_table('request_comments',
@@ -420,6 +420,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('request_comments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_request_comments_request_id'), ['request_id'], unique=False)
+
+    op.create_table('request_conflict_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=400), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['requests.id'], name=op.f('fk_request_conflict_keys_request_id_requests')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_conflict_keys'))
+    )
+    with op.batch_alter_table('request_conflict_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_request_conflict_keys_org_key', ['organisation_id', 'key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_conflict_keys_request_id'), ['request_id'], unique=False)
 
     op.create_table('request_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -469,15 +481,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_request_events_request_id'))
 
     op.drop_table('request_events')
+    with op.batch_alter_table('request_conflict_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_conflict_keys_request_id'))
+        batch_op.drop_index('ix_request_conflict_keys_org_key')
+
+    op.drop_table('request_conflict_keys')
     with op.batch_alter_table('request_comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_request_comments_request_id'))
 
     op.drop_table('request_comments')
     with op.batch_alter_table('grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grants_owner_organisation_id'))
-        batch_op.drop_index(batch_op.f('ix_grants_holder_organisation_id'))
+        batch_op.drop_index('ix_grants_holder_organisation_subject')
         batch_op.drop_index(batch_op.f('ix_grants_holder_contact_id'))
-        batch_op.drop_index(batch_op.f('ix_grants_contact_relation_id'))
+        batch_op.drop_index('ix_grants_contact_relation_visible')
 
     op.drop_table('grants')
     with op.batch_alter_table('requests', schema=None) as batch_op:

@@ -1,0 +1,134 @@
+"""Batched outbox topics: a chunk in one transaction, a failure isolated, nothing done twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from catalogue_svc import audit, queue
+from catalogue_svc.audit import AuditEvent
+from catalogue_svc.db import db
+from catalogue_svc.requests.models import Request
+from catalogue_svc.requests.service import submit
+from tests.accounts_helpers import create_account, link_account
+from tests.factories import guide_firm
+from tests.integration.test_workers import new_member
+
+TOPIC = "test.batched"
+
+
+@pytest.fixture
+def batched_topic() -> Iterator[list[int]]:
+    """A batched topic whose handler writes an audit row and fails on payload ``n == 2``."""
+    calls: list[int] = []
+
+    def handler(message: queue.OutboxMessage) -> None:
+        n = message.payload["n"]
+        calls.append(n)
+        audit.record("test.batched", subject_type="test", subject_id=n)
+        if n == 2:
+            raise RuntimeError("message 2 always fails")
+
+    queue.register(TOPIC, queue.Handler(func=handler, batched=True, max_attempts=3))
+    yield calls
+    queue._handlers.pop(TOPIC, None)
+
+
+def _rows_per_subject() -> dict[str, int]:
+    rows = db.session.execute(
+        select(AuditEvent.subject_id, func.count())
+        .where(AuditEvent.action == "test.batched")
+        .group_by(AuditEvent.subject_id)
+    ).all()
+    return {subject.split(":")[-1]: n for subject, n in rows}
+
+
+def test_a_failing_message_does_not_undo_or_repeat_the_others(app, batched_topic):
+    with app.app_context():
+        for n in range(1, 6):
+            queue.emit(TOPIC, {"n": n})
+        db.session.commit()
+
+        assert queue.drain(TOPIC) == 4
+
+        # Every message but the failing one took effect exactly once.
+        assert _rows_per_subject() == {"1": 1, "3": 1, "4": 1, "5": 1}
+        failing = db.session.scalars(
+            select(queue.OutboxMessage).where(queue.OutboxMessage.topic == TOPIC)
+        ).all()
+        states = {m.payload["n"]: (m.done_at is not None, m.attempts) for m in failing}
+        assert states[2] == (False, 1)
+        assert all(states[n] == (True, 1) for n in (1, 3, 4, 5))
+        bad = next(m for m in failing if m.payload["n"] == 2)
+        assert "message 2 always fails" in (bad.last_error or "")
+
+
+def test_a_chunk_without_failure_runs_each_handler_once(app, batched_topic):
+    with app.app_context():
+        for n in (1, 3, 4):
+            queue.emit(TOPIC, {"n": n})
+        db.session.commit()
+
+        assert queue.drain(TOPIC) == 3
+
+        assert batched_topic == [1, 3, 4]  # one transaction, no retry one by one
+        assert _rows_per_subject() == {"1": 1, "3": 1, "4": 1}
+
+
+def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs, monkeypatch):
+    """One request of a batch fails half-way through its changeset (injected): it fails alone,
+    its first operations are undone, and the other requests of the same batch are applied."""
+    from catalogue_svc.profiles.apply import ApplyError
+    from catalogue_svc.profiles.models import Contact, ProfileChange
+    from catalogue_svc.requests import service
+
+    firm = guide_firm(app)
+    account = create_account(app)
+    link_account(app, account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
+    with app.app_context():
+        for i in range(4):
+            status, _ = submit(
+                account_id=account.id,
+                account_name="REBECCA",
+                profile_id=firm.firm,
+                item="add-relation",
+                variables=new_member(100 + i),
+            )
+            assert status == 202
+        db.session.commit()
+        third = db.session.scalars(select(Request.id).order_by(Request.id)).all()[2]
+
+    real = service.apply_operation
+
+    def fail_third_after_its_first_operation(operation, index, ctx):
+        if ctx.request_id == third and index == 1:
+            raise ApplyError("Panne injectée au deuxième changement.")
+        return real(operation, index, ctx)
+
+    monkeypatch.setattr(service, "apply_operation", fail_third_after_its_first_operation)
+    run_jobs()
+    with app.app_context():
+        states = {r.id: r.state for r in db.session.scalars(select(Request))}
+        assert sorted(states.values()) == ["applied", "applied", "applied", "failed"]
+        assert states[third] == "failed"
+        failed = db.session.get(Request, third)
+        assert failed.reason == "Panne injectée au deuxième changement."
+        # Nothing of the failed request stayed: no change rows, no new contact.
+        assert not db.session.scalars(
+            select(ProfileChange).where(ProfileChange.request_id == third)
+        ).all()
+        assert not db.session.scalars(
+            select(Contact).where(Contact.created_by_request_id == third)
+        ).all()
+        applied = [i for i, s in states.items() if s == "applied"]
+        for request_id in applied:
+            assert (
+                db.session.scalar(
+                    select(func.count())
+                    .select_from(Contact)
+                    .where(Contact.created_by_request_id == request_id)
+                )
+                == 1
+            )
