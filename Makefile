@@ -44,6 +44,12 @@ test-faults: install servers ## The long reliability runs: 10,000 linking guesse
 	$(PY) -m pytest -q tests/integration/test_attack.py tests/integration/test_workers.py \
 	tests/integration/test_stateful_workflow.py tests/integration/test_concurrency.py
 
+BENCH_ARGS ?= --contacts 100000
+
+.PHONY: bench
+bench: install servers ## Benchmarks: one table of figures, same-run baselines, goals (BENCH_ARGS="--contacts 1000000" for the full import)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 .PHONY: lint
 lint: install ## ruff (lint and format check) and the import contracts
 	$(VENV)/bin/ruff check .

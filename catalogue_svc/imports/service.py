@@ -44,6 +44,9 @@ def import_document(
         snapshot = Snapshot.load()
         validator = Validator(snapshot, report)
         validator.parse(document)
+        # The rows are loaded: the parsed file (the caller's temporary, for import_file) can go
+        # before the apply phase, which needs as much memory again on a large file.
+        del document
         plan = validator.check()
         if validator.errors:
             raise ImportRejected(sorted(validator.errors, key=document_order))

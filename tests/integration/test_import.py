@@ -538,3 +538,19 @@ def test_imported_contacts_are_found_by_the_duplicate_check(app):
         }
     )
     assert "Marie-Karine Bérard" in {c["name"] for c in found}
+
+
+def test_imported_contacts_get_the_keys_refresh_keys_computes(app):
+    """The keys the import writes for new contacts are the ones refresh_keys would write."""
+    from catalogue_svc.duplicates.models import ContactMatchKey
+    from catalogue_svc.duplicates.service import refresh_keys
+
+    import_document(example())
+
+    def stored() -> set[tuple[str, int]]:
+        query = select(ContactMatchKey.key, ContactMatchKey.contact_id)
+        return {(key, contact_id) for key, contact_id in db.session.execute(query)}
+
+    written = stored()
+    refresh_keys(db.session.scalars(select(Contact.id)).all())
+    assert written and stored() == written
