@@ -23,7 +23,7 @@ from marshmallow import Schema, ValidationError
 
 from . import messages
 from .changeset import Operation
-from .profile import AUTHORITY_RELATIONS, ProfileView
+from .profile import AUTHORITY_RELATIONS, VIEW_PARTS, ProfileView, ViewPart
 
 __all__ = [
     "END_OF_TIME",
@@ -314,6 +314,9 @@ class FormDefinition:
     build: Builder
     person: PersonExtractor | None = None
     authority_relations: frozenset[str] = field(default=AUTHORITY_RELATIONS)
+    # The parts of the profile view ``build`` reads (see ``forms.profile.VIEW_PARTS``): the
+    # service loads only those for a submission. Every part unless the form says otherwise.
+    view_parts: frozenset[ViewPart] = field(default=VIEW_PARTS)
     notes_fr: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
 

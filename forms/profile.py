@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "AUTHORITY_RELATIONS",
+    "VIEW_PARTS",
     "ContactInfo",
     "GrantInfo",
     "OrgInfo",
@@ -20,11 +22,20 @@ __all__ = [
     "ProfileView",
     "RelationInfo",
     "SubjectInfo",
+    "ViewPart",
 ]
 
 # The relation types that carry the authority to use the Autorisations forms (the guide:
 # "personnes responsables, administratrices, dirigeantes").
 AUTHORITY_RELATIONS = frozenset({"responsable", "administrateur_dossier", "dirigeant"})
+
+# The parts of a :class:`ProfileView` besides the organisation itself, each one read from the
+# store only when a form's changeset needs it (a part left out is empty): ``contacts`` (the
+# contacts with their relations), ``organisations`` (``org_relations`` and
+# ``related_organisations``), ``grants`` (those of the contacts only with ``contacts``) and
+# ``subjects``.
+ViewPart = Literal["contacts", "organisations", "grants", "subjects"]
+VIEW_PARTS: frozenset[ViewPart] = frozenset({"contacts", "organisations", "grants", "subjects"})
 
 
 @dataclass(frozen=True)

@@ -105,4 +105,5 @@ FORM = FormDefinition(
     requires_authority=True,
     popular=False,
     build=build,
+    view_parts=frozenset({"contacts"}),
 )

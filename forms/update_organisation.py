@@ -142,4 +142,5 @@ FORM = FormDefinition(
     requires_authority=True,
     popular=True,
     build=build,
+    view_parts=frozenset(),
 )

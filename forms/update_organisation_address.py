@@ -72,4 +72,5 @@ FORM = FormDefinition(
     requires_authority=True,
     popular=True,
     build=build,
+    view_parts=frozenset(),
 )

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, has_request_context, request
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from .. import audit
 from ..clock import now
@@ -96,9 +96,17 @@ def _load() -> _State:
     token = raw if raw and _TOKEN_SHAPE.match(raw) else None
     if token is None:
         return _State(None, None, None, None)
-    row = db.session.get(AccountSession, _digest(token), populate_existing=True)
-    if row is None:
+    # The session row and its account in one round trip (the account is unused when the
+    # session has ended).
+    found = db.session.execute(
+        select(AccountSession, Account)
+        .outerjoin(Account, Account.id == AccountSession.account_id)
+        .where(AccountSession.id == _digest(token))
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
         return _State(token, None, None, None)
+    row, account = found
     at = now()
     reason = _end_reason(row, at)
     if reason is not None:
@@ -112,7 +120,6 @@ def _load() -> _State:
             )
             db.session.commit()
         return _State(token, row, None, None)
-    account = db.session.get(Account, row.account_id, populate_existing=True)
     if account is None or account.verified_at is None:
         return _State(token, row, None, None)
     idle = _settings().session_idle_seconds

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import event, or_, select
-from sqlalchemy.orm import Session, SessionTransaction, selectinload
+from sqlalchemy import Row, event, or_, select
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from forms.profile import (
+    VIEW_PARTS,
     ContactInfo,
     GrantInfo,
     OrgInfo,
@@ -16,6 +17,7 @@ from forms.profile import (
     ProfileView,
     RelationInfo,
     SubjectInfo,
+    ViewPart,
 )
 
 from ..db import db
@@ -71,68 +73,88 @@ def _forget_subjects(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("subjects", None)
 
 
-def profile_view(organisation_id: int, *, contact_ids: Iterable[int] | None = None) -> ProfileView:
+def profile_view(
+    organisation_id: int,
+    *,
+    contact_ids: Iterable[int] | None = None,
+    parts: Collection[ViewPart] = VIEW_PARTS,
+) -> ProfileView:
     """The current (not propagated: the truth) state of the organisation's profile.
 
     With ``contact_ids`` the view is scoped to what a submission about those contacts needs:
     them, and the relations that carry authority (a firm must keep a responsable). A firm of
-    10,000 members is then not loaded whole for each submission and each apply.
+    10,000 members is then not loaded whole for each submission and each apply. ``parts``: the
+    parts of the view to read (a form's ``view_parts``); the others are left empty, one query
+    saved for each.
     """
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise LookupError(organisation_id)
-    relation_filter = [
-        ContactRelation.organisation_id == organisation_id,
-        ContactRelation.active.is_(True),
-    ]
-    if contact_ids is not None:
-        relation_filter.append(
-            or_(
-                ContactRelation.contact_id.in_(list(contact_ids)),
-                ContactRelation.type.in_(sorted(AUTHORITY_RELATIONS)),
+    relations: Sequence[ContactRelation] = ()
+    contacts: dict[int, Contact] = {}
+    if "contacts" in parts:
+        relation_filter = [
+            ContactRelation.organisation_id == organisation_id,
+            ContactRelation.active.is_(True),
+        ]
+        if contact_ids is not None:
+            relation_filter.append(
+                or_(
+                    ContactRelation.contact_id.in_(list(contact_ids)),
+                    ContactRelation.type.in_(sorted(AUTHORITY_RELATIONS)),
+                )
             )
+        # One query: the relations, their contacts and the contacts' phones (joined).
+        rows = (
+            db.session.execute(
+                select(ContactRelation, Contact)
+                .join(Contact, Contact.id == ContactRelation.contact_id)
+                .where(*relation_filter)
+                .options(joinedload(Contact.phones))
+            )
+            .unique()
+            .all()
         )
-    relations = db.session.scalars(select(ContactRelation).where(*relation_filter)).all()
-    contact_ids = {r.contact_id for r in relations}
-    contacts = (
-        db.session.scalars(
-            select(Contact).where(Contact.id.in_(contact_ids)).options(selectinload(Contact.phones))
+        relations = [r for r, _ in rows]
+        contacts = {c.id: c for _, c in rows}
+    contact_ids = set(contacts)
+    org_relations: Sequence[OrganisationRelation] = ()
+    related: Sequence[Organisation] = ()
+    if "organisations" in parts:
+        org_relations = db.session.scalars(
+            select(OrganisationRelation).where(
+                OrganisationRelation.active.is_(True),
+                or_(
+                    OrganisationRelation.organisation_id == organisation_id,
+                    OrganisationRelation.related_organisation_id == organisation_id,
+                ),
+            )
         ).all()
-        if contact_ids
-        else []
-    )
-    org_relations = db.session.scalars(
-        select(OrganisationRelation).where(
-            OrganisationRelation.active.is_(True),
-            or_(
-                OrganisationRelation.organisation_id == organisation_id,
-                OrganisationRelation.related_organisation_id == organisation_id,
-            ),
+        related_ids = {
+            r.organisation_id
+            if r.related_organisation_id == organisation_id
+            else r.related_organisation_id
+            for r in org_relations
+        }
+        related = (
+            db.session.scalars(select(Organisation).where(Organisation.id.in_(related_ids))).all()
+            if related_ids
+            else []
         )
-    ).all()
-    related_ids = {
-        r.organisation_id
-        if r.related_organisation_id == organisation_id
-        else r.related_organisation_id
-        for r in org_relations
-    }
-    related = (
-        db.session.scalars(select(Organisation).where(Organisation.id.in_(related_ids))).all()
-        if related_ids
-        else []
-    )
-    grant_filter = [Grant.holder_organisation_id == organisation_id]
-    if contact_ids:
-        grant_filter.append(Grant.holder_contact_id.in_(contact_ids))
-    grants = db.session.execute(
-        select(Grant, Subject.code)
-        .join(Subject, Subject.id == Grant.subject_id)
-        .where(Grant.active.is_(True), or_(*grant_filter))
-    ).all()
-    subjects = subjects_in_transaction()
+    grants: Sequence[Row[Grant, str]] = ()
+    if "grants" in parts:
+        grant_filter = [Grant.holder_organisation_id == organisation_id]
+        if contact_ids:
+            grant_filter.append(Grant.holder_contact_id.in_(contact_ids))
+        grants = db.session.execute(
+            select(Grant, Subject.code)
+            .join(Subject, Subject.id == Grant.subject_id)
+            .where(Grant.active.is_(True), or_(*grant_filter))
+        ).all()
+    subjects = subjects_in_transaction() if "subjects" in parts else []
     return ProfileView(
         organisation=_org(organisation),
-        contacts={c.id: _contact(c) for c in contacts},
+        contacts={c.id: _contact(c) for c in contacts.values()},
         relations=tuple(
             RelationInfo(
                 id=r.id,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 import workflows
 from forms import registry
@@ -132,6 +134,38 @@ def _number(request: Request) -> str:
     return f"DEM-{request.created_at.year}-{request.id:06d}"
 
 
+def number_sql(year: int, request_id: ColumnElement[int]) -> ColumnElement[str]:
+    """SQL for the text of :func:`_number`: ``DEM-<year>-<id, on 6 digits at least>``."""
+    zeros = case(*((request_id < 10**width, "0" * (6 - width)) for width in range(1, 6)), else_="")
+    return literal(f"DEM-{year}-", String) + zeros + cast(request_id, String)
+
+
+def _id_and_number(year: int) -> tuple[ColumnElement[int], ColumnElement[str]]:
+    """SQL for a new request's id and its number, for its INSERT."""
+    return _id_and_number_sql(db.session.get_bind().dialect.name, year)
+
+
+@functools.cache  # immutable SQL, one per year: building it costs more than running it
+def _id_and_number_sql(dialect: str, year: int) -> tuple[ColumnElement[int], ColumnElement[str]]:
+    """SQL for a new request's id and its number, on ``dialect``.
+
+    Both come from the next id read in the INSERT itself, so the number needs no UPDATE after
+    the flush. PostgreSQL: one ``nextval`` in a CTE (a volatile CTE is evaluated once).
+    SQLite: the next rowid, read twice in the same statement under the single writer's lock;
+    no CTE there, as the driver opens its transaction only before a statement that starts with
+    ``INSERT`` (a ``WITH … INSERT`` would commit on its own).
+    """
+    table = Request.__table__
+    new_id: ColumnElement[int]
+    if dialect == "postgresql":
+        sequence = func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+        next_id = select(sequence.label("id")).cte("next_request_id")
+        new_id = select(next_id.c.id).scalar_subquery()
+    else:
+        new_id = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
+    return new_id, number_sql(year, new_id)
+
+
 def submit(
     *,
     account_id: int,
@@ -161,13 +195,17 @@ def submit(
     try:
         today = now().date()
         cleaned = form.validate(variables, today=today)
-        view = profile_view(profile_id, contact_ids=_contacts_named(cleaned))
+        view = profile_view(profile_id, contact_ids=_contacts_named(cleaned), parts=form.view_parts)
         operations = form.changeset(cleaned, view, BuildOptions(today=today))
     except FormValidationError as exc:
         raise ValidationFailed(
             errors={f"variables.{k}": v for k, v in exc.errors.items()}
         ) from None
+    created_at = now()
+    new_id, number = _id_and_number(created_at.year)
     request = Request(
+        id=new_id,
+        number=number,
         form_slug=form.slug,
         form_version=form.version,
         organisation_id=profile_id,
@@ -178,11 +216,12 @@ def submit(
         validation_rule=form.validation_rule,
         state="submitted",
         version=1,
-        created_at=now(),
+        created_at=created_at,
     )
     db.session.add(request)
     db.session.flush()
-    request.number = _number(request)
+    # The INSERT wrote the number (``number_sql``); the same text here spares reading it back.
+    set_committed_value(request, "number", _number(request))
     record_keys(request)
     db.session.add(
         RequestEvent(
@@ -338,6 +377,7 @@ def run_apply(message: queue.OutboxMessage) -> None:
             profile_view(
                 request.organisation_id,
                 contact_ids=_contacts_named(request.variables, request.merge_with_contact_id),
+                parts=form.view_parts,
             ),
             BuildOptions(merge_with_contact_id=request.merge_with_contact_id, today=submitted_on),
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal, select
 
 from catalogue_svc.db import db
 from catalogue_svc.profiles.models import Contact, ContactRelation, Grant, ProfileChange
 from catalogue_svc.requests.models import Request, RequestEvent
+from catalogue_svc.requests.service import number_sql
 from tests.accounts_helpers import link_account, login_client
 from tests.factories import guide_firm
 from tests.servers import body
@@ -93,6 +94,13 @@ def test_new_member_is_applied_and_receives_linking_credentials(
     assert re.search(r"L-[A-Z0-9]{4}-[A-Z0-9]{4}", body(credentials))
     [notice] = mailbox.to("rebecca@laforce.example")
     assert number in notice["Subject"] and "appliquée" in notice["Subject"]
+
+
+@pytest.mark.parametrize("request_id", [1, 42, 999_999, 1_000_000, 123_456_789])
+def test_number_written_by_the_database_is_the_one_answered(app, request_id):
+    """The number the INSERT computes in SQL reads as ``DEM-YYYY-NNNNNN``, ids past 6 digits whole."""
+    stored = db.session.scalar(select(number_sql(2026, literal(request_id, Integer))))
+    assert stored == f"DEM-2026-{request_id:06d}"
 
 
 def test_mes_demandes_shows_the_history_and_when_it_becomes_visible(
