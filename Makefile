@@ -38,11 +38,14 @@ test: install servers ## Install and run the whole suite, on SQLite then on Post
 	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: test-faults
-test-faults: install servers ## The long reliability runs: 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races
+test-faults: install servers ## The long reliability runs: fault nemesis (300 requests, 120 s), 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races, 100 fuzz examples
+	CATALOGUE_FAULT_REQUESTS=300 CATALOGUE_FAULT_SECONDS=120 \
 	CATALOGUE_S3_GUESSES=10000 CATALOGUE_R1_REQUESTS=300 CATALOGUE_R1_KILLS=30 \
-	CATALOGUE_STATEFUL_EXAMPLES=500 CATALOGUE_R8_TRIALS=200 CATALOGUE_TEST_DB=postgresql \
-	$(PY) -m pytest -q tests/integration/test_attack.py tests/integration/test_workers.py \
-	tests/integration/test_stateful_workflow.py tests/integration/test_concurrency.py
+	CATALOGUE_STATEFUL_EXAMPLES=500 CATALOGUE_R8_TRIALS=200 CATALOGUE_FUZZ_EXAMPLES=100 \
+	CATALOGUE_TEST_DB=postgresql \
+	$(PY) -m pytest -q tests/integration/test_faults.py tests/integration/test_attack.py \
+	tests/integration/test_workers.py tests/integration/test_stateful_workflow.py \
+	tests/integration/test_concurrency.py tests/integration/test_fuzz_api.py
 
 BENCH_ARGS ?= --contacts 100000
 

@@ -73,6 +73,24 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def begin_writing() -> None:
+    """Open the real transaction now, before a savepoint (SQLite only; a no-op elsewhere).
+
+    Python's sqlite3 sends its ``BEGIN`` only before the first data-changing statement, not
+    before a ``SAVEPOINT``: a savepoint opened first *is* the transaction, and releasing it
+    commits on its own, whatever happens to the rest of the work (a batch rolled back, a crash
+    before the real commit). ``BEGIN IMMEDIATE`` takes the write lock at once (waiting up to
+    ``busy_timeout``), as the first write would have, so the transaction never has to upgrade a
+    read snapshot that another writer has moved past.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+
+
 def compare_and_set(
     model: Any, ident: Any, expected: dict[str, Any], values: dict[str, Any]
 ) -> bool:

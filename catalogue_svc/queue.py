@@ -308,6 +308,15 @@ def drain(topic: str, *, max_rounds: int = 50) -> int:
         batch = _claim(topic, owner, BATCH_SIZE)
         if not batch:
             break
+        # A message claimed more often than its handler allows was interrupted every time
+        # (its worker killed before any failure could be recorded): fail it, never run it again.
+        for message in [m for m in batch if m.attempts > handler.max_attempts]:
+            _record_failure(
+                message,
+                handler,
+                f"Abandonné : {handler.max_attempts} tentatives interrompues sans résultat.",
+            )
+        batch = [m for m in batch if m.attempts <= handler.max_attempts]
         for start in range(0, len(batch), CHUNK_SIZE):
             chunk = batch[start : start + CHUNK_SIZE]
             if handler.batched and len(chunk) > 1 and process_together(chunk):

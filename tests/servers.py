@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -11,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -143,11 +145,15 @@ class RedisServer:
 
     @classmethod
     def start(cls) -> RedisServer:
+        root = Path(tempfile.mkdtemp(prefix="catalogue-redis-"))
+        port = free_port()
+        return cls(port=port, proc=cls._spawn(root, port), root=root)
+
+    @staticmethod
+    def _spawn(root: Path, port: int) -> subprocess.Popen[bytes]:
         binary = shutil.which("redis-server")
         if not binary:
             raise ServerUnavailable("redis-server not installed")
-        root = Path(tempfile.mkdtemp(prefix="catalogue-redis-"))
-        port = free_port()
         proc = subprocess.Popen(
             [
                 binary,
@@ -168,7 +174,21 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         _wait_port(port)
-        return cls(port=port, proc=proc, root=root)
+        return proc
+
+    def crash(self) -> None:
+        """SIGKILL the server and wipe its data (append-only file included): Redis is gone."""
+        self.proc.kill()
+        self.proc.wait()
+        for path in self.root.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def start_empty(self) -> None:
+        """Start the server again, empty, on the same port (after :meth:`crash`)."""
+        self.proc = self._spawn(self.root, self.port)
 
     def stop(self) -> None:
         self.proc.kill()
@@ -180,22 +200,33 @@ class SmtpSink:
     """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts."""
 
     def __init__(self, port: int | None = None) -> None:
-        from aiosmtpd.controller import Controller
-
         self.messages: list[Message] = []
         self._lock = threading.Lock()
         self.port = port or free_port()
+        self.listening = False
+        self.delay = 0.0  # seconds before answering each message (a slow server)
+        self.start()
+
+    def start(self) -> None:
+        """Listen (again) on the sink's port; messages already received are kept."""
+        from aiosmtpd.controller import Controller
+
+        if self.listening:
+            return
         sink = self
 
         class _Handler:
             async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
                 with sink._lock:
                     sink.messages.append(message)
                 return "250 OK"
 
         self.controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
+        self.listening = True
 
     @property
     def url(self) -> str:
@@ -210,8 +241,16 @@ class SmtpSink:
         with self._lock:
             return [m for m in self.messages if m["To"].lower() == address.lower()]
 
+    def message_ids(self) -> Counter[str]:
+        """How many times each ``Message-ID`` was received."""
+        with self._lock:
+            return Counter(str(m["Message-ID"]) for m in self.messages)
+
     def stop(self) -> None:
-        self.controller.stop()
+        """Stop listening (connections are refused until :meth:`start`)."""
+        if self.listening:
+            self.controller.stop()
+            self.listening = False
 
 
 def body(message: Message) -> str:

@@ -21,7 +21,7 @@ from forms.base import BuildOptions, FormDefinition, FormValidationError
 from .. import audit, queue
 from ..access import ProfileAccess, profile_access, require_profile
 from ..clock import now
-from ..db import compare_and_set, db
+from ..db import begin_writing, compare_and_set, db
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
@@ -394,6 +394,7 @@ def run_apply(message: queue.OutboxMessage) -> None:
         visible_at=visible_at,
     )
     # A savepoint, not the whole transaction: other requests of the same batch share it.
+    begin_writing()
     savepoint = db.session.begin_nested()
     try:
         transition(
