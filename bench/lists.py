@@ -32,7 +32,6 @@ import datetime as dt
 import os
 import random
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from bench.duplicates import (
     percentile,
     print_table,
 )
+from bench.submission import Gunicorn
 
 SECRET = "bench-secret-key-" + "x" * 32
 ROOT = Path(__file__).resolve().parent.parent
@@ -442,54 +442,14 @@ def open_session(url: str, account_id: int) -> tuple[str, str, str]:
 # --------------------------------------------------------------------------- servers
 
 
-class Gunicorn:
-    """``gunicorn -w 2`` (sync workers) serving ``target`` on a free loopback port."""
-
-    def __init__(self, target: str, url: str, logdir: str, name: str) -> None:
-        from tests.servers import _wait_port, free_port
-
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(
-            DATABASE_URL=url,
-            CATALOGUE_SECRET_KEY=SECRET,
-            CATALOGUE_INSTANCE_PATH=os.path.join(logdir, "instance"),
-        )
-        self.log = open(os.path.join(logdir, f"{name}.log"), "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--worker-class",
-                "sync",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                target,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_port(self.port, timeout=60)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def gunicorn(target: str, url: str, logdir: str, name: str) -> Gunicorn:
+    """``gunicorn -w 2`` (sync workers) serving ``target`` on ``url``'s database, no Redis."""
+    env = {
+        "DATABASE_URL": url,
+        "CATALOGUE_SECRET_KEY": SECRET,
+        "CATALOGUE_INSTANCE_PATH": os.path.join(logdir, "instance"),
+    }
+    return Gunicorn(target, env, logdir, name)
 
 
 # --------------------------------------------------------------------------- the measured phases
@@ -756,9 +716,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cookie = open_session(url, store.account_id)
         logdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-lists-"))
         t = time.perf_counter()
-        service = Gunicorn("catalogue_svc:create_app()", url, logdir, "service")
+        service = gunicorn("catalogue_svc:create_app()", url, logdir, "service")
         stack.callback(service.stop)
-        bare = Gunicorn("bench.lists:bare_app()", url, logdir, "bare")
+        bare = gunicorn("bench.lists:bare_app()", url, logdir, "bare")
         stack.callback(bare.stop)
         t = timer.lap("both gunicorns listening", t)
         calls = endpoints(store, args.seed + 1)

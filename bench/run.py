@@ -135,9 +135,9 @@ def lists_rows(args: argparse.Namespace) -> list[Row]:
         store = li.build(url, args.lists_seed, sizes, Timer())
         cookie = li.open_session(url, store.account_id)
         logdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-lists-"))
-        service = li.Gunicorn("catalogue_svc:create_app()", url, logdir, "service")
+        service = li.gunicorn("catalogue_svc:create_app()", url, logdir, "service")
         stack.callback(service.stop)
-        bare = li.Gunicorn("bench.lists:bare_app()", url, logdir, "bare")
+        bare = li.gunicorn("bench.lists:bare_app()", url, logdir, "bare")
         stack.callback(bare.stop)
         calls = li.endpoints(store, args.lists_seed + 1)
         http = li.run_http(

@@ -292,6 +292,10 @@ class Gunicorn:
             tail = Path(self.log.name).read_text(errors="replace")[-3000:]
             raise RuntimeError(f"gunicorn {target} exited:\n{tail}")
 
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def workers(self) -> list[int]:
         """The pids of the worker processes."""
         return worker_pids(self.proc.pid)
