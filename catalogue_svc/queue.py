@@ -200,19 +200,43 @@ def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
     return list(claimed)
 
 
-def mark_done(message: OutboxMessage) -> bool:
-    """Mark ``message`` done inside the handler's transaction; False if the lease was lost."""
+def mark_done(*messages: OutboxMessage) -> int:
+    """Mark ``messages`` (one drain's: one lease owner) done inside the handlers' transaction;
+    returns how many were still ours (a message whose lease was lost is not)."""
     result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_([m.id for m in messages]),
+            OutboxMessage.lease_owner == messages[0].lease_owner,
+            OutboxMessage.done_at.is_(None),
+        )
+        .values(done_at=now(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+def renew_lease(message: OutboxMessage) -> bool:
+    """Extend ``message``'s lease now, committed; False when another worker has taken it.
+
+    For handlers with an effect outside the database that takes time (an SMTP send): a drain
+    leases a whole batch at once, and with a slow server the lease of the last messages ran out
+    while they waited, another worker leased and sent them too (duplicates without any crash,
+    RELIABILITY.md R6). Renewed just before each effect, the two workers are exclusive again."""
+    if message.id is None or message.lease_owner is None:  # not from a drain (a direct call)
+        return True
+    renewed = db.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message.id,
             OutboxMessage.lease_owner == message.lease_owner,
             OutboxMessage.done_at.is_(None),
         )
-        .values(done_at=now(), lease_until=None)
+        .values(lease_until=now() + dt.timedelta(seconds=_lease_seconds()))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+    db.session.commit()
+    return renewed.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
 def _record_failure(message: OutboxMessage, handler: Handler, error: str) -> None:
@@ -274,17 +298,7 @@ def process_together(messages: list[OutboxMessage]) -> bool:
         with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
             for message in messages:
                 handler.func(message)
-        for owner in {m.lease_owner for m in messages}:
-            db.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_([m.id for m in messages if m.lease_owner == owner]),
-                    OutboxMessage.lease_owner == owner,
-                    OutboxMessage.done_at.is_(None),
-                )
-                .values(done_at=now(), lease_until=None)
-                .execution_options(synchronize_session=False)
-            )
+        mark_done(*messages)  # one drain claimed them all: one lease owner
         db.session.commit()
         return True
     except Exception as exc:  # noqa: BLE001 - retried one by one, where failures are recorded

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import smtplib
 import uuid
@@ -69,37 +68,13 @@ def _build(email: Email, mail_from: str) -> EmailMessage:
     return message
 
 
-def _still_ours(message: queue.OutboxMessage) -> bool:
-    """Extend the message's lease now, committed; False when another worker has taken it.
-
-    A drain leases a whole batch at once and sends its emails one by one: with a slow SMTP
-    server the lease of the last ones ran out while they waited, another mailer leased and sent
-    them too, and both sends went out (duplicates without any crash, RELIABILITY.md R6). A lease
-    renewed just before each send makes the two mailers exclusive again."""
-    if message.id is None or message.lease_owner is None:  # not from a drain (a direct call)
-        return True
-    lease = dt.timedelta(seconds=current_app.config["CATALOGUE_SETTINGS"].outbox_lease_seconds)
-    renewed = db.session.execute(
-        update(queue.OutboxMessage)
-        .where(
-            queue.OutboxMessage.id == message.id,
-            queue.OutboxMessage.lease_owner == message.lease_owner,
-            queue.OutboxMessage.done_at.is_(None),
-        )
-        .values(lease_until=now() + lease)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return renewed.rowcount == 1  # type: ignore[attr-defined, no-any-return]
-
-
 def send_email(message: queue.OutboxMessage) -> None:
     """Outbox handler: send one email once (idempotent on ``sent_at``)."""
     email = db.session.get(Email, message.payload["email_id"])
     if email is None or email.sent_at is not None:
         return
     settings = current_app.config["CATALOGUE_SETTINGS"]
-    if not _still_ours(message):
+    if not queue.renew_lease(message):
         return  # another mailer sends it
     if settings.smtp_host:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port or 25, timeout=10) as smtp:
