@@ -1,6 +1,7 @@
 """The submission API under load: requests/s and p50/p99 at 16 connections, beside a bare endpoint.
 
-``POST /api/profiles/{id}/requests`` served by gunicorn (2 sync workers) on PostgreSQL with Redis
+``POST /api/profiles/{id}/requests`` served by gunicorn (2 sync workers; ``--web-workers`` sets
+the number for both servers alike) on PostgreSQL with Redis
 (``REDIS_URL`` set: the RQ transport, so each submission enqueues its wake-up job after commit).
 Each request is a valid *update-contact* submission (a new first name for one of the firm's
 contacts, taken in turn) with its own ``Idempotency-Key``, sent by the firm's responsable
@@ -53,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of this benchmark (also offered by ``bench/run.py``)."""
     group = parser.add_argument_group("submission")
     group.add_argument("--connections", type=int, default=16)
+    group.add_argument(
+        "--web-workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers of each server (the service and the baseline alike)",
+    )
     group.add_argument(
         "--seconds",
         type=float,
@@ -234,6 +241,50 @@ def build(url: str, n_contacts: int) -> Store:
     return Store(firm_id, ids, (str(app.config["SESSION_COOKIE_NAME"]), token, csrf))
 
 
+def statements_per_submission(url: str, store: Store, logdir: str) -> int:
+    """The SQL statements one submission sends (BEGIN and COMMIT apart), counted in-process
+    with the same app on the same database (the queue left manual: no Redis here)."""
+    from sqlalchemy import event
+
+    from catalogue_svc import create_app
+    from catalogue_svc.db import db
+
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "CATALOGUE_QUEUE_MODE": "manual",
+            "CATALOGUE_SECRET_KEY": SECRET,
+            "CATALOGUE_INSTANCE_PATH": os.path.join(logdir, "instance-count"),
+        }
+    )
+    name, token, _ = store.cookie
+    client = app.test_client()
+    client.set_cookie(name, token)
+    make = submissions(store, "count")
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])  # the statement
+
+    with app.app_context():
+        engine = db.engine
+    answers = []
+    for i in range(2):  # the second: what is cached after a first request is cached
+        path, headers, body = make(i)
+        headers.pop("Cookie")
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answers.append(client.post(path, data=body, headers=headers).status_code)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    with app.app_context():
+        db.engine.dispose()
+    if answers != [202, 202]:
+        raise RuntimeError(f"counting submissions answered {answers}")
+    return len(seen)
+
+
 # --------------------------------------------------------------------------- servers
 
 
@@ -255,9 +306,11 @@ def worker_pids(master: int) -> list[int]:
 
 
 class Gunicorn:
-    """``gunicorn --workers 2`` (sync) serving ``target`` on a free loopback port."""
+    """``gunicorn --workers N`` (sync, 2 by default) serving ``target`` on a free loopback port."""
 
-    def __init__(self, target: str, env: dict[str, str], logdir: str, name: str) -> None:
+    def __init__(
+        self, target: str, env: dict[str, str], logdir: str, name: str, workers: int = 2
+    ) -> None:
         from tests.servers import _wait_port, free_port
 
         self.port = free_port()
@@ -268,7 +321,7 @@ class Gunicorn:
                 "-m",
                 "gunicorn",
                 "--workers",
-                "2",
+                str(workers),
                 "--worker-class",
                 "sync",
                 "--bind",
@@ -474,6 +527,7 @@ class Mode:
     service: Load
     baseline: Load
     submitted: int = 0
+    statements: float = math.nan  # SQL statements of one submission (BEGIN and COMMIT apart)
     memory: dict[str, Any] = field(default_factory=dict)
 
 
@@ -492,6 +546,7 @@ def measure_mode(
 
     t = time.perf_counter()
     store = build(url, args.firm_contacts)
+    statements = statements_per_submission(url, store, logdir)
     _create_baseline_table(url)
     env = {
         "DATABASE_URL": url,
@@ -501,16 +556,22 @@ def measure_mode(
     if redis_url:
         env["REDIS_URL"] = redis_url
     with ExitStack() as stack:
-        service = Gunicorn("catalogue_svc:create_app()", env, logdir, f"service-{name}")
+        # The same server settings for both (``--web-workers``): a fair ratio.
+        workers = getattr(args, "web_workers", 2)
+        service = Gunicorn(
+            "catalogue_svc:create_app()", env, logdir, f"service-{name}", workers=workers
+        )
         stack.callback(service.stop)
-        baseline = Gunicorn("bench.submission:baseline_app()", env, logdir, f"baseline-{name}")
+        baseline = Gunicorn(
+            "bench.submission:baseline_app()", env, logdir, f"baseline-{name}", workers=workers
+        )
         stack.callback(baseline.stop)
         print(
             f"  [submission/{name}] store and servers ready in {time.perf_counter() - t:.1f} s "
             f"(load average {os.getloadavg()[0]:.2f})",
             flush=True,
         )
-        mode = Mode(name, Load(), Load())
+        mode = Mode(name, Load(), Load(), statements=statements)
         counter, base_counter = itertools.count(), itertools.count()
         for _ in range(4):  # two workers each: connections land on either
             warm(baseline.port, baseline_requests(name), base_counter)
@@ -638,6 +699,7 @@ def rows(args: argparse.Namespace) -> list[Row]:
             _error_share(pg.baseline),
             digits=4,
         ),
+        info(BENCH, "SQL statements per submission (BEGIN, COMMIT apart)", pg.statements, 1, 0),
     ]
     embedded = modes.get("embedded")
     if embedded is not None:

@@ -9,6 +9,7 @@ Another organisation's objects answer 404, as if they did not exist.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +83,23 @@ def profile_access(account_id: int, profile_id: int) -> ProfileAccess | None:
     rows = db.session.execute(
         _access_query(), {"account_id": account_id, "profile_id": profile_id}
     ).all()
+    return access_from_rows(account_id, rows)
+
+
+def access_statement() -> Any:
+    """The statement of :func:`profile_access` (bind parameters ``account_id`` and
+    ``profile_id``; columns contact id, relation type, organisation id), for a caller that
+    reads more in the same round trip; :func:`access_from_rows` reads its rows."""
+    return _access_query()
+
+
+def access_from_rows(account_id: int, rows: Sequence[Sequence[Any]]) -> ProfileAccess | None:
+    """The :class:`ProfileAccess` that rows of :func:`access_statement` give (None: no access);
+    only the first three columns of each row are read."""
     if not rows:
         return None
-    contact_id, _, organisation_id = rows[0]
-    types = frozenset(t for c, t, _ in rows if c == contact_id)
+    contact_id, _, organisation_id = rows[0][:3]
+    types = frozenset(row[1] for row in rows if row[0] == contact_id)
     return ProfileAccess(account_id, organisation_id, contact_id, types)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .clock import now
-from .db import JSONType, UTCDateTime, db
+from .db import JSONType, UTCDateTime, add_row, db
 
 log = logging.getLogger("catalogue_svc.audit")
 
@@ -52,19 +52,21 @@ def record(
     subject_type: str | None = None,
     subject_id: object | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add an audit row to the current transaction and log it (ids only, never secrets)."""
-    event = AuditEvent(
-        action=action,
-        outcome=outcome,
-        actor_account_id=actor_account_id,
-        actor_kind=actor_kind,
-        ip=client_ip(),
-        subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id),
-        details=details,
+    add_row(
+        AuditEvent,
+        {
+            "action": action,
+            "outcome": outcome,
+            "actor_account_id": actor_account_id,
+            "actor_kind": actor_kind,
+            "ip": client_ip(),
+            "subject_type": subject_type,
+            "subject_id": None if subject_id is None else str(subject_id),
+            "details": details,
+        },
     )
-    db.session.add(event)
     log.info(
         "audit",
         extra={
@@ -76,4 +78,3 @@ def record(
             }
         },
     )
-    return event

@@ -6,10 +6,20 @@ import datetime as dt
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    MetaData,
+    TypeDecorator,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -103,3 +113,104 @@ def compare_and_set(
         stmt = stmt.where(getattr(model, column) == value)
     result = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+# Ids reserved per table and transaction: the first block is small (one request rarely needs
+# more), each next one twice as big (a batch of requests needs many).
+_FIRST_BLOCK, _LAST_BLOCK = 4, 512
+
+
+def reserve_id(model: Any) -> int:
+    """A primary key for a new ``model`` row, reserved in the current transaction.
+
+    A row given its id up front needs no flush to be referred to: a batch of requests adds all
+    its rows and writes them in one statement per table at the end. PostgreSQL takes blocks of
+    the table's sequence (gaps are harmless); SQLite, which has a single writer, counts on from
+    the table's largest id, read once under the write lock (``BEGIN IMMEDIATE``). A row written
+    meanwhile without a reserved id could collide there: the insert then fails and the
+    transaction is rolled back whole, never half-applied.
+    """
+    pools: dict[str, list[int]] = db.session.info.setdefault("reserved_ids", {})
+    table = model.__table__
+    pool = pools.get(table.name)
+    if pool is None or pool[0] >= pool[1]:
+        pool = _reserve_block(table, pool)
+        pools[table.name] = pool
+    pool[0] += 1
+    return pool[0] - 1
+
+
+def _reserve_block(table: Any, previous: list[int] | None) -> list[int]:
+    """``[next, end, size]``: ids ``next … end - 1`` are ours."""
+    size = min(_LAST_BLOCK, previous[2] * 2) if previous else _FIRST_BLOCK
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+        # On the connection, not the session: reserving ids must not flush the pending rows.
+        ids = list(connection.scalars(select(sequence).select_from(func.generate_series(1, size))))
+        # nextval over one series in one statement: consecutive unless another transaction
+        # draws at the same time; the block is then only the run that starts it.
+        run = 1
+        while run < len(ids) and ids[run] == ids[0] + run:
+            run += 1
+        return [ids[0], ids[0] + run, size]
+    begin_writing()
+    if previous is not None:
+        return [previous[1], previous[1] + size, size]
+    largest = connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    return [int(largest or 0) + 1, int(largest or 0) + 1 + size, size]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reserved_ids(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop("reserved_ids", None)
+
+
+def add_row(model: Any, values: dict[str, Any]) -> None:
+    """Add a new row of an append-only table (history, audit, outbox, emails, changes).
+
+    In a batch that defers its rows (:func:`defer_rows`), the values are kept and written with
+    the batch's others by :func:`write_deferred_rows`, one statement per table: building and
+    flushing an ORM object per row costs more than the database does. Elsewhere the row is an
+    object added to the session, as usual. Such rows are never read back in the transaction
+    that writes them.
+    """
+    deferred = db.session.info.get("deferred_rows")
+    if deferred is None:
+        db.session.add(model(**values))
+    else:
+        deferred.setdefault(model, []).append(values)
+
+
+def defer_rows() -> None:
+    """From now on in this transaction, :func:`add_row` keeps rows for
+    :func:`write_deferred_rows`."""
+    db.session.info["deferred_rows"] = {}
+
+
+def write_deferred_rows() -> None:
+    """Write the rows kept since :func:`defer_rows` (one statement per table and set of columns)
+    and stop deferring."""
+    deferred: dict[Any, list[dict[str, Any]]] = db.session.info.pop("deferred_rows", None) or {}
+    for model, rows in deferred.items():
+        columns = {attr.key: attr.columns[0].key for attr in model.__mapper__.column_attrs}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(tuple(sorted(row)), []).append(
+                {columns[key]: value for key, value in row.items()}
+            )
+        for group in groups.values():
+            db.session.execute(insert(model.__table__), group)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_deferred_rows_before_commit(session: Session) -> None:
+    # A commit never leaves kept rows behind, whoever forgot to write them.
+    if session.info.get("deferred_rows") and session is db.session():
+        write_deferred_rows()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_deferred_rows(session: Session) -> None:
+    session.info.pop("deferred_rows", None)

@@ -25,7 +25,7 @@ def drain_topic(topic: str) -> int:
     token = job_id_var.set(job.id if job else None)
     try:
         if has_app_context():
-            return queue.drain(topic)
+            return queue.drain(topic, follow=True)
         app = _app
         if app is None:
             from . import create_app
@@ -34,7 +34,7 @@ def drain_topic(topic: str) -> int:
             bind(app)
         with app.app_context():
             try:
-                return queue.drain(topic)
+                return queue.drain(topic, follow=True)
             finally:
                 db.session.remove()
     finally:

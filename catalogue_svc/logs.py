@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import secrets
 import sys
@@ -46,16 +47,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(level: str = "INFO") -> None:
-    """Install the JSON handler on the root logger once."""
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def configure(level: str | None = None) -> None:
+    """Install the JSON handler on the root logger once, at ``level`` (default: the
+    ``CATALOGUE_LOG_LEVEL`` environment variable, else INFO)."""
     root = logging.getLogger()
     if any(getattr(h, "_catalogue", False) for h in root.handlers):
         return
+    level = (level or os.environ.get("CATALOGUE_LOG_LEVEL") or "INFO").upper()
+    if level not in LEVELS:
+        raise ValueError(f"CATALOGUE_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler._catalogue = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # The state machine library logs every callback of every transition at INFO: the service's
+    # own history and audit lines already say what moved.
+    logging.getLogger("transitions").setLevel(max(logging.WARNING, root.level))
 
 
 def init_app(app: Flask) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Index, Integer, String, Text, event, func, or_, select, u
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .clock import now
-from .db import JSONType, UTCDateTime, db
+from .db import JSONType, UTCDateTime, add_row, db, defer_rows, write_deferred_rows
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,22 @@ class Handler:
     # A batched handler that never reads its own chunk's pending rows can run the whole chunk
     # without autoflush: its inserts (history, audit, outbox) then go in one statement per table.
     autoflush: bool = True
+    # Runs after a chunk's handlers, in its transaction, before its messages are marked done:
+    # writes what the handlers deferred while :func:`in_chunk` (one statement for the chunk).
+    finish: Callable[[], None] | None = None
+    # A topic the same drain takes up next, whose messages this one's handlers emit: the next
+    # step starts at once instead of after another wake-up job (the wake-up is still
+    # published, and finds nothing left or what others emitted).
+    then: str | None = None
+
+
+def in_chunk() -> bool:
+    """True while a batched handler runs inside a chunk (:func:`process_together`).
+
+    The handler may then defer writes to its ``finish``, and may raise instead of recovering
+    from a failure: the chunk is rolled back and each message runs again on its own.
+    """
+    return bool(db.session.info.get("in_chunk"))
 
 
 _handlers: dict[str, Handler] = {}
@@ -98,20 +114,22 @@ def emit(
     dedupe_key: str | None = None,
     delay: float = 0,
     session: Session | None = None,
-) -> OutboxMessage:
+) -> None:
     """Add an outbox row to the current transaction; published once the transaction commits."""
     target: Any = session or db.session
     at = now()
-    message = OutboxMessage(
-        topic=topic,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        created_at=at,
-        available_at=at + dt.timedelta(seconds=delay),
-    )
-    target.add(message)
+    values = {
+        "topic": topic,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "created_at": at,
+        "available_at": at + dt.timedelta(seconds=delay),
+    }
+    if session is None:
+        add_row(OutboxMessage, values)
+    else:
+        target.add(OutboxMessage(**values))
     target.info.setdefault("outbox_topics", set()).add(topic)
-    return message
 
 
 @event.listens_for(Session, "after_commit")
@@ -292,12 +310,17 @@ def process_together(messages: list[OutboxMessage]) -> bool:
     topic = messages[0].topic
     handler = _handlers[topic]
     db.session.info["keep_loaded"] = []
+    db.session.info["in_chunk"] = True
     try:
+        defer_rows()
         if handler.prefetch is not None:
             handler.prefetch(messages)
         with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
             for message in messages:
                 handler.func(message)
+            if handler.finish is not None:
+                handler.finish()
+        write_deferred_rows()
         mark_done(*messages)  # one drain claimed them all: one lease owner
         db.session.commit()
         return True
@@ -309,12 +332,13 @@ def process_together(messages: list[OutboxMessage]) -> bool:
         )
         return False
     finally:
-        db.session.info.pop("prefetched", None)
-        db.session.info.pop("keep_loaded", None)
+        for key in ("prefetched", "keep_loaded", "in_chunk", "chunk_state", "deferred_rows"):
+            db.session.info.pop(key, None)
 
 
-def drain(topic: str, *, max_rounds: int = 50) -> int:
-    """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work)."""
+def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
+    """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work);
+    with ``follow``, then the topic its handler names as ``then`` (the RQ job does)."""
     owner = uuid.uuid4().hex
     handler = _handlers[topic]
     done = 0
@@ -333,12 +357,14 @@ def drain(topic: str, *, max_rounds: int = 50) -> int:
         batch = [m for m in batch if m.attempts <= handler.max_attempts]
         for start in range(0, len(batch), CHUNK_SIZE):
             chunk = batch[start : start + CHUNK_SIZE]
-            if handler.batched and len(chunk) > 1 and process_together(chunk):
+            if handler.batched and process_together(chunk):
                 done += len(chunk)
                 continue
             for message in chunk:
                 if process(message):
                     done += 1
+    if follow and handler.then is not None:
+        done += drain(handler.then, max_rounds=max_rounds, follow=True)
     return done
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,6 +111,18 @@ def today_is(day: dt.date | None) -> Iterator[dt.date]:
         yield _TODAY.get()
     finally:
         _TODAY.reset(token)
+
+
+_SCHEMAS = threading.local()
+
+
+def _schema_instance(schema: type[Schema]) -> Schema:
+    """One instance of ``schema`` per thread: loading keeps no state in it (the day of
+    validation is a context variable), and building one costs more than a load."""
+    instances: dict[type[Schema], Schema] = _SCHEMAS.__dict__.setdefault("instances", {})
+    if schema not in instances:
+        instances[schema] = schema()
+    return instances[schema]
 
 
 class FormValidationError(Exception):
@@ -349,7 +362,7 @@ class FormDefinition:
         loaded: dict[str, Any] = {}
         with today_is(today):
             try:
-                loaded = self.schema().load(data)
+                loaded = _schema_instance(self.schema).load(data)
             except ValidationError as exc:
                 for path, msgs in messages.translate_errors(exc.messages).items():
                     # A rule on a nested field whose parts also failed lands in "<field>._schema".

@@ -201,6 +201,7 @@ class SmtpSink:
 
     def __init__(self, port: int | None = None) -> None:
         self.messages: list[Message] = []
+        self.peers: list[tuple[str, int]] = []  # the connection each message came on
         self._lock = threading.Lock()
         self.port = port or free_port()
         self.listening = False
@@ -222,6 +223,7 @@ class SmtpSink:
                     await asyncio.sleep(sink.delay)
                 with sink._lock:
                     sink.messages.append(message)
+                    sink.peers.append(tuple(session.peer))
                 return "250 OK"
 
         self.controller = Controller(_Handler(), hostname="127.0.0.1", port=self.port)
@@ -235,6 +237,7 @@ class SmtpSink:
     def clear(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.peers.clear()
 
     def to(self, address: str) -> list[Message]:
         """Messages sent to ``address`` (case-insensitive), oldest first."""

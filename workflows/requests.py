@@ -13,6 +13,7 @@ a call, so a refused or failed call leaves nothing to roll back (``transitions``
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -308,7 +309,13 @@ def _not_permitted(state: State, trigger: Trigger) -> IllegalTransition:
 def next_state(state: State | str, trigger: Trigger | str, ctx: Context) -> State:
     """Return the state ``trigger`` leads to from ``state``, or raise ``IllegalTransition``."""
     current = _parse_state(state)
-    event = _parse_trigger(current, trigger)
+    return _fire(current, _parse_trigger(current, trigger), ctx)
+
+
+# The guards are pure: the same state, trigger and context always give the same answer, and a
+# pipeline fires the same few moves all day (a refusal raises, and is never cached).
+@functools.lru_cache(maxsize=512)
+def _fire(current: State, event: Trigger, ctx: Context) -> State:
     subject = _Subject(ctx)
     with _LOCK:
         _MACHINE.add_model(subject, initial=current)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, has_request_context, request
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, select, update
 
 from .. import audit
 from ..clock import now
@@ -91,19 +91,24 @@ def _end_reason(row: AccountSession, at: dt.datetime) -> str | None:
     return None
 
 
+@functools.cache
+def _session_query() -> Any:
+    """The session row and its account in one round trip (the account is unused when the
+    session has ended); built once, as every API call runs it."""
+    return (
+        select(AccountSession, Account)
+        .outerjoin(Account, Account.id == AccountSession.account_id)
+        .where(AccountSession.id == bindparam("session_id", type_=String()))
+        .execution_options(populate_existing=True)
+    )
+
+
 def _load() -> _State:
     raw = request.cookies.get(cookie_name())
     token = raw if raw and _TOKEN_SHAPE.match(raw) else None
     if token is None:
         return _State(None, None, None, None)
-    # The session row and its account in one round trip (the account is unused when the
-    # session has ended).
-    found = db.session.execute(
-        select(AccountSession, Account)
-        .outerjoin(Account, Account.id == AccountSession.account_id)
-        .where(AccountSession.id == _digest(token))
-        .execution_options(populate_existing=True)
-    ).first()
+    found = db.session.execute(_session_query(), {"session_id": _digest(token)}).first()
     if found is None:
         return _State(token, None, None, None)
     row, account = found

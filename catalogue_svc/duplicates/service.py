@@ -37,6 +37,7 @@ __all__ = [
     "CONFIG_KEY",
     "contact_keys",
     "find_candidates",
+    "find_candidates_many",
     "init_app",
     "person_from_dict",
     "refresh_keys",
@@ -266,10 +267,55 @@ def _touched_contact_ids(session: Session) -> set[int]:
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
-    """Refresh the keys of the contacts this flush wrote, in the flush's transaction."""
+    """Refresh the keys of the contacts this flush wrote, in the flush's transaction.
+
+    A contact this flush inserted has no key yet and its values are in memory: its keys are
+    computed from the object and inserted, without reading it back (a batch of new people is
+    one insert). The others are refreshed from their rows."""
     ids = _touched_contact_ids(session)
-    if ids:
-        _replace_keys(session.connection(), ids)
+    if not ids:
+        return
+    # A new contact whose phones collection was never touched has no phone, unless one was
+    # written apart from it (by its ``contact_id``): that contact is read back instead.
+    apart: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ContactPhone):
+            apart.update(_phone_owner_ids(obj))
+    new = {
+        obj.id: obj
+        for obj in session.new
+        if isinstance(obj, Contact)
+        and obj.id in ids
+        and ("phones" in inspect(obj).dict or obj.id not in apart)
+    }
+    if new:
+        rows = sorted(
+            (key, contact_id)
+            for contact_id, contact in new.items()
+            for key in contact_keys(_person_of(contact))
+        )
+        if rows:
+            session.connection().execute(
+                insert(_KEYS), [{"key": k, "contact_id": c} for k, c in rows]
+            )
+    if ids - set(new):
+        _replace_keys(session.connection(), ids - set(new))
+
+
+def _person_of(contact: Contact) -> Person:
+    """The probe of a contact object, as :func:`_load_people` reads it from its row."""
+    phones: list[ContactPhone] = inspect(contact).dict.get("phones", [])
+    return Person(
+        contact.first_name or "",
+        contact.last_name or "",
+        contact.birth_date,
+        contact.email,
+        tuple(
+            phone for p in phones if (phone := stored_phone(p.country_code, p.number)) is not None
+        ),
+        contact.client_number,
+        contact.id,
+    )
 
 
 # --------------------------------------------------------------------------- the check
@@ -333,7 +379,63 @@ def find_candidates(
     ids = _block(keys, block_cap)
     if not ids:
         return []
-    others = _load_people(db.session(), ids)
+    return _ranked(probe, _load_people(db.session(), ids), t, limit)
+
+
+_FIND_CANDIDATES = find_candidates
+
+
+def find_candidates_many(
+    persons: Sequence[Mapping[str, Any]],
+    thresholds: Thresholds | None = None,
+    limit: int = 10,
+    *,
+    block_cap: int = BLOCK_CAP,
+) -> list[list[dict[str, Any]]]:
+    """:func:`find_candidates` of each person, in two queries for them all (a pipeline chunk).
+
+    The stored keys of every probe come in one query and each probe's block is ranked here as
+    :func:`_block` ranks it in SQL (an exact key first, then the most keys shared, then the
+    id); the contacts of every block are loaded together.
+    """
+    t = thresholds if thresholds is not None else thresholds_from(current_app.config)
+    probes = [person_from_dict(person) for person in persons]
+    keys = [contact_keys(probe) for probe in probes]
+    holders: dict[str, list[int]] = defaultdict(list)
+    wanted = sorted(set().union(*keys)) if keys else []
+    for start in range(0, len(wanted), CHUNK):
+        rows = db.session.execute(
+            select(_KEYS.c.key, _KEYS.c.contact_id).where(
+                _KEYS.c.key.in_(wanted[start : start + CHUNK])
+            )
+        )
+        for key, contact_id in rows:
+            holders[key].append(contact_id)
+    blocks: list[list[int]] = []
+    for probe_keys in keys:
+        shared: dict[int, list[int]] = {}
+        for key in probe_keys:
+            exact = 1 if key[:3] in _EXACT_PREFIXES else 0
+            for contact_id in holders.get(key, ()):
+                score = shared.setdefault(contact_id, [0, 0])
+                score[0] = max(score[0], exact)
+                score[1] += 1
+        ranked = sorted(shared, key=lambda c: (-shared[c][0], -shared[c][1], c))
+        blocks.append(ranked[:block_cap])
+    everyone = sorted({c for block in blocks for c in block})
+    people: dict[int, Person] = {}
+    for ids in _chunks(everyone, CHUNK):
+        people.update(_load_people(db.session(), ids))
+    return [
+        _ranked(probe, {c: people[c] for c in block if c in people}, t, limit) if block else []
+        for probe, block in zip(probes, blocks, strict=True)
+    ]
+
+
+def _ranked(
+    probe: Person, others: dict[int, Person], t: Thresholds, limit: int
+) -> list[dict[str, Any]]:
+    """The candidates among ``others`` (a probe's block), best first, as JSON-ready dicts."""
     ranked = matching.find_candidates(probe, others.values(), t, limit=len(others))
     chosen = ranked[: max(limit, 0)]
     shown = {c.contact_id for c in chosen}
@@ -358,6 +460,10 @@ def init_app(app: Flask) -> None:
 
     thresholds_from(app.config)  # a misspelt threshold fails at start-up, not on a request
     app.extensions["catalogue_duplicate_finder"] = find_candidates
+    # The batch finder answers as the single one does: it stands in for that one only (a
+    # finder replaced later, or patched in before, is called person by person).
+    if find_candidates is _FIND_CANDIDATES:
+        app.extensions["catalogue_duplicate_finder_many"] = (find_candidates, find_candidates_many)
     app.cli.add_command(reindex_duplicates_command)
     # The listener is on Flask-SQLAlchemy's session class, shared by every app: install it once.
     if not event.contains(db.session, "after_flush", _after_flush):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
 from ..db import UTCDateTime, db
+
+if TYPE_CHECKING:
+    from ..profiles.models import Contact
 
 
 class LinkingCredential(db.Model):  # type: ignore[name-defined, misc]
@@ -32,6 +36,9 @@ class LinkingCredential(db.Model):  # type: ignore[name-defined, misc]
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     used_by_account_id: Mapped[int | None] = mapped_column(Integer)
     created_by_request_id: Mapped[int | None] = mapped_column(Integer)
+
+    # Never read: it orders a flush that adds a contact and its credential (contact first).
+    contact: Mapped[Contact] = relationship(lazy="raise")
 
     __table_args__ = (
         Index(

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from .. import audit
 from ..clock import now
-from ..db import db
+from ..db import db, reserve_id
 from ..passwords import hash_code
 from .models import LinkingCredential
 
@@ -40,20 +40,25 @@ def issue(
     request_id: int | None = None,
     actor_account_id: int | None = None,
     validity: dt.timedelta = VALIDITY,
+    new_contact: bool = False,
 ) -> tuple[LinkingCredential, str]:
     """Void the contact's active credential and issue a new one; returns it and the clear code.
 
     Runs in the caller's transaction. The clear code leaves this function only to be put in
-    the email; it is stored hashed.
+    the email; it is stored hashed. ``new_contact``: the contact was created in this
+    transaction, so it has no credential to void (one statement saved per new person).
     """
-    voided = db.session.execute(
-        update(LinkingCredential)
-        .where(LinkingCredential.contact_id == contact_id, LinkingCredential.state == "active")
-        .values(state="void")
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    voided = 0
+    if not new_contact:
+        voided = db.session.execute(
+            update(LinkingCredential)
+            .where(LinkingCredential.contact_id == contact_id, LinkingCredential.state == "active")
+            .values(state="void")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
     code = _token(10)
     credential = LinkingCredential(
+        id=reserve_id(LinkingCredential),
         contact_id=contact_id,
         organisation_id=organisation_id,
         identifier=new_identifier(),
@@ -62,7 +67,6 @@ def issue(
         created_by_request_id=request_id,
     )
     db.session.add(credential)
-    db.session.flush()
     audit.record(
         "linking.issue",
         actor_account_id=actor_account_id,

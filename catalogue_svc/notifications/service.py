@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
+import time
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -13,7 +15,7 @@ from sqlalchemy import update
 
 from .. import queue
 from ..clock import now
-from ..db import db
+from ..db import add_row, db, reserve_id
 from .models import SCRUBBED, Email
 from .templates import render
 
@@ -32,27 +34,30 @@ def queue_email(
     contact_id: int | None = None,
     request_id: int | None = None,
     dedupe_key: str | None = None,
-) -> Email:
-    """Render an email and add it, with its outbox row, to the current transaction."""
+) -> int:
+    """Render an email and add it, with its outbox row, to the current transaction; its id."""
     settings = current_app.config["CATALOGUE_SETTINGS"]
     subject, body = render(template, language, {"base_url": settings.base_url, **params})
     domain = settings.mail_from.rsplit("@", 1)[-1].strip(">").strip() or "catalogue.local"
-    email = Email(
-        message_id=f"<{uuid.uuid4().hex}@{domain}>",
-        dedupe_key=dedupe_key,
-        to_address=to,
-        template=template,
-        language=language,
-        subject=subject,
-        body=body,
-        account_id=account_id,
-        contact_id=contact_id,
-        request_id=request_id,
+    email_id = reserve_id(Email)
+    add_row(
+        Email,
+        {
+            "id": email_id,
+            "message_id": f"<{uuid.uuid4().hex}@{domain}>",
+            "dedupe_key": dedupe_key,
+            "to_address": to,
+            "template": template,
+            "language": language,
+            "subject": subject,
+            "body": body,
+            "account_id": account_id,
+            "contact_id": contact_id,
+            "request_id": request_id,
+        },
     )
-    db.session.add(email)
-    db.session.flush()
-    queue.emit(TOPIC, {"email_id": email.id}, dedupe_key=f"email:{email.id}")
-    return email
+    queue.emit(TOPIC, {"email_id": email_id}, dedupe_key=f"email:{email_id}")
+    return email_id
 
 
 def _build(email: Email, mail_from: str) -> EmailMessage:
@@ -68,6 +73,50 @@ def _build(email: Email, mail_from: str) -> EmailMessage:
     return message
 
 
+# One SMTP connection per process, kept between sends: a mailer sending a batch does not pay a
+# connection and a greeting for each email (nor does the server). Checked with NOOP before each
+# send and opened again if the server closed it; a send that fails closes it, and the message is
+# retried by the outbox like any failure.
+_SMTP: dict[tuple[str, int, int], smtplib.SMTP] = {}
+_SMTP_IDLE = 30.0  # seconds after which a kept connection is not trusted without a new one
+
+
+class _Kept:
+    """A kept connection for exactly one send: back in the cache if it succeeds."""
+
+    def __init__(self, smtp: smtplib.SMTP, key: tuple[str, int, int]) -> None:
+        self.smtp, self.key = smtp, key
+
+    def send_message(self, message: EmailMessage) -> None:
+        try:
+            self.smtp.send_message(message)
+        except BaseException:
+            self.smtp.close()  # in an unknown state: never reused
+            raise
+        self.smtp._last_used = time.monotonic()  # type: ignore[attr-defined]
+        stale = _SMTP.pop(self.key, None)
+        if stale is not None:
+            stale.close()
+        _SMTP[self.key] = self.smtp
+
+
+def _connection(host: str, port: int) -> _Kept:
+    key = (host, port, os.getpid())  # a forked process never shares its parent's socket
+    smtp = _SMTP.pop(key, None)
+    if smtp is not None:
+        try:
+            if time.monotonic() - getattr(smtp, "_last_used", 0.0) > _SMTP_IDLE:
+                raise smtplib.SMTPServerDisconnected("idle")
+            if smtp.noop()[0] != 250:
+                raise smtplib.SMTPServerDisconnected("noop refused")
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+            smtp = None
+    if smtp is None:
+        smtp = smtplib.SMTP(host, port, timeout=10)
+    return _Kept(smtp, key)
+
+
 def send_email(message: queue.OutboxMessage) -> None:
     """Outbox handler: send one email once (idempotent on ``sent_at``)."""
     email = db.session.get(Email, message.payload["email_id"])
@@ -77,8 +126,9 @@ def send_email(message: queue.OutboxMessage) -> None:
     if not queue.renew_lease(message):
         return  # another mailer sends it
     if settings.smtp_host:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port or 25, timeout=10) as smtp:
-            smtp.send_message(_build(email, settings.mail_from))
+        _connection(settings.smtp_host, settings.smtp_port or 25).send_message(
+            _build(email, settings.mail_from)
+        )
         body = SCRUBBED
     else:
         # Embedded mode without SMTP: the row itself is the dev mailbox shown at /dev/mail.

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..db import END_OF_TIME, db
+from ..db import END_OF_TIME, add_row, db, reserve_id
 from .models import (
+    AUTHORITY_RELATIONS,
     Contact,
     ContactPhone,
     ContactRelation,
@@ -43,6 +44,12 @@ class ApplyContext:
     relation_refs: dict[str, int] = field(default_factory=dict)
     emails: list[dict[str, Any]] = field(default_factory=list)
     touched_contacts: set[int] = field(default_factory=set)
+    # The rows this changeset created, by id: their ids are reserved (``reserve_id``), so they
+    # are read from here without a flush, and ``touches_existing`` tells a batch whether the
+    # changeset changed anything a sibling request's view of the profile may hold.
+    new_contacts: dict[int, Contact] = field(default_factory=dict)
+    new_relations: dict[int, ContactRelation] = field(default_factory=dict)
+    touches_existing: bool = False
 
 
 def _contact_id(ref: int | str, ctx: ApplyContext) -> int:
@@ -72,19 +79,20 @@ def _change(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    db.session.add(
-        ProfileChange(
-            at=ctx.at,
-            actor_account_id=ctx.actor_account_id,
-            source=ctx.source,
-            request_id=ctx.request_id,
-            op_index=index if ctx.request_id is not None else None,
-            entity=entity,
-            entity_id=entity_id,
-            operation=operation,
-            before=before,
-            after=after,
-        )
+    add_row(
+        ProfileChange,
+        {
+            "at": ctx.at,
+            "actor_account_id": ctx.actor_account_id,
+            "source": ctx.source,
+            "request_id": ctx.request_id,
+            "op_index": index if ctx.request_id is not None else None,
+            "entity": entity,
+            "entity_id": entity_id,
+            "operation": operation,
+            "before": before,
+            "after": after,
+        },
     )
 
 
@@ -148,6 +156,7 @@ def _phones(contact: Contact, phones: Any) -> None:
 
 def _add_contact(op: Any, index: int, ctx: ApplyContext) -> None:
     contact = Contact(
+        id=reserve_id(Contact),
         first_name=op.first_name,
         last_name=op.last_name,
         birth_date=op.birth_date,
@@ -159,8 +168,8 @@ def _add_contact(op: Any, index: int, ctx: ApplyContext) -> None:
     )
     _phones(contact, op.phones)
     db.session.add(contact)
-    db.session.flush()
     ctx.refs[op.ref] = contact.id
+    ctx.new_contacts[contact.id] = contact
     ctx.touched_contacts.add(contact.id)
     after = {"first_name": contact.first_name, "last_name": contact.last_name}
     _change(ctx, index, "contact", contact.id, op.op, None, after)
@@ -168,7 +177,10 @@ def _add_contact(op: Any, index: int, ctx: ApplyContext) -> None:
 
 def _add_contact_relation(op: Any, index: int, ctx: ApplyContext) -> None:
     contact_id = _contact_id(op.contact, ctx)
+    if contact_id not in ctx.new_contacts or op.type in AUTHORITY_RELATIONS:
+        ctx.touches_existing = True  # an existing contact's relations, or the firm's authority
     relation = ContactRelation(
+        id=reserve_id(ContactRelation),
         contact_id=contact_id,
         organisation_id=op.organisation_id,
         type=op.type,
@@ -180,7 +192,7 @@ def _add_contact_relation(op: Any, index: int, ctx: ApplyContext) -> None:
         created_by_request_id=ctx.request_id,
     )
     db.session.add(relation)
-    db.session.flush()
+    ctx.new_relations[relation.id] = relation
     if getattr(op, "ref", None):
         ctx.relation_refs[op.ref] = relation.id
     after = {"contact_id": contact_id, "organisation_id": op.organisation_id, "type": op.type}
@@ -192,14 +204,18 @@ def _grant_subject(op: Any, index: int, ctx: ApplyContext) -> None:
     if subject is None:
         raise ApplyError(f"Sujet autorisé inconnu : {op.subject_code}.")
     relation_id = _relation_id(op.contact_relation, ctx)
-    relation = db.session.get(ContactRelation, relation_id)
+    relation = ctx.new_relations.get(relation_id) or db.session.get(ContactRelation, relation_id)
     if relation is None or not relation.active:
         raise ApplyError("La relation du contact n'est plus active.")
+    holder_contact_id = _contact_id(op.contact, ctx)
+    if relation_id not in ctx.new_relations or holder_contact_id not in ctx.new_contacts:
+        ctx.touches_existing = True
     grant = Grant(
+        id=reserve_id(Grant),
         subject_id=subject.id,
         owner_organisation_id=op.owner_organisation_id,
         right=op.right,
-        holder_contact_id=_contact_id(op.contact, ctx),
+        holder_contact_id=holder_contact_id,
         contact_relation_id=relation_id,
         organisation_relation_id=op.organisation_relation_id,
         start_date=ctx.at.date(),
@@ -210,7 +226,6 @@ def _grant_subject(op: Any, index: int, ctx: ApplyContext) -> None:
         created_by_request_id=ctx.request_id,
     )
     db.session.add(grant)
-    db.session.flush()
     after = {"subject": op.subject_code, "right": op.right}
     _change(ctx, index, "grant", grant.id, op.op, None, after)
 
@@ -348,4 +363,19 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
     handler = _APPLY.get(op.op)
     if handler is None:
         raise ApplyError(f"Opération inconnue : {op.op}.")
+    if op.op not in _CREATING:
+        ctx.touches_existing = True
     handler(op, index, ctx)
+
+
+# Operations that only add rows (the ones they add to existing entities set ``touches_existing``
+# themselves) or only queue emails.
+_CREATING = frozenset(
+    {
+        "add_contact",
+        "add_contact_relation",
+        "grant_subject",
+        "issue_linking_credentials",
+        "notify_contact",
+    }
+)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, insert, select
 
 from ..db import db
 from ..profiles.models import ContactRelation, Grant
@@ -83,33 +84,81 @@ def _counterpart(key: str) -> str:
     return {"add": f"remove:{value}", "remove": f"add:{value}"}.get(kind, key)
 
 
-def record_keys(request: Request) -> None:
-    """Store ``request``'s conflict keys (at submission, in its transaction)."""
-    for key in sorted(conflict_keys(request.changeset or [])):
-        db.session.add(
-            RequestConflictKey(
-                request_id=request.id, organisation_id=request.organisation_id, key=key[:400]
-            )
+def record_keys(
+    request_id: int, organisation_id: int, changeset: Iterable[dict[str, Any]] | None
+) -> None:
+    """Store a new request's conflict keys (at submission, in its transaction; one statement,
+    none when it has no key)."""
+    keys = sorted(conflict_keys(changeset or []))
+    if keys:
+        db.session.execute(
+            insert(RequestConflictKey.__table__),
+            [
+                {"request_id": request_id, "organisation_id": organisation_id, "key": key[:400]}
+                for key in keys
+            ],
         )
 
 
-def find_and_link(request: Request) -> list[str]:
-    """Link ``request`` with the pending requests it conflicts with; returns French reasons."""
-    mine = conflict_keys(request.changeset or [])
-    if not mine:
-        return []
-    wanted = {_counterpart(k)[:400] for k in mine}
-    rows = db.session.execute(
-        select(Request.id, Request.number, RequestConflictKey.key)
+@dataclass
+class PendingConflicts:
+    """What :func:`find_and_link` reads for several requests, read once for them all."""
+
+    keys: dict[int, set[str]]  # each request's own conflict keys
+    rows: list[tuple[int, str | None, str, int]]  # (id, number, key, organisation) of pending ones
+
+
+def _pending_with_keys(
+    organisation_ids: Iterable[int], keys: Iterable[str]
+) -> Select[int, str | None, str, int]:
+    return (
+        select(
+            Request.id, Request.number, RequestConflictKey.key, RequestConflictKey.organisation_id
+        )
         .join(RequestConflictKey, RequestConflictKey.request_id == Request.id)
         .where(
-            RequestConflictKey.organisation_id == request.organisation_id,
-            RequestConflictKey.key.in_(sorted(wanted)),
-            Request.id != request.id,
+            RequestConflictKey.organisation_id.in_(sorted(set(organisation_ids))),
+            RequestConflictKey.key.in_(sorted(set(keys))),
             Request.state.in_(PENDING),
         )
         .order_by(Request.id)
-    ).all()
+    )
+
+
+def pending_conflicts(requests: Iterable[Request]) -> PendingConflicts:
+    """The pending requests that any of ``requests`` may conflict with, in one query."""
+    keys = {r.id: conflict_keys(r.changeset or []) for r in requests}
+    wanted = {_counterpart(k)[:400] for mine in keys.values() for k in mine}
+    organisations = {r.organisation_id for r in requests if keys[r.id]}
+    rows: list[tuple[int, str | None, str, int]] = []
+    if wanted:
+        result = db.session.execute(_pending_with_keys(organisations, wanted))
+        rows = [(i, number, key, organisation) for i, number, key, organisation in result]
+    return PendingConflicts(keys=keys, rows=rows)
+
+
+def find_and_link(request: Request, prefetched: PendingConflicts | None = None) -> list[str]:
+    """Link ``request`` with the pending requests it conflicts with; returns French reasons.
+
+    ``prefetched``: what :func:`pending_conflicts` read for a chunk holding ``request``.
+    """
+    if prefetched is not None and request.id in prefetched.keys:
+        mine = prefetched.keys[request.id]
+        candidates = prefetched.rows
+    else:
+        mine = conflict_keys(request.changeset or [])
+        candidates = None
+    if not mine:
+        return []
+    wanted = {_counterpart(k)[:400] for k in mine}
+    if candidates is None:
+        result = db.session.execute(_pending_with_keys([request.organisation_id], wanted))
+        candidates = [(i, number, key, organisation) for i, number, key, organisation in result]
+    rows = [
+        (other_id, number, key)
+        for other_id, number, key, organisation_id in candidates
+        if organisation_id == request.organisation_id and key in wanted and other_id != request.id
+    ]
     matched: dict[int, tuple[str | None, bool]] = {}
     for other_id, number, key in rows:
         person = key.startswith("person:") or matched.get(other_id, (None, False))[1]

@@ -6,28 +6,46 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 import workflows
 from forms import registry
 from forms.base import BuildOptions, FormDefinition, FormValidationError
+from forms.profile import ProfileView, ViewPart
 
 from .. import audit, queue
-from ..access import ProfileAccess, profile_access, require_profile
+from ..access import (
+    ProfileAccess,
+    access_from_rows,
+    access_statement,
+    profile_access,
+)
 from ..clock import now
-from ..db import begin_writing, compare_and_set, db
+from ..db import add_row, begin_writing, compare_and_set, db
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
-from ..profiles.snapshot import profile_view
+from ..profiles.snapshot import contacts_view, profile_view
 from . import templates  # noqa: F401 - registers the emails
-from .conflicts import find_and_link, linked, record_keys
+from .conflicts import PendingConflicts, find_and_link, linked, pending_conflicts, record_keys
 from .models import IdempotencyKey, Request, RequestComment, RequestEvent
 
 CHECK_TOPIC = "request.check"
@@ -89,23 +107,25 @@ def transition(
         "state_changed_at": at,
         **(values or {}),
     }
-    if not compare_and_set(
-        Request, request.id, {"state": request.state, "version": request.version}, changes
-    ):
+    expected = {"state": request.state, "version": request.version}
+    if queue.in_chunk():
+        _chunk().defer_cas(request.id, expected, changes)
+    elif not compare_and_set(Request, request.id, expected, changes):
         raise Conflict("La demande a été modifiée entre-temps. Rechargez-la et réessayez.")
-    db.session.add(
-        RequestEvent(
-            request_id=request.id,
-            at=at,
-            trigger=trigger,
-            from_state=request.state,
-            to_state=target.value,
-            actor_account_id=actor.account_id,
-            actor_kind=actor.kind,
-            actor_name=actor.name,
-            reason=reason,
-            version=request.version,
-        )
+    add_row(
+        RequestEvent,
+        {
+            "request_id": request.id,
+            "at": at,
+            "trigger": trigger,
+            "from_state": request.state,
+            "to_state": target.value,
+            "actor_account_id": actor.account_id,
+            "actor_kind": actor.kind,
+            "actor_name": actor.name,
+            "reason": reason,
+            "version": request.version,
+        },
     )
     audit.record(
         "request.transition",
@@ -115,9 +135,75 @@ def transition(
         subject_id=request.number,
         details={"trigger": trigger, "from": request.state, "to": target.value},
     )
+    # Written by the compare-and-set already: the unit of work must not write them again.
     for key, value in changes.items():
-        setattr(request, key, value)
+        set_committed_value(request, key, value)
     return request
+
+
+@dataclass
+class _ChunkState:
+    """What a chunk of pipeline messages shares (``queue.in_chunk``), dropped when it ends.
+
+    * The requests' compare-and-sets, deferred: one statement for the chunk at its end (several
+      transitions of one request merge into one). If any row moved meanwhile, the chunk fails
+      and each message runs again on its own, where the compare-and-set is immediate.
+    * The profile views and access checks the chunk's applies read. A view stays valid for the
+      next request as long as the applied changesets only created new people with their new
+      relations and subjects (``ApplyContext.touches_existing`` false): nothing a view holds
+      changed. Anything else empties the caches, and the next read sees the chunk's own writes.
+    """
+
+    cas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
+    views: dict[tuple[Any, ...], ProfileView] = field(default_factory=dict)
+    access: dict[tuple[int, int], ProfileAccess | None] = field(default_factory=dict)
+    # The check's reads, made for the whole chunk before its first check.
+    candidates: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    conflicts: PendingConflicts | None = None
+
+    def defer_cas(self, request_id: int, expected: dict[str, Any], changes: dict[str, Any]) -> None:
+        if request_id in self.cas:
+            self.cas[request_id][1].update(changes)  # expected stays the first transition's
+        else:
+            self.cas[request_id] = (dict(expected), dict(changes))
+
+    def forget_reads(self) -> None:
+        self.views.clear()
+        self.access.clear()
+
+
+def _chunk() -> _ChunkState:
+    state = db.session.info.get("chunk_state")
+    if state is None:
+        state = db.session.info["chunk_state"] = _ChunkState()
+    return state  # type: ignore[no-any-return]
+
+
+def _finish_chunk() -> None:
+    """Write the chunk's deferred compare-and-sets: one statement per set of columns."""
+    state = db.session.info.get("chunk_state")
+    if state is None or not state.cas:
+        return
+    table = Request.__table__
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for request_id, (expected, changes) in state.cas.items():
+        params = {"_id": request_id, "_state": expected["state"], "_version": expected["version"]}
+        params.update({f"v_{key}": value for key, value in changes.items()})
+        groups.setdefault(tuple(sorted(changes)), []).append(params)
+    state.cas.clear()
+    for columns, rows in groups.items():
+        stmt = (
+            table.update()
+            .where(
+                table.c.id == bindparam("_id"),
+                table.c.state == bindparam("_state"),
+                table.c.version == bindparam("_version"),
+            )
+            .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
+        )
+        changed = db.session.execute(stmt, rows).rowcount  # type: ignore[attr-defined]
+        if changed != len(rows):
+            raise Conflict("Une demande du lot a été modifiée entre-temps.")
 
 
 # ---------------------------------------------------------------- submission
@@ -138,11 +224,6 @@ def number_sql(year: int, request_id: ColumnElement[int]) -> ColumnElement[str]:
     """SQL for the text of :func:`_number`: ``DEM-<year>-<id, on 6 digits at least>``."""
     zeros = case(*((request_id < 10**width, "0" * (6 - width)) for width in range(1, 6)), else_="")
     return literal(f"DEM-{year}-", String) + zeros + cast(request_id, String)
-
-
-def _id_and_number(year: int) -> tuple[ColumnElement[int], ColumnElement[str]]:
-    """SQL for a new request's id and its number, for its INSERT."""
-    return _id_and_number_sql(db.session.get_bind().dialect.name, year)
 
 
 @functools.cache  # immutable SQL, one per year: building it costs more than running it
@@ -176,12 +257,17 @@ def submit(
     idempotency_key: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Validate and record a submission; returns (HTTP status, body). One transaction."""
-    access = require_profile(account_id, profile_id)
+    # The access check and the key's earlier answer, if any, in one round trip.
+    rows = db.session.execute(
+        _access_and_key_query(),
+        {"account_id": account_id, "profile_id": profile_id, "idempotency_key": idempotency_key},
+    ).all()
+    access = access_from_rows(account_id, rows)
+    if access is None:
+        raise NotFound()
     body_hash = _body_hash(item, variables)
-    if idempotency_key is not None:
-        replay = _replay(account_id, idempotency_key, body_hash)
-        if replay is not None:
-            return replay
+    if idempotency_key is not None and rows[0][3] is not None:
+        return _replayed(rows[0][3:], body_hash)
     form = form_or_404(item) if isinstance(item, str) else None
     if form is None:
         raise ValidationFailed(errors={"item": ["Formulaire inconnu."]})
@@ -195,69 +281,47 @@ def submit(
     try:
         today = now().date()
         cleaned = form.validate(variables, today=today)
-        view = profile_view(profile_id, contact_ids=_contacts_named(cleaned), parts=form.view_parts)
+        view = contacts_view(
+            profile_id, contact_ids=_contacts_named(cleaned), parts=form.view_parts
+        )
         operations = form.changeset(cleaned, view, BuildOptions(today=today))
     except FormValidationError as exc:
         raise ValidationFailed(
             errors={f"variables.{k}": v for k, v in exc.errors.items()}
         ) from None
     created_at = now()
-    new_id, number = _id_and_number(created_at.year)
-    request = Request(
-        id=new_id,
-        number=number,
-        form_slug=form.slug,
-        form_version=form.version,
-        organisation_id=profile_id,
-        submitted_by_account_id=account_id,
-        submitted_by_name=account_name,
-        variables=variables,
-        changeset=[op.to_dict() for op in operations],
-        validation_rule=form.validation_rule,
-        state="submitted",
-        version=1,
-        created_at=created_at,
-    )
-    db.session.add(request)
-    db.session.flush()
-    # The INSERT wrote the number (``number_sql``); the same text here spares reading it back.
-    set_committed_value(request, "number", _number(request))
-    record_keys(request)
-    db.session.add(
-        RequestEvent(
-            request_id=request.id,
-            at=request.created_at,
-            trigger="submit",
-            from_state=None,
-            to_state="submitted",
-            actor_account_id=account_id,
-            actor_kind="submitter",
-            actor_name=account_name,
-            version=0,
-        )
-    )
-    queue.emit(CHECK_TOPIC, {"request_id": request.id}, dedupe_key=f"check:{request.id}")
-    audit.record(
-        "request.submit",
-        actor_account_id=account_id,
-        actor_kind="account",
-        subject_type="request",
-        subject_id=request.number,
-        details={"form": form.slug, "profile_id": profile_id},
-    )
-    body = summary(request)
-    if idempotency_key is not None:
-        db.session.add(
-            IdempotencyKey(
-                account_id=account_id,
-                key=idempotency_key,
-                body_hash=body_hash,
-                request_id=request.id,
-                status=202,
-                response=body,
-            )
-        )
+    changeset = [op.to_dict() for op in operations]
+    body = {
+        "number": "",  # known once written
+        "item": form.slug,
+        "title": form.title_fr,
+        "state": "submitted",
+        "state_label": workflows.label("submitted"),
+        "profile_id": profile_id,
+        "submitted_at": created_at.isoformat(),
+        "submitted_by": account_name,
+        "applied_at": None,
+        "visible_at": None,
+    }
+    params = {
+        "p_form_slug": form.slug,
+        "p_form_version": form.version,
+        "p_organisation_id": profile_id,
+        "p_account_id": account_id,
+        "p_account_name": account_name,
+        "p_variables": variables,
+        "p_changeset": changeset,
+        "p_validation_rule": form.validation_rule,
+        "p_at": created_at,
+        "p_ip": audit.client_ip(),
+        "p_audit_details": {"form": form.slug, "profile_id": profile_id},
+        "p_key": idempotency_key,
+        "p_body_hash": body_hash,
+        "p_response": body,
+    }
     try:
+        request_id, number = _write_submission(created_at.year, params)
+        record_keys(request_id, profile_id, changeset)
         db.session.commit()
     except IntegrityError:
         # The same key raced us: answer what the winner answered.
@@ -267,7 +331,204 @@ def submit(
             if replay is not None:
                 return replay
         raise
+    body["number"] = number
+    audit.log.info(  # the line audit.record logs: the row went in with the request's
+        "audit",
+        extra={
+            "fields": {
+                "action": "request.submit",
+                "outcome": "success",
+                "actor": account_id,
+                "subject": f"request:{number}",
+            }
+        },
+    )
     return 202, body
+
+
+@functools.cache
+def _access_and_key_query() -> Any:
+    """The access check (:func:`access_statement`) and, joined to it, the body hash, status and
+    answer stored for ``idempotency_key`` (NULL when none, or no key); built once."""
+    keys = IdempotencyKey.__table__
+    return (
+        access_statement()
+        .add_columns(keys.c.body_hash, keys.c.status, keys.c.response)
+        .outerjoin(
+            keys,
+            and_(
+                keys.c.account_id == bindparam("account_id", type_=Integer()),
+                keys.c.key == bindparam("idempotency_key", type_=String()),
+            ),
+        )
+    )
+
+
+def _write_submission(year: int, params: dict[str, Any]) -> tuple[int, str]:
+    """Write a valid submission: the request (its number too), its first history row, the
+    duplicate check's outbox row, the audit row and the idempotency key (when one was sent);
+    returns the request's id and number. The outbox topic is published after commit.
+
+    PostgreSQL: one statement (the inserts as data-modifying CTEs of the request's); SQLite,
+    which has no such CTEs: one statement per table, each without a network round trip.
+    """
+    dialect = db.session.get_bind().dialect.name
+    with_key = params["p_key"] is not None
+    statements = _submission_sql(dialect, year, with_key)
+    if dialect == "postgresql":
+        # The stored answer gets its number in SQL (``||``): the rest of it is known now.
+        answer = {k: v for k, v in params["p_response"].items() if k != "number"}
+        params = {**params, "p_response": answer}
+        request_id, number = db.session.execute(statements[0], params).one()
+    else:
+        request_id = db.session.execute(statements[0], params).scalar_one()
+        number = f"DEM-{year}-{request_id:06d}"
+        params = {
+            **params,
+            "p_request_id": request_id,
+            "p_number": number,
+            "p_payload": {"request_id": request_id},
+            "p_dedupe_key": f"check:{request_id}",
+            "p_response": {**params["p_response"], "number": number},
+        }
+        for statement in statements[1:]:
+            db.session.execute(statement, params)
+    db.session.info.setdefault("outbox_topics", set()).add(CHECK_TOPIC)  # as queue.emit
+    return int(request_id), str(number)
+
+
+@functools.cache
+def _submission_sql(dialect: str, year: int, with_key: bool) -> tuple[Any, ...]:
+    """The statements of :func:`_write_submission`, built once (building them costs more than
+    running them). Bind parameters are ``p_…``; the rows are those ``queue.emit`` and
+    ``audit.record`` add."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    requests, events, keys = Request.__table__, RequestEvent.__table__, IdempotencyKey.__table__
+    outbox, audits = queue.OutboxMessage.__table__, audit.AuditEvent.__table__
+
+    def p(name: str, column: Any) -> Any:
+        return bindparam(f"p_{name}", type_=column.type)
+
+    at = p("at", requests.c.created_at)
+    request_values = {
+        "form_slug": p("form_slug", requests.c.form_slug),
+        "form_version": p("form_version", requests.c.form_version),
+        "organisation_id": p("organisation_id", requests.c.organisation_id),
+        "submitted_by_account_id": p("account_id", requests.c.submitted_by_account_id),
+        "submitted_by_name": p("account_name", requests.c.submitted_by_name),
+        "variables": p("variables", requests.c.variables),
+        "changeset": p("changeset", requests.c.changeset),
+        "validation_rule": p("validation_rule", requests.c.validation_rule),
+        "state": literal("submitted", String),
+        "version": literal(1, Integer),
+        "created_at": at,
+        "state_changed_at": at,
+    }
+
+    def rows_of(request_id: Any, number: Any, payload: Any, dedupe_key: Any) -> list[Any]:
+        event = {
+            "request_id": request_id,
+            "at": at,
+            "trigger": literal("submit", String),
+            "to_state": literal("submitted", String),
+            "actor_account_id": p("account_id", events.c.actor_account_id),
+            "actor_kind": literal("submitter", String),
+            "actor_name": p("account_name", events.c.actor_name),
+            "version": literal(0, Integer),
+        }
+        message = {
+            "topic": literal(CHECK_TOPIC, String),
+            "payload": payload,
+            "dedupe_key": dedupe_key,
+            "created_at": at,
+            "available_at": at,
+            "attempts": literal(0, Integer),
+            "failed": literal(False),
+        }
+        audit_row = {
+            "at": at,
+            "action": literal("request.submit", String),
+            "outcome": literal("success", String),
+            "actor_account_id": p("account_id", audits.c.actor_account_id),
+            "actor_kind": literal("account", String),
+            "ip": p("ip", audits.c.ip),
+            "subject_type": literal("request", String),
+            "subject_id": number,
+            "details": p("audit_details", audits.c.details),
+        }
+        key = {
+            "account_id": p("account_id", keys.c.account_id),
+            "key": p("key", keys.c.key),
+            "body_hash": p("body_hash", keys.c.body_hash),
+            "request_id": request_id,
+            "status": literal(202, Integer),
+            "response": p("response", keys.c.response),
+            "created_at": at,
+        }
+        tables = [(events, event), (outbox, message), (audits, audit_row)]
+        return tables + ([(keys, key)] if with_key else [])
+
+    if dialect == "postgresql":
+        sequence = func.nextval(func.pg_get_serial_sequence(requests.name, "id"))
+        next_id = select(sequence.label("id")).subquery("next_request_id")
+        new = (
+            insert(requests)
+            .from_select(
+                ["id", "number", *request_values],
+                select(next_id.c.id, number_sql(year, next_id.c.id), *request_values.values()),
+                include_defaults=False,
+            )
+            .returning(requests.c.id, requests.c.number)
+            .cte("new_request")
+        )
+        number = new.c.number
+        rows = rows_of(
+            new.c.id,
+            number,
+            func.jsonb_build_object("request_id", new.c.id),
+            literal("check:", String) + cast(new.c.id, String),
+        )
+        ctes = []
+        for table, row in rows:
+            if table is keys:  # the answer: its number is the new request's
+                row["response"] = row["response"].op("||", return_type=JSONB)(
+                    func.jsonb_build_object("number", number)
+                )
+            ctes.append(
+                insert(table)
+                .from_select(
+                    list(row), select(*row.values()).select_from(new), include_defaults=False
+                )
+                .cte(f"new_{table.name}")
+            )
+        return (select(new.c.id, new.c.number).add_cte(*ctes),)
+    new_id, new_number = _id_and_number_sql(dialect, year)
+    first = (
+        insert(requests)
+        .values(id=new_id, number=new_number, **request_values)
+        .returning(requests.c.id)
+    )
+    rows = rows_of(
+        p("request_id", events.c.request_id),
+        p("number", audits.c.subject_id),
+        p("payload", outbox.c.payload),
+        p("dedupe_key", outbox.c.dedupe_key),
+    )
+    return (first, *(insert(table).values(**row) for table, row in rows))
+
+
+def _replayed(stored: Any, body_hash: str) -> tuple[int, dict[str, Any]]:
+    """The answer stored with an idempotency key ``(body hash, status, answer)``; 422 when the
+    key served another body."""
+    stored_hash, status, response = stored
+    if stored_hash != body_hash:
+        raise ValidationFailed(
+            "Cette clé d'idempotence a déjà servi pour une autre demande.",
+            errors={"Idempotency-Key": ["Clé déjà utilisée avec un contenu différent."]},
+        )
+    return int(status or 202), dict(response or {})
 
 
 def _contacts_named(variables: Any, *extra: int | None) -> set[int]:
@@ -277,19 +538,13 @@ def _contacts_named(variables: Any, *extra: int | None) -> set[int]:
 
 
 def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, Any]] | None:
-    stored = db.session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.account_id == account_id, IdempotencyKey.key == key
+    keys = IdempotencyKey.__table__
+    stored = db.session.execute(
+        select(keys.c.body_hash, keys.c.status, keys.c.response).where(
+            keys.c.account_id == account_id, keys.c.key == key
         )
-    )
-    if stored is None:
-        return None
-    if stored.body_hash != body_hash:
-        raise ValidationFailed(
-            "Cette clé d'idempotence a déjà servi pour une autre demande.",
-            errors={"Idempotency-Key": ["Clé déjà utilisée avec un contenu différent."]},
-        )
-    return int(stored.status or 202), dict(stored.response or {})
+    ).first()
+    return None if stored is None else _replayed(stored, body_hash)
 
 
 # ---------------------------------------------------------------- background steps
@@ -301,6 +556,39 @@ def find_candidates(person: dict[str, Any]) -> list[dict[str, Any]]:
     return finder(person)  # type: ignore[no-any-return]
 
 
+def _new_person(request: Request) -> dict[str, Any] | None:
+    """The new person a request adds (what the duplicate check looks for), or None."""
+    form = registry.get(request.form_slug)
+    if form is None:
+        return None
+    return form.new_person(form.validate(request.variables, today=request.created_at.date()))
+
+
+def _prefetch_check(messages: list[queue.OutboxMessage]) -> None:
+    """A check chunk's reads in a few queries: its requests, then every new person's duplicate
+    candidates and every conflicting pending request. The chunk's checks write neither
+    contacts nor conflict keys, so what they would each read is what is read here first."""
+    _prefetch(messages)
+    state = _chunk()
+    pending = [
+        r for r in db.session.info["prefetched"] if r.state in ("submitted", "duplicate_check")
+    ]
+    state.conflicts = pending_conflicts(pending)
+    finders = current_app.extensions.get("catalogue_duplicate_finder_many")
+    if finders is None or finders[0] is not current_app.extensions["catalogue_duplicate_finder"]:
+        return  # a finder of its own: asked person by person
+    people: dict[int, dict[str, Any]] = {}
+    for request in pending:
+        try:
+            person = _new_person(request)
+        except FormValidationError:
+            continue  # its own check says so, one by one
+        if person:
+            people[request.id] = person
+    if people:
+        state.candidates = dict(zip(people, finders[1](list(people.values())), strict=True))
+
+
 def run_check(message: queue.OutboxMessage) -> None:
     """Outbox handler: duplicate check, then agent validation or straight to approval."""
     request = db.session.get(Request, message.payload["request_id"])
@@ -308,14 +596,13 @@ def run_check(message: queue.OutboxMessage) -> None:
         return  # a redelivery, or the request moved on (cancelled…)
     if request.state == "submitted":
         transition(request, "start_check", SYSTEM_ACTOR)
-    form = registry.get(request.form_slug)
-    person = (
-        form.new_person(form.validate(request.variables, today=request.created_at.date()))
-        if form
-        else None
-    )
-    candidates = find_candidates(person) if person else []
-    conflicts = find_and_link(request)
+    state = _chunk() if queue.in_chunk() else None
+    person = _new_person(request)
+    if state is not None and request.id in state.candidates:
+        candidates = state.candidates[request.id]
+    else:
+        candidates = find_candidates(person) if person else []
+    conflicts = find_and_link(request, state.conflicts if state is not None else None)
     rule = request.validation_rule
     needs = (
         bool(conflicts)
@@ -358,11 +645,18 @@ def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:
 
 
 def run_apply(message: queue.OutboxMessage) -> None:
-    """Outbox handler: re-check, apply the changeset and move to ``applied`` in one transaction."""
+    """Outbox handler: re-check, apply the changeset and move to ``applied`` in one transaction.
+
+    In a chunk (``queue.in_chunk``) the request's rows are only added to the session, with
+    reserved ids: the chunk writes them all at its end, one statement per table. A changeset
+    that no longer applies then fails the chunk, and each message runs again on its own, where
+    a savepoint undoes that request's writes alone.
+    """
     request = db.session.get(Request, message.payload["request_id"])
     if request is None or request.state != "approved":
         return
-    problem = _apply_problem(request)
+    chunked = queue.in_chunk()
+    problem = _apply_problem(request, chunked)
     if problem is not None:
         transition(request, "fail", SYSTEM_ACTOR, reason=problem, values={"reason": problem})
         return
@@ -374,10 +668,11 @@ def run_apply(message: queue.OutboxMessage) -> None:
         submitted_on = request.created_at.date()
         operations = form.changeset(
             form.validate(request.variables, today=submitted_on),
-            profile_view(
+            _view(
                 request.organisation_id,
-                contact_ids=_contacts_named(request.variables, request.merge_with_contact_id),
-                parts=form.view_parts,
+                _contacts_named(request.variables, request.merge_with_contact_id),
+                form.view_parts,
+                chunked,
             ),
             BuildOptions(merge_with_contact_id=request.merge_with_contact_id, today=submitted_on),
         )
@@ -393,37 +688,57 @@ def run_apply(message: queue.OutboxMessage) -> None:
         at=at,
         visible_at=visible_at,
     )
-    # A savepoint, not the whole transaction: other requests of the same batch share it.
-    begin_writing()
-    savepoint = db.session.begin_nested()
-    try:
-        transition(
-            request,
-            "apply",
-            SYSTEM_ACTOR,
-            values={
-                "applied_at": at,
-                "visible_at": visible_at,
-                "changeset": [op.to_dict() for op in operations],
-            },
-        )
+    values = {
+        "applied_at": at,
+        "visible_at": visible_at,
+        "changeset": [op.to_dict() for op in operations],
+    }
+    if chunked:
+        transition(request, "apply", SYSTEM_ACTOR, values=values)
         for index, operation in enumerate(operations):
-            apply_operation(operation, index, ctx)
-        savepoint.commit()
-    except ApplyError as exc:
-        savepoint.rollback()
-        db.session.refresh(request)
-        transition(request, "fail", SYSTEM_ACTOR, reason=str(exc), values={"reason": str(exc)})
-        return
+            apply_operation(operation, index, ctx)  # an ApplyError fails the chunk
+        if ctx.touches_existing:
+            _chunk().forget_reads()
+    else:
+        # A savepoint: a failing changeset leaves the request's own writes out, nothing else.
+        begin_writing()
+        savepoint = db.session.begin_nested()
+        try:
+            transition(request, "apply", SYSTEM_ACTOR, values=values)
+            for index, operation in enumerate(operations):
+                apply_operation(operation, index, ctx)
+            savepoint.commit()
+        except ApplyError as exc:
+            savepoint.rollback()
+            db.session.refresh(request)
+            transition(request, "fail", SYSTEM_ACTOR, reason=str(exc), values={"reason": str(exc)})
+            return
     _queue_apply_emails(request, ctx)
 
 
-def _apply_problem(request: Request) -> str | None:
+def _view(
+    organisation_id: int, contact_ids: set[int], parts: Collection[ViewPart], chunked: bool
+) -> ProfileView:
+    """The profile view an apply computes its changeset against (shared within a chunk)."""
+    if not chunked:
+        return profile_view(organisation_id, contact_ids=contact_ids, parts=parts)
+    views = _chunk().views
+    key = (organisation_id, frozenset(contact_ids), frozenset(parts))
+    if key not in views:
+        views[key] = profile_view(organisation_id, contact_ids=contact_ids, parts=parts)
+    return views[key]
+
+
+def _apply_problem(request: Request, chunked: bool = False) -> str | None:
     """Why the request can no longer be applied (the submitter lost access…), or None."""
-    access = profile_access(request.submitted_by_account_id, request.organisation_id)
     form = registry.get(request.form_slug)
     if form is None:
         return "Le formulaire de cette demande n'existe plus."
+    key = (request.submitted_by_account_id, request.organisation_id)
+    cache = _chunk().access if chunked else {}
+    if key not in cache:
+        cache[key] = profile_access(*key)
+    access = cache[key]
     if access is None:
         return "Le demandeur n'a plus accès au dossier de l'organisation."
     if form.requires_authority and not access.can_manage:
@@ -447,7 +762,9 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
     organisation = db.session.get(Organisation, request.organisation_id)
     assert organisation is not None
     for index, item in enumerate(ctx.emails):
-        contact = db.session.get(Contact, item["contact_id"])
+        contact = ctx.new_contacts.get(item["contact_id"]) or db.session.get(
+            Contact, item["contact_id"]
+        )
         if contact is None or not contact.email:
             continue
         if item["kind"] == "linking":
@@ -456,6 +773,7 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
                 organisation_id=item["organisation_id"],
                 request_id=request.id,
                 actor_account_id=request.submitted_by_account_id,
+                new_contact=contact.id in ctx.new_contacts,
             )
             target = db.session.get(Organisation, item["organisation_id"]) or organisation
             queue_email(
@@ -556,9 +874,9 @@ def init_app() -> None:
     """Register the pipeline's topics (database effects only: batched)."""
     # The check reads only committed rows (other requests, match and conflict keys): its chunk
     # runs without autoflush. The apply reads what its own operations wrote: it keeps autoflush.
-    for topic, handler, exhausted, autoflush in (
-        (CHECK_TOPIC, run_check, _check_exhausted, False),
-        (APPLY_TOPIC, run_apply, _apply_exhausted, True),
+    for topic, handler, exhausted, prefetch, autoflush, then in (
+        (CHECK_TOPIC, run_check, _check_exhausted, _prefetch_check, False, APPLY_TOPIC),
+        (APPLY_TOPIC, run_apply, _apply_exhausted, _prefetch, True, None),
     ):
         queue.register(
             topic,
@@ -566,8 +884,10 @@ def init_app() -> None:
                 func=handler,
                 on_exhausted=exhausted,
                 batched=True,
-                prefetch=_prefetch,
+                prefetch=prefetch,
                 autoflush=autoflush,
+                finish=_finish_chunk,
+                then=then,
             ),
         )
 

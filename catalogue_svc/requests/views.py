@@ -43,6 +43,8 @@ IDEMPOTENCY_KEY = {
 NO_PROFILE = "Le compte n'est pas lié à ce profil (ou n'y a plus de relation active)."
 NO_REQUEST = "Aucune demande de ce numéro n'est accessible à ce compte."
 FIRMS_ONLY = "Réservé aux comptes des organisations (pas aux agents)."
+# One instance for every submission: given the class, webargs builds a schema per request.
+SUBMIT_SCHEMA = SubmitSchema()
 
 
 def _name(account: Any) -> str:
@@ -80,7 +82,7 @@ def describe(args: dict[str, Any], slug: str) -> Any:
 @blp.route("/profiles/<int:profile_id>/requests", methods=["POST"])
 @account_required
 @blp.doc(security=LOGGED_IN, parameters=[IDEMPOTENCY_KEY])
-@blp.arguments(SubmitSchema)
+@blp.arguments(SUBMIT_SCHEMA)
 @blp.answers(202, RequestSummarySchema, description="Demande reçue (ou rejouée)")
 @blp.alt_response(403, description=FIRMS_ONLY + " Ce formulaire exige l'autorité sur le dossier.")
 @blp.alt_response(404, description=NO_PROFILE)

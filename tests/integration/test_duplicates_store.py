@@ -493,3 +493,22 @@ def test_the_request_workflow_uses_the_store(app, crowd):
     db.session.commit()
     result = requests_service.find_candidates(person("Genevieve", "Bouchrad"))
     assert [c["contact_id"] for c in result] == [contact_id]
+
+
+def test_the_batch_finder_answers_what_the_single_one_answers(app, crowd):
+    """A pipeline chunk asks for every new person's candidates at once: the same candidates,
+    reasons and order as one check per person, small block caps included."""
+    probes = [
+        person("Luc", "Tremblay"),
+        person("Lucas", "Tremblai"),
+        person("Marie", "Gagnon", dt.date(1960, 1, 1)),
+        person("Jean", "Roy", email="jean.0@exemple.ca"),
+        person("Inconnu", "Personne", dt.date(2001, 2, 3)),
+        person("Sophie", "Côté", phones=("418 555-0003",)),
+        person("", ""),
+    ]
+    for cap in (service.BLOCK_CAP, 3):
+        single = [service.find_candidates(p, block_cap=cap) for p in probes]
+        batch = service.find_candidates_many(probes, block_cap=cap)
+        assert batch == single
+    assert any(single) and not all(single)

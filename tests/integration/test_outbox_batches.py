@@ -132,3 +132,125 @@ def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs,
                 )
                 == 1
             )
+
+
+def _rebecca(app):
+    firm = guide_firm(app)
+    account = create_account(app)
+    link_account(app, account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
+    return firm, account
+
+
+def _submit(account, firm, item, variables) -> int:
+    status, body = submit(
+        account_id=account.id,
+        account_name="REBECCA",
+        profile_id=firm.firm,
+        item=item,
+        variables=variables,
+    )
+    assert status == 202, body
+    return int(body["number"].rsplit("-", 1)[-1])
+
+
+def test_a_batch_of_new_people_is_written_one_statement_per_table(app):
+    """20 new members checked and applied as two chunks: a handful of statements for the
+    whole batch, not one per row, and every request has all its rows exactly once."""
+    from sqlalchemy import event
+
+    from catalogue_svc.linking.models import LinkingCredential
+    from catalogue_svc.notifications.models import Email
+    from catalogue_svc.profiles.models import Contact, ContactRelation, Grant, ProfileChange
+
+    firm, account = _rebecca(app)
+    with app.app_context():
+        ids = [_submit(account, firm, "add-relation", new_member(300 + i)) for i in range(20)]
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert queue.drain("request.check") == 20
+            checked = len(statements)
+            assert queue.drain("request.apply") == 20
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        applied = len(statements) - checked
+        if db.engine.dialect.name == "postgresql":
+            # Claims, a read per kind of row, a write per table, and the ids reserved in growing
+            # blocks. (SQLite, in process, writes rows returning their ids one by one.)
+            assert checked <= 15, statements[:checked]
+            assert applied <= 60, statements[checked:]
+        db.session.expire_all()
+        for request_id in ids:
+            request = db.session.get(Request, request_id)
+            assert request.state == "applied"
+            contact = db.session.scalars(
+                select(Contact).where(Contact.created_by_request_id == request_id)
+            ).one()
+            for model, column in (
+                (ContactRelation, ContactRelation.contact_id),
+                (Grant, Grant.holder_contact_id),
+                (LinkingCredential, LinkingCredential.contact_id),
+            ):
+                assert (
+                    db.session.scalar(
+                        select(func.count()).select_from(model).where(column == contact.id)
+                    )
+                    == 1
+                ), model
+            changes = db.session.scalars(
+                select(ProfileChange.op_index).where(ProfileChange.request_id == request_id)
+            ).all()
+            assert sorted(changes) == list(range(len(request.changeset)))
+            emails = db.session.scalars(
+                select(Email.to_address).where(Email.request_id == request_id)
+            ).all()
+            assert sorted(emails) == sorted([contact.email, account.email])
+
+
+def test_a_later_request_of_a_batch_sees_what_an_earlier_one_changed(app):
+    """Two removals of the same person applied in one chunk: the second is built against the
+    profile as the first left it (no relation left), exactly as if it ran alone after it."""
+    firm, account = _rebecca(app)
+    removal = {"contact_id": firm.marie_karine, "removal": "all_relations", "attestation": True}
+    with app.app_context():
+        first = _submit(account, firm, "remove-relation", removal)
+        second = _submit(account, firm, "remove-relation", removal)
+        queue.drain("request.check")
+        assert queue.drain("request.apply") == 2
+        db.session.expire_all()
+        assert db.session.get(Request, first).state == "applied"
+        late = db.session.get(Request, second)
+        assert late.state == "failed"
+        assert late.reason.startswith("La demande ne correspond plus au dossier"), late.reason
+
+
+def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
+    """The chunk's deferred compare-and-set finds a request that changed since it was read:
+    nothing of the chunk is kept, and its messages run again one by one."""
+    from catalogue_svc.errors import Conflict
+    from catalogue_svc.requests import service
+
+    firm, account = _rebecca(app)
+    with app.app_context():
+        request_id = _submit(account, firm, "add-relation", new_member(400))
+        request = db.session.get(Request, request_id)
+        db.session.info["in_chunk"] = True
+        try:
+            service.transition(request, "start_check", service.SYSTEM_ACTOR)
+            # Another worker moves it first.
+            db.session.execute(
+                Request.__table__.update()
+                .where(Request.__table__.c.id == request_id)
+                .values(version=Request.__table__.c.version + 1)
+            )
+            with pytest.raises(Conflict):
+                service._finish_chunk()
+        finally:
+            db.session.rollback()
+            db.session.info.pop("in_chunk", None)
+            db.session.info.pop("chunk_state", None)
+        assert db.session.get(Request, request_id, populate_existing=True).state == "submitted"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
-    email = queue_email(
+    email_id = queue_email(
         to=to,
         template="linking_credentials",
         language=language,
@@ -36,7 +36,7 @@ def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
         },
     )
     db.session.commit()
-    return email
+    return db.session.get(Email, email_id)
 
 
 def test_email_is_delivered_to_the_smtp_server(app, mailbox, run_jobs):
@@ -63,6 +63,23 @@ def test_english_contact_gets_the_english_text(app, mailbox, run_jobs):
     run_jobs()
     [received] = mailbox.to("marie@example.org")
     assert received["Subject"] == "Your linking credentials for the online services"
+
+
+def test_a_batch_of_emails_shares_one_smtp_connection(app, mailbox, run_jobs):
+    """The mailer keeps its connection between sends (no connection and greeting per email),
+    and opens a new one when the server has closed it."""
+    with app.app_context():
+        for n in range(5):
+            _queue(to=f"personne{n}@example.org")
+        run_jobs()
+        assert len(mailbox.messages) == 5
+        assert len(set(mailbox.peers)) == 1
+        mailbox.stop()
+        mailbox.start()
+        _queue(to="apres@example.org")
+        run_jobs()
+        assert [m["To"] for m in mailbox.messages[5:]] == ["apres@example.org"]
+        assert mailbox.peers[5] != mailbox.peers[0]
 
 
 def test_smtp_down_then_back_delivers_once(make_app, mailbox):
