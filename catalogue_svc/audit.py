@@ -67,6 +67,17 @@ def record(
             "details": details,
         },
     )
+    log_line(action, outcome, actor_account_id, subject_type, subject_id)
+
+
+def log_line(
+    action: str,
+    outcome: str,
+    actor_account_id: int | None,
+    subject_type: str | None,
+    subject_id: object | None,
+) -> None:
+    """The log line of an audit row (for a row written by other means than :func:`record`)."""
     log.info(
         "audit",
         extra={

@@ -332,17 +332,8 @@ def submit(
                 return replay
         raise
     body["number"] = number
-    audit.log.info(  # the line audit.record logs: the row went in with the request's
-        "audit",
-        extra={
-            "fields": {
-                "action": "request.submit",
-                "outcome": "success",
-                "actor": account_id,
-                "subject": f"request:{number}",
-            }
-        },
-    )
+    # The row went in with the request's (``_write_submission``): its log line, once committed.
+    audit.log_line("request.submit", "success", account_id, "request", number)
     return 202, body
 
 
