@@ -177,3 +177,12 @@ def code_from_mail(mailbox: Any, address: str, *, pattern: str = r"\b(\d{6})\b")
     match = re.search(pattern, body(messages[-1]))
     assert match, "no code in the email"
     return match.group(1)
+
+
+def submit_form(client, firm, item, variables, **headers):
+    """POST a form to the firm's profile."""
+    return client.post(
+        f"/api/profiles/{firm.firm}/requests",
+        json={"item": item, "variables": variables},
+        headers=headers,
+    )

@@ -12,6 +12,7 @@ from catalogue_svc.profiles.models import Contact, ContactRelation, Grant, Profi
 from catalogue_svc.requests.models import Request, RequestEvent
 from catalogue_svc.requests.service import number_sql
 from tests.accounts_helpers import link_account, login_client
+from tests.accounts_helpers import submit_form as submit
 from tests.factories import guide_firm
 from tests.servers import body
 
@@ -31,31 +32,6 @@ ADD_NEW = {
     "attestation": True,
     "attestation_consent": True,
 }
-
-
-@pytest.fixture()
-def firm(app):
-    """The guide's firm."""
-    return guide_firm(app)
-
-
-@pytest.fixture()
-def responsable(app, firm):
-    """REBECCA, the firm's responsable, logged in and linked to the firm's profile."""
-    client = login_client(
-        app, email="rebecca@laforce.example", first_name="REBECCA", last_name="DESCOTEAUX-LAFORCE"
-    )
-    link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-    return client
-
-
-def submit(client, firm, item, variables, **headers):
-    """POST a form to the firm's profile."""
-    return client.post(
-        f"/api/profiles/{firm.firm}/requests",
-        json={"item": item, "variables": variables},
-        headers=headers,
-    )
 
 
 def state_of(number):

@@ -23,6 +23,7 @@ from catalogue_svc.requests.models import (
     RequestEvent,
 )
 from tests.accounts_helpers import link_account, login_client
+from tests.accounts_helpers import submit_form as submit
 from tests.factories import guide_firm
 
 NEW_NAME = {
@@ -45,31 +46,6 @@ NEW_MEMBER = {
     "attestation": True,
     "attestation_consent": True,
 }
-
-
-@pytest.fixture()
-def firm(app):
-    """The guide's firm."""
-    return guide_firm(app)
-
-
-@pytest.fixture()
-def responsable(app, firm):
-    """The firm's responsable, logged in and linked."""
-    client = login_client(
-        app, email="rebecca@laforce.example", first_name="REBECCA", last_name="DESCOTEAUX-LAFORCE"
-    )
-    link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-    return client
-
-
-def submit(client, firm, item, variables, **headers):
-    """POST a form to the firm's profile."""
-    return client.post(
-        f"/api/profiles/{firm.firm}/requests",
-        json={"item": item, "variables": variables},
-        headers=headers,
-    )
 
 
 def count(model) -> int:
