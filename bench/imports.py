@@ -328,20 +328,27 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
     app = _app(url)
     laps: dict[str, float] = {}
     undo = [
-        _timed(json_module, "loads", laps, "read and parse JSON"),
+        _timed(service, "read_text", laps, "read the file (UTF-8)"),
+        _timed(json_module, "loads", laps, "parse JSON whole (files the reader cannot stream)"),
         _timed(validation.Snapshot, "load", laps, "read the database (snapshot)"),
-        _timed(validation.Validator, "parse", laps, "validate rows (schemas)"),
+        _timed(validation.Validator, "parse_members", laps, "parse JSON and validate rows"),
         _timed(validation.Validator, "check", laps, "validate references"),
         _timed(apply.Applier, "_organisations", laps, "apply: organisations"),
         _timed(apply.Applier, "_contacts", laps, "apply: contacts and phones (with keys)"),
-        _timed(apply.Applier, "_new_contact_keys", laps, "  of which duplicate-check keys"),
+        _timed(
+            apply.Applier, "_new_contact_keys", laps, "  of which duplicate-check keys (staged)"
+        ),
         _timed(duplicates, "refresh_keys", laps, "  of which refresh_keys"),
+        _timed(
+            apply.Applier, "_move_staged_keys", laps, "apply: duplicate-check keys into their table"
+        ),
         _timed(apply.Applier, "_relations", laps, "apply: contact relations"),
         _timed(apply.Applier, "_org_relations", laps, "apply: organisation relations"),
         _timed(apply.Applier, "_grants", laps, "apply: grants"),
         _timed(apply.Applier, "_legacy", laps, "apply: legacy credentials (with hashing)"),
         _timed(apply, "_parallel", laps, "  of which Argon2id hashing"),
         _timed(apply.Applier, "_linking", laps, "apply: linking credentials"),
+        _timed(apply.Applier, "_write_changes", laps, "  of which history rows (profile_changes)"),
         _timed(apply.Applier, "run", laps, "apply (all)"),
     ]
     # The history rows are the last _insert of Applier.run.

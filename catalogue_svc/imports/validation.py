@@ -4,6 +4,7 @@ file and the database; every error is collected, and a plan for the apply phase 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,37 +218,47 @@ class Validator:
     # -- phase 1: the shape of the document and of each row
 
     def parse(self, document: Any) -> None:
+        """Check the parsed document's shape and each row against its schema."""
         if not isinstance(document, dict):
             self.error("$", "Le fichier doit contenir un objet JSON ({ … }) à sa racine.")
             return
-        for key in document:
-            if key not in SECTIONS and key not in TOP_LEVEL_EXTRAS:
+        self.parse_members(document.items())
+
+    def parse_members(self, members: Iterable[tuple[str, Any]]) -> None:
+        """:meth:`parse` of the root object's members ``(key, value)``, given one at a time
+        (:func:`.reader.sections`): each section is checked, then can be dropped."""
+        for key, value in members:
+            if key in SECTIONS:
+                self._parse_section(key, value)
+            elif key not in TOP_LEVEL_EXTRAS:
                 self.error(
                     json_path("$", key),
                     "Section inconnue. Sections permises : " + ", ".join(SECTIONS) + ".",
                 )
-        if "version" in document and document["version"] != 1:
-            self.error(
-                "$.version", "Version de format non prise en charge : seule la version 1 existe."
-            )
-        for section, schema_class in SECTIONS.items():
-            items = document.get(section, [])
-            path = f"$.{section}"
-            if not isinstance(items, list):
-                self.error(path, "Doit être une liste.")
+            elif key == "version" and value != 1:
+                self.error(
+                    "$.version",
+                    "Version de format non prise en charge : seule la version 1 existe.",
+                )
+
+    def _parse_section(self, section: str, items: Any) -> None:
+        path = f"$.{section}"
+        if not isinstance(items, list):
+            self.error(path, "Doit être une liste.")
+            return
+        loader = FastLoader(SECTIONS[section]())
+        rows = self.rows[section]
+        for index, item in enumerate(self.progress.track(f"Validation : {section}", items)):
+            row_path = f"{path}[{index}]"
+            try:
+                data = loader.load(item)
+            except ValidationError as exc:
+                self.errors.extend(marshmallow_issues(row_path, exc.messages))
+                self._remember_key(section, item)
+                self._remember_unsure(section, item)
                 continue
-            loader = FastLoader(schema_class())
-            for index, item in enumerate(self.progress.track(f"Validation : {section}", items)):
-                row_path = f"{path}[{index}]"
-                try:
-                    data = loader.load(item)
-                except ValidationError as exc:
-                    self.errors.extend(marshmallow_issues(row_path, exc.messages))
-                    self._remember_key(section, item)
-                    self._remember_unsure(section, item)
-                    continue
-                self.rows[section].append(Row(row_path, data))
-                self._remember_key(section, data)
+            rows.append(Row(row_path, data))
+            self._remember_key(section, data)
 
     def _remember_unsure(self, section: str, item: Any) -> None:
         if not isinstance(item, dict):
