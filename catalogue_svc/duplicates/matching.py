@@ -351,32 +351,39 @@ def _deletion_neighbourhood(s: str) -> set[str]:
     return variants
 
 
+@lru_cache(maxsize=65536)
+def _name_keys(compact: str) -> tuple[str, ...]:
+    """``nm:<v>|`` for each ``v`` of the name's one-deletion neighbourhood (names repeat: a few
+    hundred first names, a few thousand surnames; built once each)."""
+    return tuple(f"nm:{v}|" for v in sorted(_deletion_neighbourhood(compact)))
+
+
 def blocking_keys(p: Person) -> set[str]:
     """Return the keys stored for a contact and looked up for a probe (see the module docstring)."""
-    keys: set[str] = set()
+    keys: list[str] = []
     client_number = _normalize_client_number(p.client_number)
     if client_number is not None:
-        keys.add(f"cn:{client_number}")
+        keys.append(f"cn:{client_number}")
     email = normalize_email(p.email)
     if email is not None:
-        keys.add(f"em:{email}")
-    keys.update(f"ph:{number}" for number in _phones(p))
+        keys.append(f"em:{email}")
+    keys.extend(f"ph:{number}" for number in _phones(p))
 
     first, last = _name(p.first_name), _name(p.last_name)
     for this, other in ((last, first), (first, last)):
         if this.compact:
-            keys.update(f"nm:{v}|{other.phonetic}" for v in _deletion_neighbourhood(this.compact))
+            keys.extend([prefix + other.phonetic for prefix in _name_keys(this.compact)])
     if p.birth_date is not None:
         born = p.birth_date.isoformat()
-        keys.update(f"ph3:{n.phonetic}|{born}" for n in (first, last) if n.compact)
+        keys.extend(f"ph3:{n.phonetic}|{born}" for n in (first, last) if n.compact)
         if first.compact or last.compact:
             initials = sorted((first.compact[:1] or "_", last.compact[:1] or "_"))
-            keys.add(f"dob:{born}|{''.join(initials)}")
+            keys.append(f"dob:{born}|{''.join(initials)}")
     if not first.compact and not last.compact:
         raw = " ".join(f"{p.first_name} {p.last_name}".casefold().split())
         if raw:
-            keys.add(f"nx:{raw}")
-    return keys
+            keys.append(f"nx:{raw}")
+    return set(keys)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -43,6 +43,7 @@ __all__ = [
     "refresh_keys",
     "reindex_all",
     "stored_phone",
+    "stored_phones",
     "thresholds_from",
 ]
 
@@ -88,6 +89,14 @@ def stored_phone(country_code: str | None, number: str | None) -> str | None:
     return number if number.startswith("+") else f"{country_code or '+1'} {number}"
 
 
+def stored_phones(phones: Iterable[tuple[str | None, str | None]]) -> tuple[str, ...]:
+    """The stored phones ``(country_code, number)`` as the strings a :class:`Person` holds
+    (what :func:`_load_people` reads back)."""
+    return tuple(
+        text for country, number in phones if (text := stored_phone(country, number)) is not None
+    )
+
+
 def person_from_dict(person: Mapping[str, Any]) -> Person:
     """The probe from the forms' dict ``{first_name, last_name, birth_date, email, phones,
     client_number}`` (phones as E.164 strings or as ``{country_code, number}`` dicts)."""
@@ -119,7 +128,10 @@ def person_from_dict(person: Mapping[str, Any]) -> Person:
 def contact_keys(person: Person) -> set[str]:
     """The keys stored for ``person`` and looked up for a probe: ``matching.blocking_keys``,
     cut to the column's length (the same cut on both sides, so a long key still matches)."""
-    return {key[:KEY_LENGTH] for key in matching.blocking_keys(person)}
+    keys = matching.blocking_keys(person)
+    if keys and max(map(len, keys)) > KEY_LENGTH:
+        return {key[:KEY_LENGTH] for key in keys}
+    return keys
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -441,10 +441,9 @@ class Applier:
     ) -> None:
         """The duplicate-check keys of the contacts this import created.
 
-        The same keys as ``refresh_keys`` (``contact_keys`` of the stored values, through
-        ``contact_keys_fast``), without reading back the rows just written, and without the
-        delete and the read of existing keys that a new contact cannot have. A test checks
-        that both agree.
+        The same keys as ``refresh_keys`` (``contact_keys`` of the stored values), without
+        reading back the rows just written, and without the delete and the read of existing
+        keys that a new contact cannot have. A test checks that both agree.
 
         PostgreSQL: the keys are copied into a temporary table (no index, no WAL), then moved
         with one ``INSERT … SELECT … ORDER BY key``: the server sorts them in the index's own
@@ -452,8 +451,9 @@ class Applier:
         neither holds nor sorts them (18 keys a contact). SQLite: sorted here by chunk
         (its BINARY collation is Python's order), executemany.
         """
-        from ..duplicates.fastkeys import contact_keys_fast, stored_phones
+        from ..duplicates.matching import Person
         from ..duplicates.models import ContactMatchKey
+        from ..duplicates.service import contact_keys, stored_phones
 
         country, number = PHONE_FIELDS.index("country_code"), PHONE_FIELDS.index("number")
         ids = self.new_contact_ids
@@ -462,13 +462,15 @@ class Applier:
             for values, phones in zip(creates[start:stop], create_phones[start:stop], strict=True):
                 yield (
                     ids[values["import_ref"]],
-                    contact_keys_fast(
-                        values["first_name"] or "",
-                        values["last_name"] or "",
-                        values["birth_date"],
-                        values["email"],
-                        stored_phones((phone[country], phone[number]) for phone in phones),
-                        values["client_number"],
+                    contact_keys(
+                        Person(
+                            values["first_name"] or "",
+                            values["last_name"] or "",
+                            values["birth_date"],
+                            values["email"],
+                            stored_phones((phone[country], phone[number]) for phone in phones),
+                            values["client_number"],
+                        )
                     ),
                 )
 
