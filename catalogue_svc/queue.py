@@ -173,44 +173,48 @@ def _lease_seconds() -> int:
 
 
 def _claim(topic: str, owner: str, limit: int) -> list[OutboxMessage]:
+    """Lease up to ``limit`` ready messages of ``topic`` to ``owner``, committed; returns them.
+
+    One ``UPDATE … RETURNING``: on PostgreSQL its rows are chosen by a ``FOR UPDATE SKIP LOCKED``
+    subquery (workers claiming at once take different rows); on SQLite, whose single writer
+    makes that moot, the ids are read first and the update is a compare-and-set on the lease.
+    """
     at = now()
+    lease_free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at)
     ready = (
         select(OutboxMessage.id)
         .where(
             OutboxMessage.topic == topic,
             OutboxMessage.done_at.is_(None),
             OutboxMessage.available_at <= at,
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
+            lease_free,
         )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    ids = list(db.session.scalars(ready))
-    if not ids:
-        db.session.rollback()
-        return []
-    # CAS on the lease: a row another worker claimed in between is simply not ours.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(ids),
-            OutboxMessage.done_at.is_(None),
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < at),
-        )
-        .values(
-            lease_owner=owner,
-            lease_until=at + dt.timedelta(seconds=_lease_seconds()),
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
+    chosen: Any
+    if db.session.get_bind().dialect.name == "postgresql":
+        chosen = ready.with_for_update(skip_locked=True).scalar_subquery()
+    else:
+        chosen = list(db.session.scalars(ready))
+        if not chosen:
+            db.session.rollback()
+            return []
+    claimed = sorted(
+        db.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chosen), OutboxMessage.done_at.is_(None), lease_free)
+            .values(
+                lease_owner=owner,
+                lease_until=at + dt.timedelta(seconds=_lease_seconds()),
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(OutboxMessage)
+            .execution_options(populate_existing=True)
+        ).all(),
+        key=lambda m: m.id,
     )
     db.session.commit()
-    claimed = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_owner == owner)
-        .order_by(OutboxMessage.id)
-        .execution_options(populate_existing=True)
-    ).all()
     # Detached with their loaded values: handlers read them without reloading each row.
     for message in claimed:
         db.session.expunge(message)
