@@ -192,7 +192,9 @@ class ContactRelation(Propagated, db.Model):  # type: ignore[name-defined, misc]
     organisation: Mapped[Organisation] = relationship()
 
     __table_args__ = (
-        Index("ix_contact_relations_org_active", "organisation_id", "active"),
+        # (organisation, active) for the lists; with the type, the authority relations of a
+        # profile view are found without reading all the firm's relations.
+        Index("ix_contact_relations_org_active", "organisation_id", "active", "type"),
         Index("ix_contact_relations_contact_active", "contact_id", "active"),
     )
 

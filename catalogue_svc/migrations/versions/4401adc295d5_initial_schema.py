@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f4c38f346c8c
+Revision ID: 4401adc295d5
 Revises: 
-Create Date: 2026-11-27 13:50:05.406069
+Create Date: 2026-11-27 17:52:52.032744
 """
 
 from alembic import op
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 from sqlalchemy.dialects import postgresql
 
-revision = 'f4c38f346c8c'
+revision = '4401adc295d5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -258,7 +258,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contact_relations', schema=None) as batch_op:
         batch_op.create_index('ix_contact_relations_contact_active', ['contact_id', 'active'], unique=False)
-        batch_op.create_index('ix_contact_relations_org_active', ['organisation_id', 'active'], unique=False)
+        batch_op.create_index('ix_contact_relations_org_active', ['organisation_id', 'active', 'type'], unique=False)
 
     op.create_table('legacy_credentials',
     sa.Column('id', sa.Integer(), nullable=False),
