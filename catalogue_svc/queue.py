@@ -345,6 +345,9 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     with ``follow``, then the topic its handler names as ``then`` (the RQ job does)."""
     owner = uuid.uuid4().hex
     handler = _handlers[topic]
+    transport = _transport()
+    if transport is not None:
+        transport.woken(topic)
     done = 0
     for _ in range(max_rounds):
         batch = _claim(topic, owner, BATCH_SIZE)
@@ -428,6 +431,9 @@ class Transport:
     def publish(self, topics: list[str]) -> None:
         raise NotImplementedError
 
+    def woken(self, topic: str) -> None:
+        """A drain of ``topic`` starts: the next commit must wake a worker again."""
+
     def ping(self) -> bool:
         return True
 
@@ -493,6 +499,13 @@ class ThreadTransport(Transport):
             self._thread.join(timeout=5)
 
 
+WAKE_PENDING_MS = 5000
+
+
+def _wake_key(topic: str) -> str:
+    return f"catalogue:wake-up-pending:{topic}"
+
+
 class RQTransport(Transport):
     """Production: a ``drain(topic)`` job on the topic's RQ queue; failures only cost latency."""
 
@@ -504,9 +517,22 @@ class RQTransport(Transport):
         self.queues = {name: Queue(name, connection=self.redis) for name in QUEUE_NAMES.values()}
 
     def publish(self, topics: list[str]) -> None:
+        """Enqueue a drain job for each topic that has none pending.
+
+        A burst of commits (a busy web server) enqueues one job per topic, not one per commit:
+        a key per topic marks a pending wake-up (``SET NX``, expiring after
+        ``WAKE_PENDING_MS``) and :meth:`woken` clears it when a drain of the topic starts, before
+        it claims anything, so a commit after that start wakes a worker again.
+        """
         from rq import Retry
 
         try:
+            with self.redis.pipeline() as pipe:
+                for topic in topics:
+                    pipe.set(_wake_key(topic), "1", nx=True, px=WAKE_PENDING_MS)
+                topics = [t for t, fresh in zip(topics, pipe.execute(), strict=True) if fresh]
+            if not topics:
+                return
             with self.redis.pipeline() as pipe:
                 for topic in topics:
                     queue = self.queues[
@@ -524,6 +550,12 @@ class RQTransport(Transport):
                 pipe.execute()
         except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper republishes later
             log.warning("wake-up not published", extra={"fields": {"error": type(exc).__name__}})
+            with contextlib.suppress(Exception):  # not pending after all: the next may publish
+                self.redis.delete(*(_wake_key(t) for t in topics))
+
+    def woken(self, topic: str) -> None:
+        with contextlib.suppress(Exception):  # Redis away: the key expires on its own
+            self.redis.delete(_wake_key(topic))
 
     def ping(self) -> bool:
         try:

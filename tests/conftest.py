@@ -56,6 +56,17 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _empty_redis(request: pytest.FixtureRequest) -> None:
+    """Each test that uses Redis starts with it empty (no job, wake-up or limit of another)."""
+    if "redis_server" in request.fixturenames:
+        from redis import Redis
+
+        server: RedisServer = request.getfixturevalue("redis_server")
+        with Redis.from_url(server.url) as client:
+            client.flushall()
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpSink]:
     """A real SMTP server on loopback."""

@@ -106,6 +106,25 @@ def applied_count() -> int:
     )
 
 
+def test_a_burst_of_commits_enqueues_one_wake_up_per_topic(make_app, redis_server):
+    """One drain job pending per topic, however many commits: the next is enqueued once a
+    drain of the topic has started."""
+    from rq import Queue
+
+    app = make_app(REDIS_URL=redis_server.url, CATALOGUE_QUEUE_MODE="rq")
+    transport = app.extensions["catalogue_transport"]
+    pipeline = Queue("pipeline", connection=transport.redis)
+    for _ in range(5):
+        transport.publish(["request.check"])
+    assert pipeline.count == 1
+    transport.publish(["request.apply"])
+    assert pipeline.count == 2
+    with app.app_context():
+        queue.drain("request.check")  # nothing to do, but a drain started
+    transport.publish(["request.check", "request.apply"])
+    assert pipeline.count == 3
+
+
 def test_redis_down_at_submission_loses_nothing(make_app, redis_server, mailbox):
     """R4/R3: with Redis unreachable the submission still answers; the sweeper publishes later."""
     dead = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", CATALOGUE_QUEUE_MODE="rq")
