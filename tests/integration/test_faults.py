@@ -656,16 +656,26 @@ class Nemesis:
         parent first, while every worker is up; the others in random order), then at random.
 
         A fault that cannot be injected right now (no horse at work, Redis already down) stays
-        armed and is tried again every few milliseconds until it can."""
+        armed and is tried again every few milliseconds until it can. The first round of every
+        kind may run past ``seconds`` (up to 30 s more): a fast pipeline leaves few moments with
+        a busy worker to kill, and a short run must still see every kind."""
         plan = self.kinds[2:]
         self.rng.shuffle(plan)
         plan[:0] = ["horse_kill", "parent_kill"]
         deadline = time.monotonic() + seconds
+        last_chance = deadline + 30
+
+        def going_on() -> bool:
+            now = time.monotonic()
+            if plan or armed:  # the first round of every kind
+                return now < last_chance
+            return count < max_faults and now < deadline
+
         count = 0
         armed: str | None = None
-        while count < max_faults and time.monotonic() < deadline:
+        while going_on():
             pause = time.monotonic() + self.rng.uniform(0.2, 1.0)
-            while time.monotonic() < pause or (armed and time.monotonic() < deadline):
+            while time.monotonic() < pause or (armed and going_on()):
                 self.tick()
                 if armed and self.inject(armed, quiet=True):
                     armed = None
