@@ -641,8 +641,14 @@ class Nemesis:
         if "db" in self._down:
             return False
         path = self.app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")  # every writer waits (busy_timeout) until rollback
+        conn = sqlite3.connect(path, timeout=1, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # every writer waits (busy_timeout) until rollback
+        except sqlite3.OperationalError:
+            # Another writer holds the lock (a worker stopped in its transaction by parent_stop):
+            # not now; the fault stays armed and is tried again.
+            conn.close()
+            return False
 
         def release() -> None:
             conn.execute("ROLLBACK")
