@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -189,12 +190,18 @@ def defer_rows() -> None:
     db.session.info["deferred_rows"] = {}
 
 
+@functools.cache
+def _column_names(model: Any) -> dict[str, str]:
+    """A mapped class's attribute names → its table's column names."""
+    return {attr.key: attr.columns[0].key for attr in model.__mapper__.column_attrs}
+
+
 def write_deferred_rows() -> None:
     """Write the rows kept since :func:`defer_rows` (one statement per table and set of columns)
     and stop deferring."""
     deferred: dict[Any, list[dict[str, Any]]] = db.session.info.pop("deferred_rows", None) or {}
     for model, rows in deferred.items():
-        columns = {attr.key: attr.columns[0].key for attr in model.__mapper__.column_attrs}
+        columns = _column_names(model)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             groups.setdefault(tuple(sorted(row)), []).append(

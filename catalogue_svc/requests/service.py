@@ -43,7 +43,7 @@ from ..db import add_row, begin_writing, compare_and_set, db
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
-from ..profiles.snapshot import contacts_view, profile_view
+from ..profiles.snapshot import contacts_view
 from . import templates  # noqa: F401 - registers the emails
 from .conflicts import PendingConflicts, find_and_link, linked, pending_conflicts, record_keys
 from .models import IdempotencyKey, Request, RequestComment, RequestEvent
@@ -158,6 +158,7 @@ class _ChunkState:
     views: dict[tuple[Any, ...], ProfileView] = field(default_factory=dict)
     access: dict[tuple[int, int], ProfileAccess | None] = field(default_factory=dict)
     # The check's reads, made for the whole chunk before its first check.
+    people: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     candidates: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     conflicts: PendingConflicts | None = None
 
@@ -565,17 +566,15 @@ def _prefetch_check(messages: list[queue.OutboxMessage]) -> None:
         r for r in db.session.info["prefetched"] if r.state in ("submitted", "duplicate_check")
     ]
     state.conflicts = pending_conflicts(pending)
+    for request in pending:
+        try:
+            state.people[request.id] = _new_person(request)
+        except FormValidationError:
+            continue  # its own check says so, one by one
     finders = current_app.extensions.get("catalogue_duplicate_finder_many")
     if finders is None or finders[0] is not current_app.extensions["catalogue_duplicate_finder"]:
         return  # a finder of its own: asked person by person
-    people: dict[int, dict[str, Any]] = {}
-    for request in pending:
-        try:
-            person = _new_person(request)
-        except FormValidationError:
-            continue  # its own check says so, one by one
-        if person:
-            people[request.id] = person
+    people = {i: person for i, person in state.people.items() if person}
     if people:
         state.candidates = dict(zip(people, finders[1](list(people.values())), strict=True))
 
@@ -588,7 +587,10 @@ def run_check(message: queue.OutboxMessage) -> None:
     if request.state == "submitted":
         transition(request, "start_check", SYSTEM_ACTOR)
     state = _chunk() if queue.in_chunk() else None
-    person = _new_person(request)
+    if state is not None and request.id in state.people:
+        person = state.people[request.id]
+    else:
+        person = _new_person(request)
     if state is not None and request.id in state.candidates:
         candidates = state.candidates[request.id]
     else:
@@ -710,13 +712,14 @@ def run_apply(message: queue.OutboxMessage) -> None:
 def _view(
     organisation_id: int, contact_ids: set[int], parts: Collection[ViewPart], chunked: bool
 ) -> ProfileView:
-    """The profile view an apply computes its changeset against (shared within a chunk)."""
+    """The profile view an apply computes its changeset against (shared within a chunk): the
+    submission's own reader, so both steps see the profile through the same code."""
     if not chunked:
-        return profile_view(organisation_id, contact_ids=contact_ids, parts=parts)
+        return contacts_view(organisation_id, contact_ids=contact_ids, parts=parts)
     views = _chunk().views
     key = (organisation_id, frozenset(contact_ids), frozenset(parts))
     if key not in views:
-        views[key] = profile_view(organisation_id, contact_ids=contact_ids, parts=parts)
+        views[key] = contacts_view(organisation_id, contact_ids=contact_ids, parts=parts)
     return views[key]
 
 
