@@ -39,6 +39,9 @@ class Request(db.Model):  # type: ignore[name-defined, misc]
     applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     visible_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The names the changeset refers to, as they were when it was built (``forms.sentences``):
+    # the request still tells whom it was about after a contact is removed or renamed.
+    labels: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     events: Mapped[list[RequestEvent]] = relationship(
         order_by="RequestEvent.id", viewonly=True, lazy="select"
