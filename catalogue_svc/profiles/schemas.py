@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..schemas import PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, StrictSchema
 
 LANG = validate.OneOf(["fr", "en"])
 DATE = {"format": "date"}
@@ -20,8 +20,7 @@ class ListArgs(PageArgs):
 
 
 class AuthorizationArgs(ListArgs):
-    contact_id = fields.Integer(
-        validate=validate.Range(min=1),
+    contact_id = Id(
         metadata={"description": "Seulement les autorisations de ce contact de l'organisation"},
     )
 
@@ -133,3 +132,87 @@ class AuthorizedDossiersSchema(Schema):
     items = fields.List(fields.Nested(DossierSchema), required=True)
     unavailable_services = fields.List(fields.Nested(ServiceSchema), required=True)
     note = fields.String(required=True)
+
+
+class PhoneSchema(Schema):
+    """One phone number of a contact."""
+
+    id = fields.Integer(
+        required=True,
+        metadata={"description": "Ce que « Modifier les informations… » nomme (phones.id)"},
+    )
+    type = fields.String(required=True, metadata={"description": "cellulaire, bureau…"})
+    type_label = fields.String(required=True)
+    territory = fields.String(required=True, metadata={"description": "Amérique du Nord…"})
+    country_code = fields.String(required=True, metadata={"description": "+1"})
+    number = fields.String(required=True, metadata={"description": "999 999-9999"})
+    extension = fields.String(required=True, allow_none=True)
+
+
+class ContactRelationSchema(Schema):
+    """One relation of the contact with the organisation, as propagated."""
+
+    relation_id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    type_label = fields.String(required=True)
+    start_date = fields.String(required=True, metadata=DATE)
+    end_date = fields.String(
+        required=True, metadata={**DATE, "description": "9999-12-31 : sans fin"}
+    )
+    actif = fields.Boolean(required=True)
+
+
+class HeldSubjectSchema(Schema):
+    """A subject the contact holds through one of their relations with the organisation."""
+
+    grant_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    right = fields.String(required=True)
+    right_label = fields.String(required=True)
+    organisation = fields.Nested(
+        OrganisationRefSchema,
+        required=True,
+        metadata={"description": "L'organisation propriétaire du dossier"},
+    )
+    actif = fields.Boolean(required=True)
+
+
+class PendingRequestSchema(Schema):
+    """A pending request about the contact (Mes demandes)."""
+
+    number = fields.String(required=True)
+    item = fields.String(required=True)
+    title = fields.String(required=True)
+    state = fields.String(required=True)
+    state_label = fields.String(required=True)
+    submitted_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class ContactDetailSchema(Schema):
+    """A contact of the organisation: identity, communication details, relations, subjects."""
+
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    name = fields.String(required=True)
+    client_number = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    language = fields.String(required=True, metadata={"description": "fr ou en"})
+    language_label = fields.String(required=True)
+    birth_date = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={**DATE, "description": "null quand birth_date_masked"},
+    )
+    birth_date_masked = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Vrai : la date de naissance est réservée aux personnes qui gèrent "
+            "l'organisation"
+        },
+    )
+    phones = fields.List(fields.Nested(PhoneSchema), required=True)
+    relations = fields.List(fields.Nested(ContactRelationSchema), required=True)
+    subjects = fields.List(fields.Nested(HeldSubjectSchema), required=True)
+    pending_requests = fields.List(fields.Nested(PendingRequestSchema), required=True)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 
+from ..access import ProfileAccess
 from ..db import db
+from ..errors import NotFound
+from . import lists
 from .models import SUBJECT_CATEGORY_LABELS, Organisation, Subject, SubjectCategory
 
 
@@ -116,3 +120,67 @@ def organisation_by_client_number(client_number: str) -> Organisation | None:
     return db.session.scalars(
         select(Organisation).where(Organisation.client_number == client_number)
     ).one_or_none()
+
+
+def contact_detail(access: ProfileAccess, contact_id: int, *, lang: str = "fr") -> dict[str, Any]:
+    """A contact of the profile as *Relations et autorisations* shows it, with the pending
+    requests about them; 404 when the contacts list does not show them (another firm's
+    contact, an unknown id, one not yet propagated)."""
+    detail = lists.contact_detail(
+        access.organisation_id, contact_id, show_birth_date=access.can_manage, lang=lang
+    )
+    if detail is None:
+        raise NotFound()
+    detail["pending_requests"] = pending_requests_about(access, contact_id)
+    return detail
+
+
+def pending_requests_about(access: ProfileAccess, contact_id: int) -> list[dict[str, Any]]:
+    """The profile's pending requests about an existing contact, oldest first: the ones whose
+    form names them (``variables.contact_id``) or that an agent merges into them. Only those
+    the caller may read in *Mes demandes*: a member without authority, their own.
+
+    The JSON value is compared as text in SQL (the same on SQLite and PostgreSQL, and no cast
+    that a stored odd value could make fail), then checked exactly here.
+    """
+    import workflows
+    from forms import registry
+
+    from ..requests.conflicts import PENDING
+    from ..requests.models import Request
+
+    named = cast(Request.variables["contact_id"].as_string(), String)
+    stmt = select(
+        Request.number,
+        Request.form_slug,
+        Request.state,
+        Request.created_at,
+        Request.variables,
+        Request.merge_with_contact_id,
+    ).where(
+        Request.organisation_id == access.organisation_id,
+        Request.state.in_(PENDING),
+        or_(named == str(contact_id), Request.merge_with_contact_id == contact_id),
+    )
+    if not access.can_manage:
+        stmt = stmt.where(Request.submitted_by_account_id == access.account_id)
+    items = []
+    for number, slug, state, created_at, variables, merged in db.session.execute(
+        stmt.order_by(Request.created_at, Request.id)
+    ):
+        value = variables.get("contact_id") if isinstance(variables, dict) else None
+        about = type(value) is int and value == contact_id  # not True, not "12"
+        if not (about or merged == contact_id):
+            continue
+        form = registry.get(slug)
+        items.append(
+            {
+                "number": number,
+                "item": slug,
+                "title": form.title_fr if form else slug,
+                "state": state,
+                "state_label": workflows.label(state),
+                "submitted_at": created_at.isoformat(),
+            }
+        )
+    return items

@@ -1,4 +1,5 @@
-"""``/api/profiles/{profile_id}/…``: *Relations et autorisations* and *Mes dossiers autorisés*."""
+"""``/api/profiles/{profile_id}/…``: *Relations et autorisations*, a contact's details, and *Mes
+dossiers autorisés*."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 from ..access import require_profile, require_user
 from ..accounts.sessions import account_required
 from ..extensions import READ, Blueprint
-from . import lists
+from . import lists, service
 from .schemas import (
     AuthorizationArgs,
     AuthorizationPageSchema,
     AuthorizedDossiersSchema,
+    ContactDetailSchema,
     ContactPageSchema,
     LangArgs,
     ListArgs,
@@ -43,6 +45,36 @@ def contacts(args: dict[str, Any], profile_id: int) -> Any:
     """Contacts de l'organisation (tels que propagés)."""
     access = require_profile(require_user().id, profile_id, manage=True)
     return lists.contacts(access.organisation_id, **args)
+
+
+NO_CONTACT = (
+    NO_PROFILE + " Ou le contact n'est pas (encore) un contact de l'organisation dans la liste."
+)
+
+
+@blp.route("/<int:profile_id>/contacts/<int:contact_id>")
+@account_required
+@blp.doc(security=READ)
+@blp.arguments(LangArgs, location="query")
+@blp.answers(200, ContactDetailSchema)
+@blp.alt_response(403, description=NO_AUTHORITY)
+@blp.alt_response(404, description=NO_CONTACT)
+def contact(args: dict[str, Any], profile_id: int, contact_id: int) -> Any:
+    """Un contact de l'organisation (tel que propagé), avec ses demandes en cours.
+
+    Guide, étape 3.6 : « Cliquez sur chaque profil et validez l'exactitude des informations
+    affichées. » Noms, numéro de client, courriel, langue de communication, chaque téléphone
+    (son ``id`` est celui que nomme « Modifier les informations… »), les relations avec
+    l'organisation (dates et *Actif*, comme la liste des contacts) et les sujets que le contact
+    détient par elles. La date de naissance n'est montrée qu'aux personnes qui gèrent
+    l'organisation (sinon ``null`` et ``birth_date_masked``). ``pending_requests`` : les
+    demandes en cours qui nomment ce contact, celles que l'appelant peut lire dans « Mes
+    demandes ». Mêmes règles d'accès que la liste des contacts : 404 sans accès au profil ou
+    pour un contact que la liste ne montre pas (autre organisation, inconnu, pas encore
+    propagé), 403 sans autorité.
+    """
+    access = require_profile(require_user().id, profile_id, manage=True)
+    return service.contact_detail(access, contact_id, lang=args["lang"])
 
 
 @blp.route("/<int:profile_id>/relations")
