@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".", exist_ok=True
         )
 
-    from . import errors, logs, queue
+    from . import errors, logs, queue, web
     from .db import db
     from .extensions import api
 
@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .requests import service as requests
 
     metrics.init_app(app)
+    web.init_app(app)  # after the metrics' timer, before the blueprints' routes
     notifications.init_app()
     duplicates.init_app(app)
     requests.init_app()

@@ -33,6 +33,8 @@ class Settings:
     max_content_length: int = 256 * 1024
     claim_lapse_seconds: int = 3600
     outbox_lease_seconds: int = 120
+    # Unset: /metrics answers only a scraper on this machine (loopback, no proxy header between).
+    metrics_token: str | None = None
 
     def as_flask_config(self) -> dict[str, object]:
         """The Flask config keys derived from these settings."""
@@ -125,6 +127,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_SESSION_ABSOLUTE",
         "CATALOGUE_CLAIM_LAPSE",
         "CATALOGUE_OUTBOX_LEASE",
+        "CATALOGUE_METRICS_TOKEN",
     }
 )
 
@@ -157,6 +160,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"CATALOGUE_MAIL_FROM doit contenir une adresse courriel (reçu : {mail_from!r})."
         )
+    metrics_token = env.get("CATALOGUE_METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < 32:
+        raise ConfigError("CATALOGUE_METRICS_TOKEN doit compter au moins 32 caractères.")
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -172,4 +178,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_absolute_seconds=_int(env, "CATALOGUE_SESSION_ABSOLUTE", 12 * 3600, 60, 7 * 86400),
         claim_lapse_seconds=_int(env, "CATALOGUE_CLAIM_LAPSE", 3600, 1, 7 * 86400),
         outbox_lease_seconds=_int(env, "CATALOGUE_OUTBOX_LEASE", 120, 1, 3600),
+        metrics_token=metrics_token,
     )

@@ -14,6 +14,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from .schemas import ProblemSchema
+from .web import MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -27,7 +28,10 @@ READ: list[dict[str, list[str]]] = [{"sessionCookie": []}]
 NOT_LOGGED_IN = "Non connecté, ou session terminée."
 CSRF_REFUSED = "Jeton CSRF (en-tête X-CSRF-Token) manquant ou invalide."
 TOO_LARGE = "Le corps de la requête dépasse la taille permise."
-MALFORMED = "Le corps de la requête n'est pas du JSON valide."
+MALFORMED = (
+    "Le corps de la requête n'est pas du JSON valide, est imbriqué sur plus de "
+    f"{MAX_JSON_DEPTH} niveaux ou contient un nombre de plus de {MAX_NUMBER_DIGITS} chiffres."
+)
 STATE_CHANGING = frozenset({"post", "put", "patch", "delete"})
 
 
@@ -38,7 +42,7 @@ def _problem(description: str) -> dict[str, Any]:
 class _CommonAnswers(BasePlugin):  # type: ignore[misc]
     """Document the answers that hooks and parsers give whatever the view: 401 where a session
     is needed, 403 when the CSRF token is missing (every state-changing call), 400 for a body
-    that is not JSON and 413 for a too large one."""
+    that is not JSON (or that ``web`` refuses to parse) and 413 for a too large one."""
 
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any

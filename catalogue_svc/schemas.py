@@ -1,8 +1,12 @@
-"""Schemas shared by several domains: pagination and problem details."""
+"""Schemas shared by several domains: ids, pagination and problem details."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
+
+from forms.common import ID_RANGE, INVALID_ID
 
 
 class StrictSchema(Schema):
@@ -10,6 +14,20 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class Id(fields.Integer):
+    """A row id in a query or a body: 1 to 2**63-1 (what a BIGINT holds), else a 422 naming it.
+
+    Every id the API reads goes through this field (path ids through the ``int`` URL converter,
+    form variables through ``forms.common.id_field``): a larger number would reach the database
+    driver, which cannot bind it (SQLite raises OverflowError, a 500).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=ID_RANGE, **kwargs)
+        # ``Infinity`` is valid JSON for Python and int() of it overflows.
+        self.error_messages["too_large"] = INVALID_ID
 
 
 class PageArgs(StrictSchema):

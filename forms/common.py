@@ -195,9 +195,16 @@ def attestation_field() -> fields.Boolean:
     )
 
 
+# Ids are BIGINTs: beyond 2**63-1 the database driver fails (SQLite raises OverflowError), so a
+# larger number is refused like any invalid id. catalogue_svc.schemas.Id reads both from here.
+MAX_ID = 2**63 - 1
+INVALID_ID = "Doit être un identifiant valide (nombre entier positif)."
+ID_RANGE = validate.Range(min=1, max=MAX_ID, error=INVALID_ID)
+
+
 def id_field(**kwargs: Any) -> fields.Integer:
-    """A row id, as a JSON integer."""
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+    """A row id, as a JSON integer from 1 to 2**63-1."""
+    return fields.Integer(strict=True, validate=ID_RANGE, **kwargs)
 
 
 def unique_items(values: Sequence[Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..requests.schemas import RequestSummarySchema
-from ..schemas import PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, StrictSchema
 
 
 class QueueArgs(PageArgs):
@@ -17,7 +17,7 @@ class QueueArgs(PageArgs):
 
 
 class ApproveSchema(StrictSchema):
-    merge_with_contact_id = fields.Integer(allow_none=True, load_default=None)
+    merge_with_contact_id = Id(allow_none=True, load_default=None)
 
 
 class RejectSchema(StrictSchema):

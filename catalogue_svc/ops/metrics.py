@@ -1,19 +1,25 @@
 """``/metrics`` (Prometheus text): the pipeline as the database sees it, and HTTP timing.
 
+Private: a 404 unless the caller holds ``CATALOGUE_METRICS_TOKEN`` or, without one, calls from
+this machine (``may_read_metrics``).
+
 Database figures are global (every process sees the same); HTTP figures are this process's own.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import defaultdict
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
 from ..clock import now
 from ..db import db
+from ..errors import problem
+from ..web import is_loopback
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
 STUCK_AFTER_SECONDS = 3600
@@ -186,4 +192,22 @@ def init_app(app: Flask) -> None:
 
     @app.route("/metrics")
     def metrics() -> Response:
+        if not may_read_metrics():
+            return problem(404)
         return Response(render(http), mimetype="text/plain; version=0.0.4")
+
+
+def may_read_metrics() -> bool:
+    """Whether this call may read ``/metrics`` (its figures say how busy and how stuck the
+    service is: not for the public).
+
+    With ``CATALOGUE_METRICS_TOKEN`` set, only ``Authorization: Bearer <token>`` may. Unset, only a
+    scraper on this machine: a loopback address with no proxy header, since a reverse proxy on
+    the same host would make every outside call look local.
+    """
+    token = current_app.config["CATALOGUE_SETTINGS"].metrics_token
+    if token:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    return is_loopback(request.remote_addr) and not forwarded

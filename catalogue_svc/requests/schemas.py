@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ..schemas import PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, StrictSchema
 
 STATES = [
     "submitted",
@@ -33,7 +33,7 @@ class CommentSchema(StrictSchema):
 
 
 class DescribeArgs(StrictSchema):
-    profile_id = fields.Integer()
+    profile_id = Id()
     lang = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
 
 
