@@ -119,7 +119,9 @@ class AddRelationSchema(BaseSchema):
     contact_id = id_field(allow_none=True, load_default=None)
     contact_does_not_exist = fields.Boolean(load_default=False)
     new_contact = fields.Nested(NewContactSchema, allow_none=True, load_default=None)
-    relation_type = ChoiceField(RELATION_TYPES, required=True)
+    # Not asked when delegating a client's subjects to an existing contact (the guide's
+    # "Une autre organisation" steps): the contact's relation to the firm carries the grants.
+    relation_type = ChoiceField(RELATION_TYPES, allow_none=True, load_default=None)
     start_date = fields.Date(load_default=current_date)
     end_date = fields.Date(load_default=lambda: END_OF_TIME)
     subjects = code_list(load_default=list)
@@ -146,6 +148,8 @@ class AddRelationSchema(BaseSchema):
             if present(original_data, "new_contact"):
                 errors["new_contact"] = [messages.NOT_APPLICABLE]
         other = flag(data, original_data, "other_organisation")
+        if original_data.get("relation_type") is None and not (other is True and new is False):
+            errors["relation_type"] = [messages.REQUIRED]
         if other is True:
             if original_data.get("related_organisation_id") is None:
                 errors["related_organisation_id"] = [messages.REQUIRED]
@@ -262,12 +266,18 @@ def build(
     owner_id, org_relation_id, wanted = _wanted_grants(variables, view, errors)
     errors.raise_if_any()
 
-    relation_type = variables["relation_type"]
+    relation_type = variables.get("relation_type")
     existing_relation = None
     if contact_id is not None:
+        held_relations = view.relations_of(contact_id)
         existing_relation = next(
-            (r for r in view.relations_of(contact_id) if r.type == relation_type), None
+            (r for r in held_relations if relation_type is None or r.type == relation_type),
+            None,
         )
+    if existing_relation is None and relation_type is None:
+        # A delegation without a relation type, on a contact with no relation left to the firm.
+        errors.add("relation_type", messages.REQUIRED)
+        errors.raise_if_any()
     relation: Ref
     if existing_relation is not None:
         relation = existing_relation.id
@@ -277,7 +287,7 @@ def build(
                 ref="relation",
                 contact=contact,
                 organisation_id=firm_id,
-                type=relation_type,
+                type=str(relation_type),
                 start_date=variables.get("start_date") or options.date(),
                 end_date=variables.get("end_date") or END_OF_TIME,
             )
@@ -408,6 +418,7 @@ FIELDS = (
         "Choose the relation to add",
         required=True,
         choices=choices_of({code: RELATION_LABELS[code] for code in RELATION_TYPES}),
+        shown_when={"any": [_OWN, _NEW]},
         help_fr="Relation à ajouter",
         help_en="Relation to add",
     ),

@@ -46,6 +46,9 @@ END_OF_TIME = dt.date(9999, 12, 31)
 
 # A field's default that means "the day the form is described or validated".
 TODAY = "today"
+# The key of an error about the form as a whole (marshmallow's own name for it): never shown to
+# people, and renamed by the service before it answers.
+FORM_LEVEL = "_schema"
 
 FieldType = Literal[
     "text",
@@ -210,7 +213,8 @@ class Field:
 
     ``required`` applies when the field is shown (``shown_when`` is met, or always when
     ``shown_when`` is ``None``). ``shown_when`` is ``{"field": name, "equals": value}``,
-    ``{"field": name, "contains": value}`` (multi-choice) or ``{"all": [conditions]}``.
+    ``{"field": name, "contains": value}`` (multi-choice), ``{"all": [conditions]}`` or
+    ``{"any": [conditions]}``.
     ``choices_source`` says where the service fills choices from the caller's profile (see
     ``forms.choices``); ``fields`` are the sub-fields of a ``group``, ``phones`` or ``address``.
     """
@@ -351,7 +355,7 @@ class FormDefinition:
         Raises :class:`FormValidationError` with French messages keyed by field path.
         """
         if not isinstance(raw, Mapping):
-            raise FormValidationError({"_schema": [messages.NOT_A_MAPPING]})
+            raise FormValidationError({FORM_LEVEL: [messages.NOT_A_MAPPING]})
         errors = ErrorCollector()
         data: dict[str, Any] = {}
         for key, value in raw.items():
@@ -389,9 +393,38 @@ class FormDefinition:
         if profile_id is not None and profile_id != view.organisation.id:
             raise FormValidationError({"profile_id": [messages.WRONG_PROFILE]})
         operations = self.build(variables, view, options)
-        if not operations:
-            raise FormValidationError({"_schema": [messages.NOTHING_TO_CHANGE]})
+        if not operations and options.merge_with_contact_id is None:
+            raise FormValidationError({FORM_LEVEL: [messages.NOTHING_TO_CHANGE]})
+        # A merge may find that the existing contact already holds everything asked: the
+        # agent's decision is carried out by changing nothing (an empty changeset).
         return operations
+
+    def field_label(self, path: str) -> str | None:
+        """The French label of the field at ``path`` (``new_contact.phones.0.number``: the
+        innermost named field, with its group), or None for the form as a whole."""
+        labels: list[str] = []
+        fields = self.fields
+        for part in path.split("."):
+            if part.isdigit():
+                continue
+            found = next((f for f in fields if f.name == part), None)
+            if found is None:
+                break
+            labels.append(found.label_fr)
+            fields = found.fields
+        if not labels:
+            return None
+        return labels[-1] if len(labels) == 1 else f"{labels[-1]} ({labels[0]})"
+
+    def explain(self, errors: Mapping[str, list[str]]) -> str:
+        """Errors keyed by field path as one French text for people: each message after the
+        label of its field, never the path itself."""
+        parts = []
+        for path, texts in errors.items():
+            label = self.field_label(path)
+            text = " ".join(texts)
+            parts.append(f"« {label} » : {text}" if label else text)
+        return " ; ".join(parts)
 
     def new_person(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
         """The person the form creates, for duplicate detection; ``None`` when it creates none.

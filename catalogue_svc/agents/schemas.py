@@ -10,14 +10,28 @@ from ..schemas import Id, PageArgs, StrictSchema
 
 class QueueArgs(PageArgs):
     state = fields.String(
-        load_default="agent_validation", validate=validate.OneOf(["agent_validation"])
+        validate=validate.OneOf(["agent_validation", "failed"]),
+        metadata={
+            "description": "agent_validation (à valider) ou failed (en erreur); les deux par défaut"
+        },
     )
     form = fields.String(validate=validate.Length(max=80))
     claimed = fields.Boolean()
 
 
 class ApproveSchema(StrictSchema):
-    merge_with_contact_id = Id(allow_none=True, load_default=None)
+    merge_with_contact_id = Id(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Fusion : le doublon (contact existant) qui remplace le nouveau"},
+    )
+    create_new_contact = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Créer un nouveau contact malgré un doublon probable (sinon, avec un "
+            "doublon probable, l'approbation exige un choix)"
+        },
+    )
 
 
 class RejectSchema(StrictSchema):
@@ -32,6 +46,17 @@ class QueueItemSchema(RequestSummarySchema):
         required=True, allow_none=True, metadata={"description": "L'agent qui l'a prise en charge"}
     )
     candidates = fields.Integer(required=True, metadata={"description": "Doublons possibles"})
+    probable_candidates = fields.Integer(
+        required=True, metadata={"description": "Doublons probables (une décision est requise)"}
+    )
+    reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "Le motif (en erreur : la cause)"}
+    )
+    actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Les actions permises dans cet état (claim, approve… retry)"},
+    )
 
 
 class QueuePageSchema(StrictSchema):

@@ -64,12 +64,24 @@ def _history(request: Request, trigger: str, agent: requests.Actor, reason: str 
     )
 
 
+# What the queue shows: the requests waiting for an agent's decision, and those whose apply
+# failed (an agent reads the reason and retries once the cause is fixed).
+QUEUE_STATES = ("agent_validation", "failed")
+ACTIONS = {"agent_validation": ["claim", "release", "approve", "reject"], "failed": ["retry"]}
+
+
 def queue_page(
-    *, form: str | None, claimed: bool | None, page: int, per_page: int
+    *,
+    form: str | None,
+    claimed: bool | None,
+    page: int,
+    per_page: int,
+    state: str | None = None,
 ) -> dict[str, Any]:
-    """Requests waiting for an agent, oldest first, with their age."""
+    """Requests waiting for an agent or in error, oldest first, with their age."""
     at = now()
-    stmt = select(Request).where(Request.state == "agent_validation")
+    states = (state,) if state else QUEUE_STATES
+    stmt = select(Request).where(Request.state.in_(states))
     if form:
         stmt = stmt.where(Request.form_slug == form)
     live = (Request.claimed_by_account_id.is_not(None)) & (Request.claimed_at > at - _lapse())
@@ -93,6 +105,11 @@ def queue_page(
             request.claimed_by_account_id if _claim_is_live(request) else None
         )
         item["candidates"] = len(request.duplicate_candidates or [])
+        item["probable_candidates"] = sum(
+            1 for c in request.duplicate_candidates or [] if c.get("level") == "probable"
+        )
+        item["reason"] = request.reason
+        item["actions"] = ACTIONS.get(request.state, [])
         items.append(item)
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
@@ -156,33 +173,90 @@ def _require_own_claim(request: Request, agent: requests.Actor) -> None:
         raise Conflict("Cette demande est prise en charge par un autre agent.")
 
 
+def _merge_problem(request: Request, contact_id: int) -> tuple[str | None, str]:
+    """Why ``contact_id`` cannot stand for the request's new person (None: it can), and the
+    contact's name. Contacts are people and are never deactivated (relations end, people
+    stay): one that exists and is a candidate of the request can be used."""
+    candidates = {c.get("contact_id") for c in request.duplicate_candidates or []}
+    if contact_id not in candidates:
+        return "Ce contact ne fait pas partie des doublons possibles de la demande.", ""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        return "Ce contact n'existe plus ou n'est pas une personne.", ""
+    return None, f"{contact.first_name} {contact.last_name}"
+
+
+def _client_number_holder(request: Request) -> str | None:
+    """The name of the existing contact who holds the client number of the request's new
+    person (a client number identifies one person: a second contact cannot have it)."""
+    variables = request.variables or {}
+    person = variables.get("new_contact") if variables.get("contact_does_not_exist") else None
+    number = person.get("client_number") if isinstance(person, dict) else None
+    if not number:
+        return None
+    holder = db.session.scalar(select(Contact).where(Contact.client_number == number))
+    return None if holder is None else f"{holder.first_name} {holder.last_name} (n° {holder.id})"
+
+
 def approve(
-    number: str, agent: requests.Actor, merge_with_contact_id: int | None
+    number: str,
+    agent: requests.Actor,
+    merge_with_contact_id: int | None,
+    create_new_contact: bool = False,
 ) -> dict[str, Any]:
-    """Approve, optionally using an existing contact (a candidate) instead of a new one."""
+    """Approve, using an existing contact (a candidate: a merge) or creating a new one.
+
+    When the duplicate check found a *probable* candidate, the agent must say which: no
+    default that silently creates a duplicate.
+    """
     request = _get(number)
     _require_validation_state(request)
     _require_own_claim(request, agent)
     values: dict[str, Any] = {"claimed_by_account_id": None, "claimed_at": None}
     reason = None
+    candidates = request.duplicate_candidates or []
+    if merge_with_contact_id is not None and create_new_contact:
+        raise ValidationFailed(
+            errors={
+                "create_new_contact": [
+                    "Choisissez soit la fusion avec un contact existant, soit la création d'un "
+                    "nouveau contact, pas les deux."
+                ]
+            }
+        )
     if merge_with_contact_id is not None:
-        candidate_ids = {c.get("contact_id") for c in request.duplicate_candidates or []}
-        if merge_with_contact_id not in candidate_ids:
+        problem, name = _merge_problem(request, merge_with_contact_id)
+        if problem is not None:
+            raise ValidationFailed(errors={"merge_with_contact_id": [problem]})
+        values["merge_with_contact_id"] = merge_with_contact_id
+        reason = f"Fusion avec le contact existant : {name} (n° {merge_with_contact_id})."
+    elif not create_new_contact:
+        probable = [c for c in candidates if c.get("level") == "probable"]
+        if probable:
+            names = ", ".join(f"{c.get('name')} (n° {c.get('contact_id')})" for c in probable)
+            raise ValidationFailed(
+                "Un doublon probable existe : choisissez de fusionner la demande avec ce contact "
+                "ou de créer un nouveau contact.",
+                errors={
+                    "merge_with_contact_id": [
+                        f"Doublon probable : {names}. Choisissez de fusionner avec ce contact "
+                        "ou de créer un nouveau contact."
+                    ]
+                },
+            )
+    if merge_with_contact_id is None:
+        holder = _client_number_holder(request)
+        if holder is not None:
             raise ValidationFailed(
                 errors={
                     "merge_with_contact_id": [
-                        "Ce contact ne fait pas partie des doublons possibles de la demande."
+                        f"Le numéro de client de la demande appartient déjà à {holder} : "
+                        "fusionnez la demande avec ce contact, ou refusez-la."
                     ]
                 }
             )
-        if db.session.get(Contact, merge_with_contact_id) is None:
-            raise ValidationFailed(
-                errors={
-                    "merge_with_contact_id": ["Ce contact n'existe pas ou n'est pas une personne."]
-                }
-            )
-        values["merge_with_contact_id"] = merge_with_contact_id
-        reason = f"Fusion avec le contact existant n° {merge_with_contact_id}."
+        if create_new_contact and candidates:
+            reason = "Nouveau contact créé malgré les doublons possibles (décision de l'agent)."
     requests.transition(request, "approve", agent, reason=reason, values=values)
     queue.emit(
         requests.APPLY_TOPIC,

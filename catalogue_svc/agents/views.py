@@ -31,11 +31,12 @@ def _agent() -> Actor:
 @blp.answers(200, QueuePageSchema)
 @blp.alt_response(403, description=AGENTS_ONLY)
 def agent_queue(args: dict[str, Any]) -> Any:
-    """La file de validation : les plus anciennes d'abord, avec leur âge."""
+    """La file de validation : à valider et en erreur, les plus anciennes d'abord."""
     _agent()
     return service.queue_page(
         form=args.get("form"),
         claimed=args.get("claimed"),
+        state=args.get("state"),
         page=args["page"],
         per_page=args["per_page"],
     )
@@ -75,7 +76,12 @@ def release(number: str) -> Any:
 @blp.alt_response(409, description=NOT_NOW)
 def approve(data: dict[str, Any], number: str) -> Any:
     """Approuver, éventuellement en utilisant un contact existant (fusion)."""
-    return service.approve(number, _agent(), data.get("merge_with_contact_id"))
+    return service.approve(
+        number,
+        _agent(),
+        data.get("merge_with_contact_id"),
+        create_new_contact=bool(data.get("create_new_contact")),
+    )
 
 
 @blp.route("/requests/<number>/reject", methods=["POST"])

@@ -105,9 +105,42 @@ class LinkedRequestSchema(StrictSchema):
     reason = _nullable_text()
 
 
-class RequestDetailSchema(RequestSummarySchema):
-    """One request: what its reader may see (the last three fields: agents only)."""
+class OrganisationNameSchema(StrictSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    client_number = fields.String(required=True, allow_none=True)
 
+
+class NamedContactSchema(StrictSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class RequestDetailSchema(RequestSummarySchema):
+    """One request: what its reader may see (the last four fields: agents only)."""
+
+    organisation = fields.Nested(
+        OrganisationNameSchema,
+        required=True,
+        metadata={"description": "L'organisation du profil (nom et numéro de client)"},
+    )
+    operations = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Ce que la demande fait (ou a fait) au dossier, en phrases : "
+            "les noms tels qu'ils étaient à la soumission",
+            "example": [
+                "Ajouter Marie-Karine Bérard comme Membre du personnel de LAFORCE "
+                "COMPTABLE INC (1234567890)"
+            ],
+        },
+    )
+    contacts = fields.List(
+        fields.Nested(NamedContactSchema),
+        required=True,
+        metadata={"description": "Les contacts existants dont la demande parle, par leur nom"},
+    )
     variables = fields.Dict(required=True)
     reason = _nullable_text()
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
@@ -119,6 +152,10 @@ class RequestDetailSchema(RequestSummarySchema):
         allow_none=True, metadata={"description": "Agents seulement"}
     )
     changeset = fields.List(fields.Dict(), metadata={"description": "Agents seulement"})
+    merge_with_contact_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Agents seulement : le contact existant choisi (fusion)"},
+    )
 
 
 class LabelledSchema(StrictSchema):

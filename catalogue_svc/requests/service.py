@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 import workflows
-from forms import registry
-from forms.base import BuildOptions, FormDefinition, FormValidationError
+from forms import registry, sentences
+from forms.base import FORM_LEVEL, BuildOptions, FormDefinition, FormValidationError
 from forms.profile import ProfileView, ViewPart
 
 from .. import audit, queue
@@ -40,6 +40,7 @@ from ..access import (
 )
 from ..clock import now
 from ..db import add_row, begin_writing, compare_and_set, db
+from ..duplicates.service import active_member_names, with_same_name_members
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.models import Contact, Organisation
@@ -161,6 +162,7 @@ class _ChunkState:
     people: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     candidates: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     conflicts: PendingConflicts | None = None
+    members: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
 
     def defer_cas(self, request_id: int, expected: dict[str, Any], changes: dict[str, Any]) -> None:
         if request_id in self.cas:
@@ -208,6 +210,15 @@ def _finish_chunk() -> None:
 
 
 # ---------------------------------------------------------------- submission
+
+
+def variables_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A form's errors keyed as the submission's body: ``variables.<path>``, and the form's
+    own errors (not about one field) under ``variables``."""
+    return {
+        "variables" if path == FORM_LEVEL else f"variables.{path}": texts
+        for path, texts in errors.items()
+    }
 
 
 def _body_hash(item: str, variables: Any) -> str:
@@ -287,11 +298,10 @@ def submit(
         )
         operations = form.changeset(cleaned, view, BuildOptions(today=today))
     except FormValidationError as exc:
-        raise ValidationFailed(
-            errors={f"variables.{k}": v for k, v in exc.errors.items()}
-        ) from None
+        raise ValidationFailed(errors=variables_errors(exc.errors)) from None
     created_at = now()
     changeset = [op.to_dict() for op in operations]
+    labels = sentences.labels_of(view, changeset)
     body = {
         "number": "",  # known once written
         "item": form.slug,
@@ -312,6 +322,7 @@ def submit(
         "p_account_name": account_name,
         "p_variables": variables,
         "p_changeset": changeset,
+        "p_labels": labels,
         "p_validation_rule": form.validation_rule,
         "p_at": created_at,
         "p_ip": audit.client_ip(),
@@ -412,6 +423,7 @@ def _submission_sql(dialect: str, year: int, with_key: bool) -> tuple[Any, ...]:
         "submitted_by_name": p("account_name", requests.c.submitted_by_name),
         "variables": p("variables", requests.c.variables),
         "changeset": p("changeset", requests.c.changeset),
+        "labels": p("labels", requests.c.labels),
         "validation_rule": p("validation_rule", requests.c.validation_rule),
         "state": literal("submitted", String),
         "version": literal(1, Integer),
@@ -595,6 +607,10 @@ def run_check(message: queue.OutboxMessage) -> None:
         candidates = state.candidates[request.id]
     else:
         candidates = find_candidates(person) if person else []
+    if person:
+        candidates = with_same_name_members(
+            _members(request.organisation_id, state), person, candidates
+        )
     conflicts = find_and_link(request, state.conflicts if state is not None else None)
     rule = request.validation_rule
     needs = (
@@ -613,6 +629,16 @@ def run_check(message: queue.OutboxMessage) -> None:
     else:
         transition(request, "pass_check", SYSTEM_ACTOR, needs_validation=False, values=values)
         queue.emit(APPLY_TOPIC, {"request_id": request.id}, dedupe_key=f"apply:{request.id}")
+
+
+def _members(organisation_id: int, state: _ChunkState | None) -> list[tuple[int, str, str]]:
+    """The organisation's active members' names (read once per chunk and organisation: the
+    check writes no contact)."""
+    if state is None:
+        return active_member_names(organisation_id)
+    if organisation_id not in state.members:
+        state.members[organisation_id] = active_member_names(organisation_id)
+    return state.members[organisation_id]
 
 
 def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:
@@ -659,22 +685,24 @@ def run_apply(message: queue.OutboxMessage) -> None:
     visible_at = at + propagation_delay()
     try:
         submitted_on = request.created_at.date()
+        view = _view(
+            request.organisation_id,
+            _contacts_named(request.variables, request.merge_with_contact_id),
+            form.view_parts,
+            chunked,
+        )
         operations = form.changeset(
             form.validate(request.variables, today=submitted_on),
-            _view(
-                request.organisation_id,
-                _contacts_named(request.variables, request.merge_with_contact_id),
-                form.view_parts,
-                chunked,
-            ),
+            view,
             BuildOptions(merge_with_contact_id=request.merge_with_contact_id, today=submitted_on),
         )
     except FormValidationError as exc:
-        reason = "La demande ne correspond plus au dossier : " + "; ".join(
-            f"{k} : {' '.join(v)}" for k, v in exc.errors.items()
-        )
+        reason = "La demande ne correspond plus au dossier : " + form.explain(exc.errors) + "."
         transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
         return
+    changeset = [op.to_dict() for op in operations]
+    labels = sentences.merge_labels(request.labels, sentences.labels_of(view, changeset))
+    apply_reason = _merge_outcome(request, changeset, labels)
     ctx = ApplyContext(
         request_id=request.id,
         actor_account_id=request.submitted_by_account_id,
@@ -684,10 +712,11 @@ def run_apply(message: queue.OutboxMessage) -> None:
     values = {
         "applied_at": at,
         "visible_at": visible_at,
-        "changeset": [op.to_dict() for op in operations],
+        "changeset": changeset,
+        "labels": labels,
     }
     if chunked:
-        transition(request, "apply", SYSTEM_ACTOR, values=values)
+        transition(request, "apply", SYSTEM_ACTOR, reason=apply_reason, values=values)
         for index, operation in enumerate(operations):
             apply_operation(operation, index, ctx)  # an ApplyError fails the chunk
         if ctx.touches_existing:
@@ -697,16 +726,41 @@ def run_apply(message: queue.OutboxMessage) -> None:
         begin_writing()
         savepoint = db.session.begin_nested()
         try:
-            transition(request, "apply", SYSTEM_ACTOR, values=values)
+            transition(request, "apply", SYSTEM_ACTOR, reason=apply_reason, values=values)
             for index, operation in enumerate(operations):
                 apply_operation(operation, index, ctx)
             savepoint.commit()
-        except ApplyError as exc:
+        except (ApplyError, IntegrityError) as exc:
             savepoint.rollback()
             db.session.refresh(request)
-            transition(request, "fail", SYSTEM_ACTOR, reason=str(exc), values={"reason": str(exc)})
+            reason = "La modification n'a pas pu être appliquée au dossier : " + (
+                str(exc)
+                if isinstance(exc, ApplyError)
+                else "elle contredit une donnée déjà enregistrée (par exemple un numéro de "
+                "client ou une adresse courriel déjà attribués à un autre contact)."
+            )
+            transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
             return
     _queue_apply_emails(request, ctx)
+
+
+def _merge_outcome(
+    request: Request, changeset: list[dict[str, Any]], labels: dict[str, Any]
+) -> str | None:
+    """What the history says of an apply that kept an existing contact (an agent's merge)."""
+    if request.merge_with_contact_id is None:
+        return None
+    contacts = labels.setdefault("contacts", {})
+    key = str(request.merge_with_contact_id)
+    if key not in contacts:
+        kept = db.session.get(Contact, request.merge_with_contact_id)
+        if kept is not None:
+            contacts[key] = f"{kept.first_name} {kept.last_name}"
+    name = contacts.get(key)
+    kept = f"Contact existant conservé : {name}." if name else "Contact existant conservé."
+    if not changeset:
+        return f"{kept} Il détenait déjà tout ce que la demande ajoutait : rien n'a changé."
+    return f"{kept} Modifications : " + " ; ".join(sentences.describe(changeset, labels)) + "."
 
 
 def _view(
@@ -851,7 +905,11 @@ def notify_rejected(request: Request) -> None:
 def _apply_exhausted(message: queue.OutboxMessage, error: str) -> None:
     request = db.session.get(Request, message.payload["request_id"])
     if request is not None and request.state == "approved":
-        reason = f"L'application a échoué après plusieurs tentatives ({error[:200]})."
+        # ``error`` is a technical text (an exception): for the logs, not for people.
+        reason = (
+            "L'application de la demande a échoué après plusieurs tentatives (incident "
+            "technique). Un agent peut la relancer depuis la file de validation."
+        )
         transition(request, "fail", SYSTEM_ACTOR, reason=reason, values={"reason": reason})
 
 
@@ -909,6 +967,13 @@ def summary(request: Request) -> dict[str, Any]:
 def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
     """Everything about a request that its reader may see."""
     body = summary(request)
+    labels = request.labels or {}
+    body["organisation"] = _organisation_name(request.organisation_id)
+    body["operations"] = sentences.describe(request.changeset, labels)
+    body["contacts"] = [
+        {"id": int(contact_id), "name": name}
+        for contact_id, name in (labels.get("contacts") or {}).items()
+    ]
     body["variables"] = request.variables
     body["reason"] = request.reason
     body["history"] = [
@@ -952,17 +1017,37 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
         body["duplicate_candidates"] = request.duplicate_candidates or []
         body["claimed_by_account_id"] = request.claimed_by_account_id
         body["changeset"] = request.changeset
+        body["merge_with_contact_id"] = request.merge_with_contact_id
     return body
 
 
+def _organisation_name(organisation_id: int) -> dict[str, Any]:
+    organisation = db.session.get(Organisation, organisation_id)
+    assert organisation is not None  # a request's organisation is never deleted
+    return {
+        "id": organisation.id,
+        "name": organisation.name,
+        "client_number": organisation.client_number,
+    }
+
+
 def get_for_account(number: str, account_id: int, *, role: str) -> tuple[Request, bool]:
-    """A request the account may read (submitter's organisation or agent); 404 otherwise."""
+    """A request the account may read, and whether it reads as an agent; 404 otherwise.
+
+    Visible to agents, to its submitter while they still have access to the profile, and to
+    those who may manage the organisation (responsables, administrateurs, dirigeants). Anyone
+    else gets the same 404 as for a number that does not exist: numbers are sequential, and a
+    different answer would let a member walk the firm's requests.
+    """
     request = db.session.scalar(select(Request).where(Request.number == number))
     if request is None:
         raise NotFound()
     if role == "agent":
         return request, True
-    if profile_access(account_id, request.organisation_id) is None:
+    access = profile_access(account_id, request.organisation_id)
+    if access is None:
+        raise NotFound()
+    if request.submitted_by_account_id != account_id and not access.can_manage:
         raise NotFound()
     return request, False
 

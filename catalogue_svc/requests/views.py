@@ -67,6 +67,7 @@ def catalogue(args: dict[str, Any]) -> Any:
 @blp.doc(security=READ)
 @blp.arguments(DescribeArgs, location="query")
 @blp.answers(200, FormDescriptionSchema)
+@blp.alt_response(403, description="Le formulaire exige l'autorité sur le dossier du profil.")
 @blp.alt_response(404, description="Formulaire inconnu, ou profil non lié au compte.")
 def describe(args: dict[str, Any], slug: str) -> Any:
     """Un formulaire : champs, types, choix (remplis selon le profil), valeurs par défaut."""
@@ -74,7 +75,9 @@ def describe(args: dict[str, Any], slug: str) -> Any:
     form = service.form_or_404(slug)
     view = None
     if args.get("profile_id") is not None:
-        access = require_profile(account.id, args["profile_id"])
+        # The choices list the firm's contacts, relations and grants: only to those who may
+        # submit the form, as the lists answer 403 to the others.
+        access = require_profile(account.id, args["profile_id"], manage=form.requires_authority)
         view = profile_view(access.organisation_id)
     return form.to_description(args["lang"], today=now().date(), view=view)
 

@@ -1,4 +1,6 @@
-"""S7/S8: every endpoint that names a profile or a request, called by every role of another firm.
+"""S7/S8: every endpoint that names a profile or a request, called by every role of another firm,
+and by a member of the same firm without authority (issue 20: requests of other submitters, form
+descriptions with the firm's choices).
 
 The routes come from the app's URL map, so a new endpoint is covered without editing this file.
 """
@@ -9,6 +11,7 @@ import re
 
 import pytest
 
+from forms import registry
 from tests.accounts_helpers import anonymous_client, link_account, login_client
 from tests.factories import guide_firm
 from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, submit
@@ -31,8 +34,18 @@ def object_routes(app):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((method, rule.rule))
-    found.append(("GET", "/api/catalogue/items/add-relation?profile_id=<int:profile_id>"))
+    for slug in sorted(registry.REGISTRY):
+        found.append(("GET", f"/api/catalogue/items/{slug}?profile_id=<int:profile_id>"))
     return sorted(found)
+
+
+def url_of(rule: str, a, number: str) -> str:
+    """The rule with firm A's ids: its profile, the request, one of its contacts (the new
+    member's own data would be the worst leak: Marie-Karine, a plain member, is named)."""
+    url = rule.replace("<int:profile_id>", str(a.firm)).replace("<number>", number)
+    url = url.replace("<int:contact_id>", str(a.rebecca))
+    assert "<" not in url, f"no firm-A id for {url}: add one to url_of"
+    return url
 
 
 @pytest.fixture()
@@ -45,6 +58,8 @@ def world(app, run_jobs):
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
     number = submit(owner, a, "add-relation", variables).json["number"]
     run_jobs()
+    member_a = login_client(app)
+    link_account(app, member_a.account.id, contact_id=a.marie_karine, organisation_id=a.firm)
     responsable_b = login_client(app)
     link_account(app, responsable_b.account.id, contact_id=b.rebecca, organisation_id=b.firm)
     member_b = login_client(app)
@@ -52,6 +67,7 @@ def world(app, run_jobs):
     return {
         "a": a,
         "number": number,
+        "member_a": member_a,
         "clients": {
             "responsable": responsable_b,
             "member": member_b,
@@ -87,7 +103,7 @@ def test_no_role_of_another_firm_reaches_a_firms_objects(app, world):
     a, number = world["a"], world["number"]
     failures = []
     for method, rule in object_routes(app):
-        url = rule.replace("<int:profile_id>", str(a.firm)).replace("<number>", number)
+        url = url_of(rule, a, number)
         last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         for role, client in world["clients"].items():
             if role == "agent" and "/api/agent/" in rule and last in ("approve", "reject"):
@@ -102,3 +118,47 @@ def test_no_role_of_another_firm_reaches_a_firms_objects(app, world):
                 text = answer.get_data(as_text=True)
                 assert "LAFORCE" not in text and "Lévesque" not in text, (role, url)
     assert failures == [], "\n".join(map(str, failures))
+
+
+def expected_for_member(method: str, rule: str) -> set[int]:
+    """What a member of firm A without authority may get on firm A's objects."""
+    if "/api/agent/" in rule:
+        return {403}
+    if rule.startswith("/api/requests/"):
+        return {404}  # another submitter's request: as if it did not exist
+    if rule.endswith("/requests"):
+        return {200} if method == "GET" else {403}  # their own requests; forms need authority
+    if rule.endswith("/authorized-dossiers"):
+        return {200}  # their own dossiers
+    return {403}  # the firm's lists, a contact's details, the forms' choices
+
+
+def test_a_member_without_authority_reaches_only_their_own(app, world):
+    """A plain member of the firm: another submitter's request answers 404 (read, comment,
+    cancel), the firm's lists and the forms' choices 403, and no answer names the new member."""
+    a, number, member = world["a"], world["number"], world["member_a"]
+    failures = []
+    for method, rule in object_routes(app):
+        if method == "DELETE" and rule.endswith("/link"):
+            continue  # the member's own link: removing it is theirs to do (test_linking)
+        url = url_of(rule, a, number)
+        last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        answer = member.open(url, method=method, json=BODIES.get(last) if method != "GET" else None)
+        if answer.status_code not in expected_for_member(method, rule):
+            failures.append((method, url, answer.status_code))
+        text = answer.get_data(as_text=True)
+        if "Lévesque" in text or "7654321" in text:
+            failures.append((method, url, "leaks the new member"))
+    assert failures == [], "\n".join(map(str, failures))
+
+
+def test_a_members_refusal_of_a_request_reads_as_a_missing_one(app, world):
+    """The 404 for another submitter's request is the 404 of a number that does not exist."""
+    member = world["member_a"]
+    hidden = member.get(f"/api/requests/{world['number']}")
+    missing = member.get("/api/requests/DEM-2000-999999")
+    assert hidden.status_code == missing.status_code == 404
+    drop = ("instance", "request_id")
+    assert {k: v for k, v in hidden.json.items() if k not in drop} == {
+        k: v for k, v in missing.json.items() if k not in drop
+    }

@@ -93,21 +93,6 @@ const KINDS = {
   accounting_firm: "Firme comptable",
   payroll_service: "Service de paie",
 };
-const OPERATIONS = {
-  add_contact: "Ajouter le contact",
-  add_contact_relation: "Ajouter la relation",
-  grant_subject: "Accorder un sujet autorisé",
-  revoke_grant: "Retirer un sujet autorisé",
-  end_relation: "Mettre fin à une relation",
-  end_contact_relation: "Mettre fin à une relation",
-  update_contact: "Modifier le contact",
-  replace_phones: "Remplacer les numéros de téléphone",
-  update_relation_end_date: "Modifier la date de fin d'une relation",
-  issue_linking_credentials: "Émettre des coordonnées de liaison",
-  notify_contact: "Aviser le contact par courriel",
-  update_organisation: "Modifier l'organisation",
-  update_address: "Modifier l'adresse",
-};
 const LEVELS = { probable: "Probable", possible: "Possible" };
 const PROPAGATION =
   "La mise à jour des informations affichées dans cette section peut prendre jusqu'à 24 heures.";
@@ -2881,7 +2866,7 @@ function visibilityText(r) {
   if (["rejected", "cancelled"].includes(r.state))
     return "Cette demande ne changera rien au dossier.";
   if (r.state === "failed")
-    return "L'application des changements a échoué; un agent va la relancer.";
+    return "L'application des changements a échoué. La demande est dans la file des agents : un agent en lit le motif et la relancera une fois la cause corrigée. Rien n'a été changé au dossier.";
   return `Une fois la demande appliquée, les changements seront visibles dans « Relations et autorisations ». ${PROPAGATION}`;
 }
 
@@ -3403,6 +3388,7 @@ async function viewQueue(root, ctx) {
   const page = Number(ctx.query.page) || 1;
   const form = ctx.query.form || "";
   const claimed = ctx.query.claimed || "";
+  const queueState = ctx.query.state || "";
   const catalogue = await api("GET", "/api/catalogue");
   const forms = [];
   if (catalogue.ok) {
@@ -3426,20 +3412,36 @@ async function viewQueue(root, ctx) {
     ],
     value: claimed,
   });
+  const stateFilter = selectField(null, {
+    name: "state",
+    label: "État",
+    options: [
+      ["", "À valider et en erreur"],
+      ["agent_validation", "En validation par un agent"],
+      ["failed", "En erreur"],
+    ],
+    value: queueState,
+  });
   const apply = () =>
-    go("/agent", { form: formFilter.select.value, claimed: claimFilter.select.value, page: 1 });
+    go("/agent", {
+      form: formFilter.select.value,
+      claimed: claimFilter.select.value,
+      state: stateFilter.select.value,
+      page: 1,
+    });
   formFilter.select.addEventListener("change", apply);
   claimFilter.select.addEventListener("change", apply);
+  stateFilter.select.addEventListener("change", apply);
   root.append(
     h(
       "p",
       { class: "lead" },
-      "Les demandes qui attendent la validation d'un agent, les plus anciennes d'abord.",
+      "Les demandes qui attendent la validation d'un agent, et celles dont l'application a échoué (à relancer), les plus anciennes d'abord.",
     ),
-    h("div", { class: "filters" }, formFilter.wrapper, claimFilter.wrapper),
+    h("div", { class: "filters" }, stateFilter.wrapper, formFilter.wrapper, claimFilter.wrapper),
   );
   const res = await api("GET", "/api/agent/queue", {
-    query: { page, per_page: 20, form, claimed },
+    query: { page, per_page: 20, form, claimed, state: queueState },
   });
   if (!res.ok) return root.append(problemBox(res.problem));
   root.append(
@@ -3451,32 +3453,27 @@ async function viewQueue(root, ctx) {
           (r) => h("a", { href: `#/agent/demandes/${encodeURIComponent(r.number)}` }, r.number),
         ],
         ["Formulaire", (r) => r.title],
+        ["État", (r) => stateBadge(r.state, r.state_label)],
         ["Âge", (r) => fmtAge(r.age_seconds)],
         ["Soumise par", (r) => r.submitted_by],
         ["Doublons possibles", (r) => String(r.candidates)],
         ["Prise en charge", claimText],
+        ["Motif", (r) => (r.state === "failed" ? r.reason || "" : "")],
       ],
       res.data.items,
       "Aucune demande en attente.",
     ),
-    pager(res.data, (n) => go("/agent", { form, claimed, page: n })),
+    pager(res.data, (n) => go("/agent", { form, claimed, state: queueState, page: n })),
   );
 }
 
-function changesetList(changeset) {
-  if (!changeset || !changeset.length) return h("p", null, "Aucune opération.");
+/** What a request does to the dossier, as the French sentences the API tells. */
+function operationsList(operations) {
+  if (!operations || !operations.length) return h("p", null, "Aucune opération.");
   return h(
     "ol",
     null,
-    changeset.map((op) => {
-      const rest = Object.keys(op)
-        .filter(
-          (k) => k !== "op" && op[k] !== null && op[k] !== undefined && typeof op[k] !== "object",
-        )
-        .map((k) => `${k} = ${op[k]}`)
-        .join(", ");
-      return h("li", null, h("strong", null, OPERATIONS[op.op] || op.op), rest ? ` — ${rest}` : "");
-    }),
+    operations.map((sentence) => h("li", null, sentence)),
   );
 }
 
@@ -3494,7 +3491,12 @@ async function viewAgentRequest(root, ctx) {
     summaryList([
       ["Formulaire", r.title],
       ["État", stateBadge(r.state, r.state_label)],
-      ["Organisation (profil)", `n° ${r.profile_id}`],
+      [
+        "Organisation (profil)",
+        r.organisation
+          ? `${r.organisation.name}${r.organisation.client_number ? ` (${r.organisation.client_number})` : ""}`
+          : `n° ${r.profile_id}`,
+      ],
       ["Soumise le", fmtDateTime(r.submitted_at)],
       ["Soumise par", r.submitted_by],
       ["Prise en charge", claimText(r)],
@@ -3578,10 +3580,11 @@ async function viewAgentRequest(root, ctx) {
     h("h2", null, "Données de la demande"),
     variablesList(r.variables, described.ok ? described.data.fields : []),
   );
-  root.append(h("h2", null, "Opérations prévues"), changesetList(r.changeset));
+  root.append(h("h2", null, "Opérations prévues"), operationsList(r.operations));
 
   // Duplicate candidates and the decision.
   const candidates = r.duplicate_candidates || [];
+  const hasProbable = candidates.some((c) => c.level === "probable");
   const mergeName = uid("fusion");
   const radios = [];
   const radio = (value, label) => {
@@ -3591,7 +3594,8 @@ async function viewAgentRequest(root, ctx) {
       name: mergeName,
       id,
       value,
-      checked: value === "",
+      // A probable duplicate: no default, the agent chooses (the API refuses otherwise).
+      checked: value === "" && !hasProbable,
       disabled: !pending,
     });
     radios.push(input);
@@ -3650,12 +3654,23 @@ async function viewAgentRequest(root, ctx) {
     const approve = h("button", { type: "button", class: "button" }, "Approuver");
     approve.addEventListener("click", async () => {
       const chosen = radios.find((input) => input.checked);
+      if (candidates.length && !chosen)
+        return fb.show(
+          localProblem({
+            merge_with_contact_id: [
+              "Un doublon probable existe : choisissez de fusionner avec ce contact ou de créer un nouveau contact.",
+            ],
+          }),
+        );
       const merge = chosen && chosen.value ? Number(chosen.value) : null;
+      const decisionBody = merge
+        ? { merge_with_contact_id: merge }
+        : { create_new_contact: Boolean(chosen) };
       approve.disabled = true;
       await act(
         () =>
           api("POST", `/api/agent/requests/${encodeURIComponent(number)}/approve`, {
-            body: { merge_with_contact_id: merge },
+            body: decisionBody,
           }),
         merge
           ? "La demande est approuvée (fusion avec le contact existant)."
