@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from forms.messages import translate_errors
 
 from .db import db
+from .notifications.templates import french_duration
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         retry_after = max(1, int(retry_after))
         super().__init__(
-            detail or f"Trop de tentatives. Réessayez dans {retry_after} secondes.",
+            detail or f"Trop de tentatives. Réessayez dans {french_duration(retry_after)}.",
             headers={"Retry-After": str(retry_after)},
         )
 

@@ -1,7 +1,9 @@
 """Pieces shared by the forms: vocabulary, marshmallow fields and schemas, field descriptions.
 
 The vocabulary (relation types, subject categories, rights, phone types, provinces) is the profile
-store's, repeated here because ``forms`` imports nothing from the service.
+store's, repeated here because ``forms`` imports nothing from the service. The rule of each value
+(text, names, client numbers, emails, phones, postal codes) is in ``forms.fields``, shared with the
+import and the accounts; the fields here apply it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ from marshmallow import (
 
 from . import messages
 from .base import Choice, Field, current_date
+from .fields import (
+    NAME_MAX,
+    check_country_code,
+    check_extension,
+    check_text,
+    national_digits,
+    normalise_client_number,
+    normalise_email,
+    normalise_name,
+    normalise_phone_number,
+    normalise_postal_code,
+)
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -154,12 +168,22 @@ class BaseSchema(Schema):
 
 
 class Text(fields.String):
-    """A string with surrounding spaces removed; blank is an error (or ``None`` when optional)."""
+    """A string with surrounding spaces removed; blank is an error (or ``None`` when optional).
+
+    No control or invisible character (``forms.fields.check_text``): a CR/LF typed in a name would
+    start a new paragraph of the emails that quote it. ``multiline`` (a comment) keeps ``\n``.
+    """
 
     def __init__(
-        self, *, max_length: int = 200, blank_is_none: bool = False, **kwargs: Any
+        self,
+        *,
+        max_length: int = 200,
+        blank_is_none: bool = False,
+        multiline: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.blank_is_none = blank_is_none
+        self.multiline = multiline
         if blank_is_none:
             kwargs.setdefault("allow_none", True)
         super().__init__(validate=validate.Length(max=max_length), **kwargs)
@@ -171,7 +195,9 @@ class Text(fields.String):
             if self.blank_is_none:
                 return None
             raise ValidationError(messages.BLANK)
-        return text
+        if self.multiline:
+            text = text.replace("\r\n", "\n")
+        return check_text(text, multiline=self.multiline)
 
     def _validate(self, value: Any) -> None:
         # A blank optional text loads as None, which the length check must not see (marshmallow
@@ -227,17 +253,6 @@ def code_list(**kwargs: Any) -> fields.List:
 
 # --------------------------------------------------------------------------- phones
 
-_COUNTRY_CODE = re.compile(r"^\+[1-9]\d{0,2}$")
-_NANP = re.compile(r"^[2-9]\d{2}[2-9]\d{6}$")
-
-
-def national_digits(number: str, country_code: str | None) -> str:
-    """The digits of a number, without a leading ``1`` typed before a North American number."""
-    digits = re.sub(r"\D", "", number)
-    if country_code == "+1" and len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    return digits
-
 
 class PhoneSchema(BaseSchema):
     """One phone number: type, territory, country code, number (999 999-9999), extension."""
@@ -252,31 +267,32 @@ class PhoneSchema(BaseSchema):
     def _check(self, data: Mapping[str, Any], **_: Any) -> None:
         errors: dict[str, list[str]] = {}
         code = data.get("country_code")
-        if code is not None and not _COUNTRY_CODE.match(code):
-            errors["country_code"] = [messages.PHONE_COUNTRY_CODE]
-        elif data.get("territory") == NORTH_AMERICA and code is not None and code != "+1":
+        if code is not None:
+            try:
+                check_country_code(code)
+            except ValidationError as exc:
+                errors["country_code"] = list(exc.messages)
+        north_america = data.get("territory") == NORTH_AMERICA
+        if "country_code" not in errors and north_america and code not in (None, "+1"):
             errors["country_code"] = [messages.PHONE_TERRITORY_CODE]
         number = data.get("number")
         if number is not None:
-            digits = national_digits(number, code)
-            separators_only = re.fullmatch(r"[\d\s().+-]+", number) is not None
-            if code == "+1" and not (separators_only and _NANP.match(digits)):
-                errors["number"] = [messages.PHONE_NANP]
-            elif code != "+1" and not (separators_only and 4 <= len(digits) <= 15):
-                errors["number"] = [messages.PHONE_INTERNATIONAL]
+            try:
+                normalise_phone_number(number, code or "")
+            except ValidationError as exc:
+                errors["number"] = list(exc.messages)
         extension = data.get("extension")
-        if extension is not None and not re.fullmatch(r"\d{1,6}", extension):
-            errors["extension"] = [messages.PHONE_EXTENSION]
+        if extension is not None:
+            try:
+                check_extension(extension)
+            except ValidationError as exc:
+                errors["extension"] = list(exc.messages)
         if errors:
             raise ValidationError(errors)
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        digits = national_digits(data["number"], data["country_code"])
-        if data["country_code"] == "+1":
-            data["number"] = f"{digits[:3]} {digits[3:6]}-{digits[6:]}"
-        else:
-            data["number"] = digits
+        data["number"] = normalise_phone_number(data["number"], data["country_code"])
         return data
 
 
@@ -353,8 +369,6 @@ def phones_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
 
 # --------------------------------------------------------------------------- addresses
 
-_POSTAL_CODE = re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]) ?(\d[ABCEGHJ-NPRSTV-Z]\d)$")
-
 
 class AddressSchema(BaseSchema):
     """A postal address; a Canadian one has a province and an ``A1A 1A1`` postal code."""
@@ -377,8 +391,11 @@ class AddressSchema(BaseSchema):
             if province is not None and province.upper() not in PROVINCES:
                 errors["province"] = [messages.PROVINCE]
             postal = data.get("postal_code")
-            if postal is not None and not _POSTAL_CODE.match(postal.upper()):
-                errors["postal_code"] = [messages.POSTAL_CODE]
+            if postal is not None:
+                try:
+                    normalise_postal_code(postal)
+                except ValidationError as exc:
+                    errors["postal_code"] = list(exc.messages)
         if errors:
             raise ValidationError(errors)
 
@@ -387,9 +404,7 @@ class AddressSchema(BaseSchema):
         data["country"] = data["country"].upper()
         if data["country"] == "CA":
             data["province"] = data["province"].upper()
-            match = _POSTAL_CODE.match(data["postal_code"].upper())
-            if match:
-                data["postal_code"] = f"{match.group(1)} {match.group(2)}"
+            data["postal_code"] = normalise_postal_code(data["postal_code"])
         return {k: v for k, v in data.items() if v is not None}
 
 
@@ -452,25 +467,31 @@ def check_birth_date(value: dt.date) -> None:
         raise ValidationError(messages.BIRTH_DATE_TOO_OLD)
 
 
-def check_client_number(value: str) -> None:
-    """Digits only (spaces and dashes are dropped before)."""
-    if not re.fullmatch(r"\d{1,20}", value):
-        raise ValidationError(messages.CLIENT_NUMBER)
-
-
 class ClientNumber(Text):
-    """A client number: digits, spaces and dashes dropped; blank means none."""
+    """A client number (``forms.fields.normalise_client_number``): spaces dropped, upper case,
+    digits, letters and hyphens, as the import and the store hold it; blank means none."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=30, blank_is_none=True, **kwargs)
+        # The length is the rule's (20 once spaces are dropped); this bound only refuses a novel.
+        super().__init__(max_length=60, blank_is_none=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         if text is None:
             return None
-        compact = re.sub(r"[\s-]", "", text)
-        check_client_number(compact)
-        return compact
+        return normalise_client_number(text)
+
+
+class Name(Text):
+    """A person's name (``forms.fields.normalise_name``): the rule the import and accounts use."""
+
+    def __init__(self, *, max_length: int = NAME_MAX, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+        self.name_max = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return None if text is None else normalise_name(text, max_length=self.name_max)
 
 
 def language_field(**kwargs: Any) -> fields.String:
@@ -497,12 +518,18 @@ def profile_description() -> Field:
 
 
 class Email(fields.Email):
-    """An email address, surrounding spaces removed."""
+    """An email address in its one stored form (``forms.fields.normalise_email``): NFKC, lower
+    case, the domain in IDNA ASCII; quoted local parts and mixed-script look-alikes refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The rule replaces marshmallow's regex (which refused the NFD form of "rené@…").
+        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-        return super()._deserialize(value, attr, data, **kwargs)
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return normalise_email(value)
 
 
 def present(original: Mapping[str, Any], name: str) -> bool:

@@ -95,7 +95,10 @@ PHONE_EXTENSION = "Poste invalide : de 1 à 6 chiffres attendus."
 POSTAL_CODE = "Code postal invalide (format attendu : A1A 1A1)."
 PROVINCE = "Province ou territoire invalide (par exemple QC, ON)."
 COUNTRY = "Pays invalide (code de deux lettres attendu, par exemple CA)."
-CLIENT_NUMBER = "Numéro de client invalide : des chiffres seulement (de 1 à 20)."
+CLIENT_NUMBER = (
+    "Numéro de client invalide : de 1 à 20 chiffres, lettres ou traits d'union (les espaces sont "
+    "ignorés)."
+)
 BIRTH_DATE_FUTURE = "La date de naissance ne peut pas être dans le futur."
 BIRTH_DATE_TOO_OLD = "La date de naissance doit être postérieure au 1900-01-01."
 END_BEFORE_START = "La date de fin doit être égale ou postérieure à la date de début."
@@ -144,3 +147,26 @@ NO_EMAIL_FOR_CREDENTIALS = (
     "Ce contact n'a pas d'adresse courriel : les coordonnées de liaison ne peuvent pas lui être "
     "envoyées."
 )
+
+# Messages of the one rule per field (forms/fields.py), shared by the forms, the import and the
+# accounts.
+HOSTILE_TEXT = (
+    "Ne doit contenir aucun caractère de contrôle (saut de ligne, tabulation…) ni caractère "
+    "invisible."
+)
+HOSTILE_MULTILINE_TEXT = (
+    "Ne doit contenir aucun caractère de contrôle (tabulation…) ni caractère invisible; seuls les "
+    "sauts de ligne sont permis."
+)
+TOO_LONG = "Doit compter au plus {0} caractères."
+EMAIL_INVALID = "Adresse courriel invalide."
+EMAIL_TOO_LONG = "Adresse courriel trop longue : au plus 254 caractères."
+EMAIL_QUOTED = (
+    "Adresse courriel invalide : la partie avant « @ » ne peut pas être entre guillemets ni "
+    "contenir d'espace."
+)
+EMAIL_MIXED_SCRIPTS = (
+    "Adresse courriel refusée : elle mélange des lettres d'alphabets différents (latin, "
+    "cyrillique, grec) qui se ressemblent."
+)
+EMAIL_DOMAIN = "Adresse courriel invalide : le nom de domaine après « @ » n'est pas valide."

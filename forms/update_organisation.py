@@ -25,8 +25,8 @@ from .common import (
     PHONE_FIELDS,
     BaseSchema,
     Email,
+    Name,
     PhoneSchema,
-    Text,
     attestation_description,
     attestation_field,
     choices_of,
@@ -37,6 +37,7 @@ from .common import (
     present,
     profile_description,
 )
+from .fields import ORGANISATION_NAME_MAX
 from .profile import ProfileView
 
 SLUG = "update-organisation"
@@ -55,7 +56,9 @@ class UpdateOrganisationSchema(BaseSchema):
     """The variables of the form."""
 
     profile_id = id_field()
-    name = Text(max_length=200, allow_none=True, load_default=None)
+    # The import's rule for an organisation's name (200 characters, no CR/LF nor invisible
+    # character): applied without an agent, the name is quoted in every email of the firm.
+    name = Name(max_length=ORGANISATION_NAME_MAX, allow_none=True, load_default=None)
     language = language_field(allow_none=True, load_default=None)
     email = Email(allow_none=True, load_default=None)
     phone = fields.Nested(OrganisationPhoneSchema, allow_none=True, load_default=None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from forms.fields import email_key
+
 from .common_passwords import COMMON_PASSWORDS
 
 PASSWORD_MIN = 8
@@ -15,7 +17,7 @@ _EDGES = re.compile(r"^[^a-zà-ÿ]+|[^a-zà-ÿ]+$")
 
 def normalise_email(email: str) -> str:
     """The stored form of an address: trimmed and lower-case (unique case-insensitively)."""
-    return email.strip().lower()
+    return email_key(email)  # forms.fields: NFKC, lower case, IDNA domain, as at sign-up
 
 
 def _is_common(password: str) -> bool:

@@ -6,18 +6,21 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from forms.common import Email
+from forms.fields import NAME_MAX, check_text, normalise_name
+
 from ..profiles.models import CONTACT_RELATION_LABELS
 from . import sessions
 from .policy import PASSWORD_MAX, password_problems
 
-NAME_MAX = 100
 REQUIRED_NAME = "Ce champ est obligatoire."
 TERMS = "Vous devez accepter les conditions d'utilisation."
 CONFIRMATION = "La confirmation ne correspond pas au mot de passe."
 
 
 class Trimmed(fields.String):
-    """A string without surrounding spaces and without control characters (no CR/LF)."""
+    """A string without surrounding spaces and without control or invisible characters (no CR/LF,
+    no bidi override: ``forms.fields.check_text``, the forms' and the import's rule)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)
@@ -25,26 +28,28 @@ class Trimmed(fields.String):
             if isinstance(validator, validate.Length):
                 # The documented maximum holds for what is sent, spaces around included.
                 validator(raw)
-        text = raw.strip()
-        if any(ord(c) < 32 or ord(c) == 127 for c in text):
-            raise ValidationError("Caractères non permis (retours à la ligne, tabulations…).")
-        return text
+        return check_text(raw.strip())
 
 
 def _name(value: str) -> None:
+    """The names' rule of the forms and the import (``forms.fields.normalise_name``)."""
     if not value:
         raise ValidationError(REQUIRED_NAME)
-    if len(value) > NAME_MAX:
-        raise ValidationError(f"Doit compter au plus {NAME_MAX} caractères.")
+    normalise_name(value, max_length=NAME_MAX)
 
 
 class SignUpSchema(Schema):
     """``POST /api/accounts``."""
 
-    email = fields.Email(
+    email = Email(
         required=True,
-        validate=validate.Length(max=254),
-        metadata={"description": "Adresse courriel (identifiant du compte)"},
+        metadata={
+            "description": (
+                "Adresse courriel (identifiant du compte), enregistrée sous sa forme normale : "
+                "minuscules, NFKC, domaine en IDNA ASCII; les parties locales entre guillemets et "
+                "les mélanges d'alphabets latin, cyrillique et grec sont refusés"
+            )
+        },
     )
     password = fields.String(
         required=True,
@@ -231,10 +236,14 @@ class EmailChangeSchema(Schema):
     """``POST /api/account/email``."""
 
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    email = fields.Email(
+    email = Email(
         required=True,
-        validate=validate.Length(max=254),
-        metadata={"description": "La nouvelle adresse; un code y est envoyé pour la confirmer"},
+        metadata={
+            "description": (
+                "La nouvelle adresse (même règle qu'à l'inscription); un code y est envoyé pour la "
+                "confirmer"
+            )
+        },
     )
 
 

@@ -17,7 +17,6 @@ from ..clock import now
 from ..db import db
 from ..linking import service as linking
 from ..linking.models import LegacyCredential
-from ..notifications import service as notifications
 from ..passwords import hash_password, verify_password
 from ..profiles.models import (
     Contact,
@@ -147,30 +146,6 @@ def _diff(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     before = {k: existing[k] for k, v in values.items() if existing[k] != v}
     return before, {k: values[k] for k in before}
-
-
-_MONTHS = {
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "en": "January February March April May June July August September October November December",
-}
-
-
-def long_date(day: dt.date, language: str) -> str:
-    """``15 mars 2026`` / ``March 15, 2026``."""
-    month = _MONTHS["en" if language == "en" else "fr"].split()[day.month - 1]
-    if language == "en":
-        return f"{month} {day.day}, {day.year}"
-    return f"{day.day}{'er' if day.day == 1 else ''} {month} {day.year}"
-
-
-def _local_date(at: dt.datetime) -> dt.date:
-    """The date in Québec (the body's time zone), UTC if the zone database is missing."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return at.astimezone(ZoneInfo("America/Toronto")).date()
-    except Exception:  # noqa: BLE001 - no tzdata: a UTC date is still right but for a few hours
-        return at.date()
 
 
 def _parallel(func: Any, items: Sequence[Any]) -> list[Any]:
@@ -746,19 +721,16 @@ class Applier:
             credential, code = linking.issue(
                 contact_id=contact_id, organisation_id=self.org_ids[cn]
             )
-            notifications.queue_email(
+            linking.queue_credentials_email(
                 to=d["email"],
-                template="linking_credentials",
                 language=d["language"],
-                params={
-                    "first_name": d["first_name"],
-                    "last_name": d["last_name"],
-                    "organisation_name": self.org_names[cn],
-                    "organisation_client_number": cn,
-                    "identifier": credential.identifier,
-                    "code": code,
-                    "expires_on": long_date(_local_date(credential.expires_at), d["language"]),
-                },
+                first_name=d["first_name"],
+                last_name=d["last_name"],
+                organisation_name=self.org_names[cn],
+                organisation_client_number=cn,
+                credential=credential,
+                code=code,
+                migrated=True,
                 contact_id=contact_id,
                 dedupe_key=f"{LINKING_DEDUPE}{contact_id}",
             )

@@ -1,7 +1,9 @@
 """Marshmallow schemas of one row of each section of a dossiers file (docs/import-format.md).
 
 They check each row on its own (types, formats, required fields, dates in order); the service
-checks what needs the whole file or the database (references, duplicates).
+checks what needs the whole file or the database (references, duplicates). The format of each value
+(client numbers, names, emails, phones, postal codes, no control character in any text) is the
+forms' own rule, from ``forms.fields``: what the import stores, a form accepts typed again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,21 @@ from marshmallow import (
     validates_schema,
 )
 
+from forms import messages
+from forms.fields import (
+    NAME_MAX,
+    ORGANISATION_NAME_MAX,
+    check_country_code,
+    check_extension,
+    check_text,
+    find_hostile,
+    normalise_client_number,
+    normalise_email,
+    normalise_name,
+    normalise_phone_number,
+    normalise_postal_code,
+)
+
 from ..clock import now
 from ..db import END_OF_TIME
 from ..profiles.models import (
@@ -32,10 +49,9 @@ from ..profiles.models import (
 LANGUAGES = ("fr", "en")
 EARLIEST = dt.date(1900, 1, 1)
 
-CLIENT_NUMBER = validate.Regexp(
-    r"^[0-9A-Za-z-]{1,20}$",
-    error="Numéro de client invalide : de 1 à 20 chiffres, lettres ou traits d'union.",
-)
+# Countries whose addresses have a Canadian postal code (the demo file writes "Canada").
+CANADA = frozenset({"ca", "canada"})
+NORTH_AMERICA = "Amérique du Nord"
 REF = validate.Length(min=1, max=60, error="La référence doit compter de 1 à 60 caractères.")
 
 
@@ -47,7 +63,8 @@ def _one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
 
 
 class Text(fields.String):
-    """A string, stripped; with ``blank_as_none``, an empty string counts as absent."""
+    """A string, stripped, without control or invisible characters (``forms.fields.check_text``);
+    with ``blank_as_none``, an empty string counts as absent."""
 
     def __init__(self, *args: Any, blank_as_none: bool = False, **kwargs: Any) -> None:
         self.blank_as_none = blank_as_none
@@ -59,12 +76,49 @@ class Text(fields.String):
         text = value.strip()
         if not text and self.blank_as_none:
             return None
-        return text
+        return check_text(text)
 
     def _validate(self, value: Any) -> None:
         # An optional text left blank is absent: nothing to validate (Length would fail on None).
         if value is not None:
             super()._validate(value)
+
+
+class ClientNumber(Text):
+    """A client number in the forms' format (``forms.fields.normalise_client_number``): spaces
+    dropped, upper case; ``ab-12`` and ``AB-12`` are one number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return None if text is None else normalise_client_number(text)
+
+
+class Name(Text):
+    """A person's or an organisation's name (``forms.fields.normalise_name``)."""
+
+    def __init__(self, max_length: int = NAME_MAX, **kwargs: Any) -> None:
+        self.max_length = max_length
+        super().__init__(required=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return normalise_name(
+            super()._deserialize(value, attr, data, **kwargs), max_length=self.max_length
+        )
+
+
+class EmailText(Text):
+    """An optional email in its one stored form (``forms.fields.normalise_email``)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_default=None, allow_none=True, blank_as_none=True)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return None if text is None else normalise_email(text)
+
+
+def _field_error(errors: dict[str, list[str]], name: str, exc: ValidationError) -> None:
+    errors[name] = list(exc.messages)
 
 
 class StrictBoolean(fields.Boolean):
@@ -98,10 +152,10 @@ def _optional_text(max_length: int, *validators: Any) -> Text:
     )
 
 
-def _client_number(required: bool = True) -> Text:
+def _client_number(required: bool = True) -> ClientNumber:
     if required:
-        return Text(required=True, validate=CLIENT_NUMBER)
-    return Text(load_default=None, allow_none=True, blank_as_none=True, validate=CLIENT_NUMBER)
+        return ClientNumber(required=True)
+    return ClientNumber(load_default=None, allow_none=True, blank_as_none=True)
 
 
 def _birth_date(value: dt.date) -> None:
@@ -157,7 +211,18 @@ class AddressSchema(_Row):
     postal_code = _optional_text(12)
     country = _optional_text(60)
 
+    def check(self, data: dict[str, Any]) -> None:
+        postal, country = data.get("postal_code"), data.get("country")
+        if postal is not None and (country is None or country.lower() in CANADA):
+            try:
+                normalise_postal_code(postal)
+            except ValidationError as exc:
+                raise ValidationError(list(exc.messages), "postal_code") from None
+
     def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        postal, country = data.get("postal_code"), data.get("country")
+        if postal is not None and (country is None or country.lower() in CANADA):
+            data["postal_code"] = normalise_postal_code(postal)
         return {key: value for key, value in data.items() if value is not None}
 
 
@@ -166,36 +231,52 @@ class PhoneSchema(_Row):
 
     type = _required_text(30)
     territory = Text(
-        load_default="Amérique du Nord",
+        load_default=NORTH_AMERICA,
         validate=validate.Length(min=1, max=60, error="Doit compter de 1 à 60 caractères."),
     )
-    country_code = Text(
-        load_default="+1",
-        validate=validate.Regexp(r"^\+[0-9]{1,4}$", error="Indicatif invalide (ex. : +1)."),
-    )
-    number = Text(
-        required=True,
-        validate=validate.Regexp(
-            r"^(?=(?:\D*\d){4})[0-9 ()+.\-]{4,30}$",
-            error="Numéro de téléphone invalide (chiffres, espaces, tirets; ex. : 514 555-0100).",
-        ),
-    )
-    extension = Text(
-        load_default=None,
-        allow_none=True,
-        blank_as_none=True,
-        validate=validate.Regexp(r"^[0-9]{1,10}$", error="Poste invalide (de 1 à 10 chiffres)."),
-    )
+    country_code = Text(load_default="+1")
+    number = _required_text(30)
+    extension = _optional_text(10)
+
+    def check(self, data: dict[str, Any]) -> None:
+        """The forms' phone rules (``forms.fields``), every problem at once."""
+        errors: dict[str, list[str]] = {}
+        code = data.get("country_code")
+        if code is not None:
+            try:
+                check_country_code(code)
+            except ValidationError as exc:
+                _field_error(errors, "country_code", exc)
+            north_america = data.get("territory") == NORTH_AMERICA
+            if "country_code" not in errors and north_america and code != "+1":
+                errors["country_code"] = [messages.PHONE_TERRITORY_CODE]
+        number = data.get("number")
+        if number is not None and "country_code" not in errors:
+            try:
+                normalise_phone_number(number, code or "")
+            except ValidationError as exc:
+                _field_error(errors, "number", exc)
+        if data.get("extension") is not None:
+            try:
+                check_extension(data["extension"])
+            except ValidationError as exc:
+                _field_error(errors, "extension", exc)
+        if errors:
+            raise ValidationError(errors)
+
+    def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        data["number"] = normalise_phone_number(data["number"], data["country_code"])
+        return data
 
 
 class OrganisationSchema(_Row):
     """An organisation: employer, accounting firm or payroll service."""
 
     client_number = _client_number()
-    name = _required_text(200)
+    name = Name(ORGANISATION_NAME_MAX)
     kind = Text(required=True, validate=_one_of([k.value for k in OrganisationKind]))
     language = Text(load_default="fr", validate=_one_of(LANGUAGES))
-    email = _optional_text(254, validate.Email(error="Adresse courriel invalide."))
+    email = EmailText()
     phone = _optional_text(40)
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
 
@@ -205,11 +286,11 @@ class ContactSchema(_Row):
 
     ref = Text(required=True, validate=REF)
     client_number = _client_number(required=False)
-    first_name = _required_text(100)
-    last_name = _required_text(100)
+    first_name = Name()
+    last_name = Name()
     birth_date = fields.Date(load_default=None, allow_none=True, validate=_birth_date)
     language = Text(load_default="fr", validate=_one_of(LANGUAGES))
-    email = _optional_text(254, validate.Email(error="Adresse courriel invalide."))
+    email = EmailText()
     phones = fields.List(fields.Nested(PhoneSchema), load_default=list)
     address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
     send_linking_credentials = StrictBoolean(load_default=False)
@@ -431,6 +512,7 @@ class FastLoader:
             "names": self.names,
             "check": self.schema.check,
             "finish": self.schema.finish,
+            "hostile": find_hostile,
         }
         code = [
             "def fast(item):",
@@ -482,6 +564,8 @@ class FastLoader:
                     code += [
                         "        if type(v) is str:",
                         "            v = v.strip()",
+                        "            if hostile(v) is not None:",  # as Text._deserialize
+                        "                raise _Slow",
                         *(
                             ["            if not v:", "                v = None"]
                             if field.blank_as_none

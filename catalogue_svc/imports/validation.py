@@ -11,6 +11,8 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from forms.fields import normalise_client_number
+
 from ..db import db
 from ..linking.models import LegacyCredential
 from ..notifications.models import Email
@@ -47,6 +49,16 @@ GRANT_KEY = (
     "right",
 )
 
+
+def client_number_key(text: str) -> str:
+    """The file's or the store's client number as the rows compare it: the forms' normal form
+    (upper case, no spaces), or the text itself when it is not one (an error reported elsewhere)."""
+    try:
+        return normalise_client_number(text)
+    except ValidationError:
+        return text.strip()
+
+
 ContactKey = int | str  # an existing contact's id, or the ref of a contact the file creates
 RelationKey = tuple[ContactKey, str, str, dt.date]  # contact, organisation cn, type, start
 OrgRelationKey = tuple[str, str, str]  # organisation cn, related cn, type
@@ -78,8 +90,11 @@ class Snapshot:
             result = db.session.connection().execute(stmt)  # Core: no ORM result machinery
             return [dict(zip(names, row, strict=True)) for row in result]
 
+        # Keyed by the normal form: a number stored before the one rule ("ab-12") is the file's
+        # "AB-12", not a second organisation.
         orgs = {
-            r["client_number"]: r for r in rows(Organisation, "id", "client_number", *ORG_FIELDS)
+            client_number_key(r["client_number"]): r
+            for r in rows(Organisation, "id", "client_number", *ORG_FIELDS)
         }
         contacts = {
             r["id"]: r for r in rows(Contact, "id", "client_number", "import_ref", *CONTACT_FIELDS)
@@ -154,7 +169,9 @@ class Snapshot:
             org_cn={r["id"]: cn for cn, r in orgs.items()},
             contacts=contacts,
             contact_by_cn={
-                r["client_number"]: i for i, r in contacts.items() if r["client_number"]
+                client_number_key(r["client_number"]): i
+                for i, r in contacts.items()
+                if r["client_number"]
             },
             contact_by_ref={r["import_ref"]: i for i, r in contacts.items() if r["import_ref"]},
             phones=phones,
@@ -271,19 +288,17 @@ class Validator:
             return
         first, second = (item.get(name) for name in pair)
         if isinstance(first, str) and isinstance(second, str):
-            target = (
-                self.unsure_relations
-                if section == "contact_relations"
-                else (self.unsure_org_relations)
-            )
-            target.add((first.strip(), second.strip()))
+            if section == "contact_relations":
+                self.unsure_relations.add((first.strip(), client_number_key(second)))
+            else:
+                self.unsure_org_relations.add((client_number_key(first), client_number_key(second)))
 
     def _remember_key(self, section: str, item: Any) -> None:
         """Keys of rows (valid or not) count as known, so one bad row does not cascade."""
         if not isinstance(item, dict):
             return
         if section == "organisations" and isinstance(item.get("client_number"), str):
-            cn = item["client_number"].strip()
+            cn = client_number_key(item["client_number"])
             kind = item.get("kind")
             self.org_kind[cn] = kind if kind in KIND_VALUES else None
         elif section == "contacts" and isinstance(item.get("ref"), str):
@@ -362,7 +377,7 @@ class Validator:
                 match = by_cn
             elif by_ref is not None:
                 existing_cn = self.snap.contacts[by_ref]["client_number"]
-                if cn and existing_cn and existing_cn != cn:
+                if cn and existing_cn and client_number_key(existing_cn) != cn:
                     self.error(
                         f"{row.path}.client_number",
                         f"Le contact de référence « {ref} » "

@@ -12,6 +12,8 @@ from sqlalchemy import update
 from .. import audit
 from ..clock import now
 from ..db import db, reserve_id
+from ..notifications.service import queue_email
+from ..notifications.templates import LINKING_INTRO_ISSUED, LINKING_INTRO_MIGRATED, local_date
 from ..passwords import hash_code
 from .models import LinkingCredential
 
@@ -76,3 +78,45 @@ def issue(
         details={"credential_id": credential.id, "voided": voided, "request_id": request_id},
     )
     return credential, code
+
+
+def queue_credentials_email(
+    *,
+    to: str,
+    language: str,
+    first_name: str,
+    last_name: str,
+    organisation_name: str,
+    organisation_client_number: str,
+    credential: LinkingCredential,
+    code: str,
+    migrated: bool,
+    contact_id: int,
+    request_id: int | None = None,
+    dedupe_key: str,
+) -> int:
+    """Queue the *courriel explicatif* of ``credential`` (in the caller's transaction); its id.
+
+    The one way every sender (the import, a form's new member, a reissue) writes this email:
+    the same template and parameters, the expiry as the day it falls on in the portal's zone.
+    ``migrated``: the member's relations came from the legacy site (the import), which the
+    email's opening explains; a member added or re-sent credentials by a form was not migrated.
+    """
+    return queue_email(
+        to=to,
+        template="linking_credentials",
+        language=language,
+        params={
+            "first_name": first_name,
+            "last_name": last_name,
+            "organisation_name": organisation_name,
+            "organisation_client_number": organisation_client_number,
+            "identifier": credential.identifier,
+            "code": code,
+            "expires_on": local_date(credential.expires_at),
+            "intro": LINKING_INTRO_MIGRATED if migrated else LINKING_INTRO_ISSUED,
+        },
+        contact_id=contact_id,
+        request_id=request_id,
+        dedupe_key=dedupe_key,
+    )

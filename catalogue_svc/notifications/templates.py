@@ -1,21 +1,115 @@
-"""Email texts, in French and English. Placeholders use ``str.format_map``."""
+"""Email texts, in French and English, and how every email says a date, a time or a duration.
+
+Placeholders use ``str.format_map``. A parameter may be a :class:`datetime.date` or an aware
+:class:`datetime.datetime`: :func:`render` writes it in the email's language, in the portal's time
+zone (``America/Montreal``), so no sender formats a date its own way (an ISO date here and a UTC
+time there, as two senders of the same email once did). A :class:`Text` parameter is a sentence
+in each language, chosen with the email's language.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 SIGNATURE = {
     "fr": "\n\n--\nServices en ligne\nCe courriel est envoyé automatiquement; n'y répondez pas.",
     "en": "\n\n--\nOnline services\nThis email is sent automatically; do not reply.",
 }
 
+# The portal's time zone: the people who read the emails live in Québec.
+PORTAL_ZONE = "America/Montreal"
+
+_MONTHS = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+@functools.cache
+def _zone() -> ZoneInfo:
+    return ZoneInfo(PORTAL_ZONE)
+
+
+def local_time(at: dt.datetime) -> dt.datetime:
+    """``at`` (aware, stored in UTC) on the portal's clock."""
+    if at.tzinfo is None:  # the database layer hands out aware UTC datetimes; be safe anyway
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(_zone())
+
+
+def local_date(at: dt.datetime) -> dt.date:
+    """The day ``at`` falls on in the portal's time zone."""
+    return local_time(at).date()
+
+
+def french_date(day: dt.date | dt.datetime) -> str:
+    """``7 décembre 2026``, ``1er mars 2026`` (a datetime: its day in America/Montreal)."""
+    if isinstance(day, dt.datetime):
+        day = local_date(day)
+    month = _MONTHS["fr"].split()[day.month - 1]
+    return f"{day.day}{'er' if day.day == 1 else ''} {month} {day.year}"
+
+
+def french_datetime(at: dt.datetime) -> str:
+    """``7 décembre 2026 à 14 h 05``, on the portal's clock (America/Montreal)."""
+    local = local_time(at)
+    return f"{french_date(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def english_date(day: dt.date | dt.datetime) -> str:
+    """``December 7, 2026`` (a datetime: its day in America/Montreal)."""
+    if isinstance(day, dt.datetime):
+        day = local_date(day)
+    return f"{_MONTHS['en'].split()[day.month - 1]} {day.day}, {day.year}"
+
+
+def english_datetime(at: dt.datetime) -> str:
+    """``December 7, 2026 at 2:05 PM``, on the portal's clock (America/Montreal)."""
+    local = local_time(at)
+    hour = local.hour % 12 or 12
+    return f"{english_date(local.date())} at {hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+_UNITS = (("heure", 3600), ("minute", 60), ("seconde", 1))
+
+
+def french_duration(seconds: float) -> str:
+    """``1 heure``, ``2 minutes``, ``45 secondes``: the largest unit that fits, rounded up.
+
+    Rounded up so that someone told to wait is never told a time shorter than the real one
+    (3601 seconds are "2 heures", never "1 heure").
+    """
+    seconds = max(1, math.ceil(seconds))
+    for unit, size in _UNITS:
+        if seconds >= size:
+            count = math.ceil(seconds / size)
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    raise AssertionError("unreachable: seconds >= 1")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence in each language; the email's language picks one (it may hold placeholders)."""
+
+    fr: str
+    en: str
+
+    def __getitem__(self, language: str) -> str:
+        return self.en if language == "en" else self.fr
+
 
 @dataclass(frozen=True)
 class Template:
-    """One email: subject and body per language."""
+    """One email: subject and body per language, and the parameters a caller may leave out."""
 
     subject: dict[str, str]
     body: dict[str, str]
+    defaults: Mapping[str, object] = field(default_factory=dict)
 
 
 TEMPLATES: dict[str, Template] = {}
@@ -26,19 +120,66 @@ def register(name: str, template: Template) -> None:
     TEMPLATES[name] = template
 
 
+def _say(value: object, language: str) -> object:
+    """A parameter as the email writes it: dates and times in words, on the portal's clock."""
+    english = language == "en"
+    if isinstance(value, dt.datetime):
+        return english_datetime(value) if english else french_datetime(value)
+    if isinstance(value, dt.date):
+        return english_date(value) if english else french_date(value)
+    return value
+
+
 def render(name: str, language: str, params: dict[str, object]) -> tuple[str, str]:
     """Subject and body of template ``name`` in ``language`` (French when unknown)."""
     template = TEMPLATES[name]
     lang = language if language in template.subject else "fr"
-    subject = template.subject[lang].format_map(params)
-    body = template.body[lang].format_map(params) + SIGNATURE[lang]
+    merged = {**template.defaults, **params}
+    values = {k: _say(v, lang) for k, v in merged.items() if not isinstance(v, Text)}
+    values.update({k: v[lang].format_map(values) for k, v in merged.items() if isinstance(v, Text)})
+    subject = template.subject[lang].format_map(values)
+    body = template.body[lang].format_map(values) + SIGNATURE[lang]
     return subject, body
+
+
+# The opening of the *courriel explicatif*. Only the import's members were migrated from the
+# legacy site: a member added or re-sent credentials through a form hears nothing of a migration.
+LINKING_INTRO_MIGRATED = Text(
+    fr=(
+        "Les services en ligne font peau neuve : tout le monde doit se créer un nouveau compte "
+        "utilisateur. Voici vos coordonnées de liaison personnalisées; elles permettent de lier "
+        "votre nouveau compte au dossier de {organisation_name} (numéro de client "
+        "{organisation_client_number}) et de retrouver les relations et autorisations qui y ont "
+        "été migrées."
+    ),
+    en=(
+        "The online services are being renewed: everyone must create a new user account. Here "
+        "are your personal linking credentials; they link your new account to the file of "
+        "{organisation_name} (client number {organisation_client_number}) and bring back the "
+        "relations and authorizations migrated there."
+    ),
+)
+LINKING_INTRO_ISSUED = Text(
+    fr=(
+        "Voici vos coordonnées de liaison personnalisées; elles permettent de lier votre compte "
+        "utilisateur des services en ligne au dossier de {organisation_name} (numéro de client "
+        "{organisation_client_number}), où vous agirez selon les autorisations que votre "
+        "organisation vous a données."
+    ),
+    en=(
+        "Here are your personal linking credentials; they link your online services user "
+        "account to the file of {organisation_name} (client number "
+        "{organisation_client_number}), where you will act with the authorizations your "
+        "organisation gave you."
+    ),
+)
 
 
 register(
     "linking_credentials",
     # The guide's *courriel explicatif*: the credentials, the steps of the first connection, the
-    # steps to manage the members, the dates to remember. Same parameters for every sender.
+    # steps to manage the members, the dates to remember. Same parameters for every sender
+    # (``linking.service.queue_credentials_email``); ``expires_on`` is a date.
     Template(
         subject={
             "fr": "Vos coordonnées de liaison aux services en ligne",
@@ -47,16 +188,13 @@ register(
         body={
             "fr": (
                 "Bonjour {first_name} {last_name},\n\n"
-                "Les services en ligne font peau neuve : tout le monde doit se créer un nouveau "
-                "compte utilisateur. Voici vos coordonnées de liaison personnalisées; elles "
-                "permettent de lier votre nouveau compte au dossier de {organisation_name} "
-                "(numéro de client {organisation_client_number}) et de retrouver les relations "
-                "et autorisations qui y ont été migrées.\n\n"
+                "{intro}\n\n"
                 "    Identifiant de liaison : {identifier}\n"
                 "    Code de liaison : {code}\n"
                 "    Valides jusqu'au : {expires_on}\n\n"
                 "Votre première connexion\n"
-                "  1. Rendez-vous sur {base_url} et cliquez sur « Créer un compte ».\n"
+                "  1. Rendez-vous sur {base_url} et cliquez sur « Créer un compte » (si vous avez "
+                "déjà un compte, connectez-vous et passez à l'étape 5).\n"
                 "  2. Entrez votre adresse courriel, créez un mot de passe, confirmez-le, puis "
                 "cliquez sur « Suivant ».\n"
                 "  3. Entrez votre prénom et votre nom, cochez la case attestant que vous avez lu "
@@ -83,15 +221,13 @@ register(
             ),
             "en": (
                 "Hello {first_name} {last_name},\n\n"
-                "The online services are being renewed: everyone must create a new user account. "
-                "Here are your personal linking credentials; they link your new account to the "
-                "file of {organisation_name} (client number {organisation_client_number}) and "
-                "bring back the relations and authorizations migrated there.\n\n"
+                "{intro}\n\n"
                 "    Linking identifier: {identifier}\n"
                 "    Linking code: {code}\n"
                 "    Valid until: {expires_on}\n\n"
                 "Your first sign-in\n"
-                '  1. Go to {base_url} and click "Create an account".\n'
+                '  1. Go to {base_url} and click "Create an account" (if you already have an '
+                "account, sign in and go to step 5).\n"
                 "  2. Enter your email address, create a password, confirm it, then click "
                 '"Next".\n'
                 "  3. Enter your first and last names, tick the box confirming you have read the "
@@ -116,5 +252,6 @@ register(
                 "Keep this email until your linking process is complete."
             ),
         },
+        defaults={"intro": LINKING_INTRO_ISSUED},
     ),
 )

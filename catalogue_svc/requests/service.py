@@ -804,7 +804,7 @@ def _submitter(request: Request) -> tuple[str | None, str, str]:
 
 
 def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
-    from ..linking.service import issue
+    from ..linking.service import issue, queue_credentials_email
     from ..notifications.service import queue_email
 
     organisation = db.session.get(Organisation, request.organisation_id)
@@ -824,19 +824,16 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
                 new_contact=contact.id in ctx.new_contacts,
             )
             target = db.session.get(Organisation, item["organisation_id"]) or organisation
-            queue_email(
+            queue_credentials_email(
                 to=contact.email,
-                template="linking_credentials",
                 language=contact.language,
-                params={
-                    "first_name": contact.first_name,
-                    "last_name": contact.last_name,
-                    "organisation_name": target.name,
-                    "organisation_client_number": target.client_number,
-                    "identifier": credential.identifier,
-                    "code": code,
-                    "expires_on": credential.expires_at.date().isoformat(),
-                },
+                first_name=contact.first_name,
+                last_name=contact.last_name,
+                organisation_name=target.name,
+                organisation_client_number=target.client_number,
+                credential=credential,
+                code=code,
+                migrated=False,  # added or re-sent by a form: nothing was migrated for them
                 contact_id=contact.id,
                 request_id=request.id,
                 dedupe_key=f"request:{request.id}:email:{index}",
@@ -870,8 +867,9 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
                 "title": form.title_en
                 if form and language == "en"
                 else (form.title_fr if form else request.form_slug),
-                "applied_at": ctx.at.strftime("%Y-%m-%d %H:%M UTC"),
-                "visible_at": ctx.visible_at.strftime("%Y-%m-%d %H:%M UTC"),
+                # Datetimes: the template writes them in words, on the portal's clock.
+                "applied_at": ctx.at,
+                "visible_at": ctx.visible_at,
             },
             account_id=request.submitted_by_account_id,
             request_id=request.id,
@@ -893,8 +891,12 @@ def notify_rejected(request: Request) -> None:
             params={
                 "first_name": first_name,
                 "number": request.number,
-                "title": form.title_fr if form else request.form_slug,
+                "title": form.title_en
+                if form and language == "en"
+                else (form.title_fr if form else request.form_slug),
                 "reason": request.reason or "",
+                # The rejection commits with this email: its time is now (written in words).
+                "rejected_at": now(),
             },
             account_id=request.submitted_by_account_id,
             request_id=request.id,

@@ -35,12 +35,13 @@ register(
         body={
             "fr": (
                 "Bonjour {first_name},\n\nVotre demande {number} (« {title} ») a été refusée "
-                "par un agent.\n\nMotif : {reason}\n\nVous pouvez consulter vos demandes dans "
-                "« Mes demandes »."
+                "par un agent le {rejected_at}.\n\nMotif : {reason}\n\nVous pouvez consulter "
+                "vos demandes dans « Mes demandes »."
             ),
             "en": (
                 'Hello {first_name},\n\nYour request {number} ("{title}") was rejected by an '
-                'agent.\n\nReason: {reason}\n\nSee your requests in "My requests".'
+                "agent on {rejected_at}.\n\nReason: {reason}\n\nSee your requests in "
+                '"My requests".'
             ),
         },
     ),

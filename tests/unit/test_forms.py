@@ -587,7 +587,7 @@ def test_add_new_contact_requires_names_birth_date_and_email() -> None:
         ("birth_date", "2030-01-01", messages.BIRTH_DATE_FUTURE),
         ("first_name", "   ", messages.BLANK),
         ("language", "de", "Doit être l'une des valeurs suivantes : fr, en."),
-        ("client_number", "AB-12", messages.CLIENT_NUMBER),
+        ("client_number", "AB_12", messages.CLIENT_NUMBER),
     ],
 )
 def test_add_new_contact_bad_values_are_named(field: str, value: str, message: str) -> None:
