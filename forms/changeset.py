@@ -17,12 +17,15 @@ __all__ = [
     "OPERATIONS",
     "AddContact",
     "AddContactRelation",
+    "AddPhone",
+    "ChangePhone",
     "EndContactRelation",
     "GrantSubject",
     "IssueLinkingCredentials",
     "NotifyContact",
     "Operation",
     "Ref",
+    "RemovePhone",
     "ReplacePhones",
     "RevokeGrant",
     "UpdateContact",
@@ -205,12 +208,49 @@ class UpdateContact(_Op):
 
 @dataclass(frozen=True)
 class ReplacePhones(_Op):
-    """Replace a contact's phone numbers by these, in this order (the first is the main one)."""
+    """Replace a contact's phone numbers by these, in this order (the first is the main one).
+
+    No form builds it any more (it removed the numbers the submitter did not see): the apply
+    keeps it for changesets stored before :class:`AddPhone`, :class:`ChangePhone` and
+    :class:`RemovePhone`.
+    """
 
     op: ClassVar[str] = "replace_phones"
 
     contact_id: int
     phones: tuple[Mapping[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class AddPhone(_Op):
+    """Add one phone number after the contact's others (``type``, ``territory``,
+    ``country_code``, ``number``, ``extension``)."""
+
+    op: ClassVar[str] = "add_phone"
+
+    contact_id: int
+    phone: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class ChangePhone(_Op):
+    """Give one phone of the contact these values; the contact's other phones are untouched."""
+
+    op: ClassVar[str] = "change_phone"
+
+    contact_id: int
+    phone_id: int
+    phone: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class RemovePhone(_Op):
+    """Remove one phone of the contact; the others are untouched."""
+
+    op: ClassVar[str] = "remove_phone"
+
+    contact_id: int
+    phone_id: int
 
 
 @dataclass(frozen=True)
@@ -273,6 +313,9 @@ Operation = (
     | UpdateRelationEndDate
     | UpdateContact
     | ReplacePhones
+    | AddPhone
+    | ChangePhone
+    | RemovePhone
     | UpdateContactAddress
     | UpdateOrganisation
     | UpdateOrganisationAddress
@@ -291,6 +334,9 @@ OPERATIONS: Mapping[str, type[Operation]] = {
         UpdateRelationEndDate,
         UpdateContact,
         ReplacePhones,
+        AddPhone,
+        ChangePhone,
+        RemovePhone,
         UpdateContactAddress,
         UpdateOrganisation,
         UpdateOrganisationAddress,

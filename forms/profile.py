@@ -40,16 +40,18 @@ VIEW_PARTS: frozenset[ViewPart] = frozenset({"contacts", "organisations", "grant
 
 @dataclass(frozen=True)
 class PhoneInfo:
-    """One phone number of a contact."""
+    """One phone number of a contact; ``id`` is the store's (what a form names to change or
+    remove this phone; ``None`` in a view built without ids)."""
 
     type: str
     territory: str
     country_code: str
     number: str
     extension: str | None = None
+    id: int | None = None
 
     def to_dict(self) -> dict[str, str | None]:
-        """The phone as the plain dict the changeset operations carry."""
+        """The phone as the plain dict the changeset operations carry (without its id)."""
         return {
             "type": self.type,
             "territory": self.territory,

@@ -5,9 +5,14 @@ choose the *Individu autorisé ou contact dans ce profil*, tick *Que désirez-vo
 (*Coordonnées de communication*, *Informations personnelles*, *Date de fin d'une relation*) and
 change:
 
-- the language of communication (*- Aucun -* keeps the current value) and the phones (type,
-  territory — *Amérique du Nord* —, country code +1, number 999 999-9999, *Ajouter un autre numéro
-  de téléphone*); the email is **not** editable here: any ``email`` gets *"L'adresse courriel est
+- the language of communication (*- Aucun -* keeps the current value) and the phones, one by one
+  (each shown with its *Valeur actuelle*): ``phones`` items with the ``id`` of one of the
+  contact's phones change that phone (the values given replace its own, the others are kept),
+  items without ``id`` add a phone (type, territory — *Amérique du Nord* —, country code +1,
+  number 999 999-9999: *Ajouter un autre numéro de téléphone*), ``remove_phone_ids`` removes
+  phones. A phone the submission does not name is kept: the form never deletes what the
+  submitter did not see. A contact keeps at least one means of communication (a phone, or an
+  email). The email is **not** editable here: any ``email`` gets *"L'adresse courriel est
   modifiable dans la section Paramètres du compte."*;
 - first name, last name, date of birth;
 - the end date of one of the contact's relations with the firm (not before its start date, not in
@@ -19,6 +24,11 @@ and *Émettre un nouveau code de liaison* (reissue and email linking credentials
 
 Who may submit: a person with authority (responsable, administrateur du dossier, dirigeant) on the
 firm, for any contact of the firm.
+
+Submissions stored before phones were named by id carried ``phones`` as the whole new list (it
+replaced the contact's numbers). Their items have no ``id``, so an apply of such a request now
+adds the numbers the contact does not already have and removes none: the safe reading of a list
+whose submitter did not see the current numbers.
 """
 
 from __future__ import annotations
@@ -26,15 +36,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from . import messages
 from .base import BuildOptions, ErrorCollector, Field, FormDefinition, current_date
 from .changeset import (
+    AddPhone,
+    ChangePhone,
     IssueLinkingCredentials,
     NotifyContact,
     Operation,
-    ReplacePhones,
+    RemovePhone,
     UpdateContact,
     UpdateRelationEndDate,
 )
@@ -44,8 +56,12 @@ from .common import (
     DECLARATION_EN,
     DECLARATION_FR,
     LANGUAGES,
+    PHONE_FIELDS,
+    PHONE_TYPES,
+    TERRITORIES,
     BaseSchema,
     ChoiceField,
+    PhoneSchema,
     Text,
     attestation_description,
     attestation_field,
@@ -53,13 +69,12 @@ from .common import (
     choices_of,
     id_field,
     language_field,
-    phones_description,
-    phones_field,
     placement,
     present,
     profile_description,
+    unique_items,
 )
-from .profile import ProfileView
+from .profile import ContactInfo, PhoneInfo, ProfileView
 
 SLUG = "update-contact"
 TEMPLATE = "modification_confirmation"
@@ -76,7 +91,7 @@ SECTIONS: Mapping[str, tuple[str, str]] = {
 
 # The fields each section changes.
 SECTION_FIELDS: Mapping[str, tuple[str, ...]] = {
-    COORDONNEES: ("language", "phones"),
+    COORDONNEES: ("language", "phones", "remove_phone_ids"),
     PERSONAL: ("first_name", "last_name", "birth_date"),
     RELATION_END: ("relation_id", "relation_end_date"),
 }
@@ -85,6 +100,49 @@ RELATION_END_IN_PAST = (
     "La date de fin ne peut pas être dans le passé : pour retirer une relation dès maintenant, "
     "utilisez le formulaire « Retirer une relation ou des sujets autorisés à un contact »."
 )
+
+
+PHONE_NOT_OF_CONTACT = "Ce téléphone n'appartient pas à ce contact."
+PHONE_CHANGED_AND_REMOVED = "Ce téléphone ne peut pas être à la fois modifié et retiré."
+PHONE_NAMED_TWICE = "Ce téléphone est nommé plus d'une fois dans la liste."
+NO_MEANS_OF_CONTACT = (
+    "Ce contact n'aurait plus aucun moyen de communication : il n'a pas d'adresse courriel, "
+    "gardez ou ajoutez au moins un numéro de téléphone."
+)
+
+
+class PhoneEditSchema(BaseSchema):
+    """One item of ``phones``: with ``id``, a change of that phone of the contact (the values
+    given replace its own, the others are kept); without, a new phone (type and number
+    required; territory *Amérique du Nord* and country code +1 by default).
+
+    A new phone is checked and normalised here (``PhoneSchema``); a change, whose missing
+    values are the phone's current ones, when the changeset merges it with them.
+    """
+
+    id = id_field()
+    type = ChoiceField(PHONE_TYPES)
+    territory = ChoiceField(TERRITORIES)
+    country_code = fields.String()
+    number = Text(max_length=30)
+    extension = Text(max_length=10, blank_is_none=True)
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _check(self, data: Mapping[str, Any], original_data: Any, **_: Any) -> None:
+        if "id" in data or not isinstance(original_data, Mapping) or "id" in original_data:
+            return
+        errors = {
+            name: [messages.REQUIRED] for name in ("type", "number") if name not in original_data
+        }
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _new_phone(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "id" in data:
+            return data
+        loaded: dict[str, Any] = PhoneSchema().load(data)
+        return loaded
 
 
 class UpdateContactSchema(BaseSchema):
@@ -96,7 +154,18 @@ class UpdateContactSchema(BaseSchema):
     language = language_field(allow_none=True, load_default=None)
     # Declared only to answer with the guide's message instead of "unknown field".
     email = fields.Raw(allow_none=True, load_default=None)
-    phones = phones_field(allow_none=True, load_default=None, validate=validate.Length(min=1))
+    phones = fields.List(
+        fields.Nested(PhoneEditSchema),
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(min=1),
+    )
+    remove_phone_ids = fields.List(
+        id_field(),
+        allow_none=True,
+        load_default=None,
+        validate=[unique_items, validate.Length(min=1)],
+    )
     first_name = Text(max_length=100, allow_none=True, load_default=None)
     last_name = Text(max_length=100, allow_none=True, load_default=None)
     birth_date = fields.Date(allow_none=True, load_default=None, validate=check_birth_date)
@@ -163,12 +232,10 @@ def build(
         operations.append(UpdateContact(contact_id=contact_id, changes=changes))
     changed = sorted(changes)
 
-    phones = variables.get("phones")
-    if phones is not None:
-        new_phones = tuple(dict(p) for p in phones)
-        if new_phones != tuple(p.to_dict() for p in contact.phones):
-            operations.append(ReplacePhones(contact_id=contact_id, phones=new_phones))
-            changed.append("phones")
+    phone_operations = _phone_operations(variables, contact, errors)
+    if phone_operations:
+        operations.extend(phone_operations)
+        changed.append("phones")
 
     relation_id = variables.get("relation_id")
     end_date = variables.get("relation_end_date")
@@ -205,6 +272,73 @@ def build(
             )
         )
     return operations
+
+
+def _merged_phone(
+    path: str, current: PhoneInfo, given: Mapping[str, Any], errors: ErrorCollector
+) -> dict[str, Any] | None:
+    """A phone's new values: the ones given over its current ones, checked as a whole (a new
+    number must suit the phone's country code…); None, with the errors, when they do not."""
+    merged = {**current.to_dict(), **{k: v for k, v in given.items() if k != "id"}}
+    try:
+        loaded: dict[str, Any] = PhoneSchema().load(merged)
+    except ValidationError as exc:
+        for field, texts in messages.translate_errors(exc.messages).items():
+            for text in texts:
+                errors.add(f"{path}.{field}", text)
+        return None
+    return loaded
+
+
+def _phone_operations(
+    variables: Mapping[str, Any], contact: ContactInfo, errors: ErrorCollector
+) -> list[Operation]:
+    """The phones named, and only them: changes, then additions, then removals (so that a
+    replacement of the only phone never leaves the contact without one, even for a moment).
+
+    A phone id that is not one of the contact's (another contact's, unknown) is refused, naming
+    the item; a change to the current values and an addition of a number the contact already
+    has change nothing.
+    """
+    current = {p.id: p for p in contact.phones if p.id is not None}
+    given = list(variables.get("phones") or ())
+    removed = list(variables.get("remove_phone_ids") or ())
+    changes: list[Operation] = []
+    additions: list[Operation] = []
+    removals: list[Operation] = []
+    changed_ids: set[int] = set()
+    kept_dicts = [p.to_dict() for p in contact.phones]
+    for index, item in enumerate(given):
+        path = f"phones.{index}"
+        phone_id = item.get("id")
+        if phone_id is None:
+            phone = dict(item)
+            if phone not in kept_dicts:
+                kept_dicts.append(phone)
+                additions.append(AddPhone(contact_id=contact.id, phone=phone))
+            continue
+        if phone_id not in current:
+            errors.add(f"{path}.id", PHONE_NOT_OF_CONTACT)
+            continue
+        if phone_id in changed_ids:
+            errors.add(f"{path}.id", PHONE_NAMED_TWICE)
+            continue
+        changed_ids.add(phone_id)
+        if phone_id in removed:
+            errors.add(f"{path}.id", PHONE_CHANGED_AND_REMOVED)
+            continue
+        merged = _merged_phone(path, current[phone_id], item, errors)
+        if merged is not None and merged != current[phone_id].to_dict():
+            changes.append(ChangePhone(contact_id=contact.id, phone_id=phone_id, phone=merged))
+    for index, phone_id in enumerate(removed):
+        if phone_id not in current:
+            errors.add(f"remove_phone_ids.{index}", PHONE_NOT_OF_CONTACT)
+        else:
+            removals.append(RemovePhone(contact_id=contact.id, phone_id=phone_id))
+    left = len(current) + len(additions) - len(removals)
+    if removals and left <= 0 and not contact.email:
+        errors.add("remove_phone_ids", NO_MEANS_OF_CONTACT)
+    return [*changes, *additions, *removals]
 
 
 _SHOWN = {section: {"field": "sections", "contains": section} for section in SECTIONS}
@@ -251,7 +385,51 @@ FIELDS = (
         help_fr=messages.EMAIL_NOT_EDITABLE,
         help_en="The email address can be changed in the Account settings section.",
     ),
-    phones_description(shown_when=_SHOWN[COORDONNEES]),
+    Field(
+        "phones",
+        "phones",
+        "Numéros de téléphone",
+        "Phone numbers",
+        many=True,
+        fields=(
+            Field(
+                "id",
+                "choice",
+                "Numéro actuel à modifier",
+                "Current number to change",
+                choices_source="contact.phones",
+                choices_depend_on="contact_id",
+                help_fr="Vide : le numéro est ajouté (Ajouter un autre numéro de téléphone).",
+                help_en="Empty: the number is added (Add another phone number).",
+            ),
+            *PHONE_FIELDS,
+        ),
+        shown_when=_SHOWN[COORDONNEES],
+        current_value_source="contact.phones",
+        help_fr=(
+            "Un numéro qui nomme un numéro actuel (id) le modifie : les valeurs indiquées "
+            "remplacent les siennes, les autres sont conservées. Un numéro sans id est ajouté. "
+            "Les numéros actuels qui ne sont pas nommés sont conservés."
+        ),
+        help_en=(
+            "A number naming a current one (id) changes it: the values given replace its own, "
+            "the others are kept. A number without id is added. Current numbers not named are "
+            "kept."
+        ),
+    ),
+    Field(
+        "remove_phone_ids",
+        "multi_choice",
+        "Numéros de téléphone à retirer",
+        "Phone numbers to remove",
+        many=True,
+        choices_source="contact.phones",
+        choices_depend_on="contact_id",
+        shown_when=_SHOWN[COORDONNEES],
+        current_value_source="contact.phones",
+        help_fr=("Un contact sans adresse courriel garde au moins un numéro de téléphone."),
+        help_en="A contact without an email address keeps at least one phone number.",
+    ),
     Field(
         "first_name",
         "text",

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..db import END_OF_TIME, add_row, db, reserve_id
 from .models import (
@@ -289,6 +289,98 @@ def _replace_phones(op: Any, index: int, ctx: ApplyContext) -> None:
     _change(ctx, index, "contact", contact.id, op.op, before, after)
 
 
+def _phone_values(phone: ContactPhone) -> dict[str, Any]:
+    return {
+        "type": phone.type,
+        "territory": phone.territory,
+        "country_code": phone.country_code,
+        "number": phone.number,
+        "extension": phone.extension,
+    }
+
+
+def _took_effect(ctx: ApplyContext, index: int) -> bool:
+    """Whether this operation of this request already took effect: its ``ProfileChange`` row,
+    unique per (request, operation), is there. An apply that runs again then changes nothing."""
+    if ctx.request_id is None:
+        return False
+    return (
+        db.session.scalar(
+            select(ProfileChange.id).where(
+                ProfileChange.request_id == ctx.request_id, ProfileChange.op_index == index
+            )
+        )
+        is not None
+    )
+
+
+def _contact_phone(op: Any, message: str) -> ContactPhone | None:
+    """The phone ``op`` names, if it still exists; ApplyError when it is another contact's."""
+    phone = db.session.get(ContactPhone, op.phone_id)
+    if phone is not None and phone.contact_id != op.contact_id:
+        raise ApplyError(message)
+    return phone
+
+
+def _add_phone(op: Any, index: int, ctx: ApplyContext) -> None:
+    if _took_effect(ctx, index):
+        return
+    contact = _existing_contact(op.contact_id)
+    last = db.session.scalar(
+        select(func.max(ContactPhone.position)).where(ContactPhone.contact_id == contact.id)
+    )
+    values = dict(op.phone)
+    phone = ContactPhone(
+        contact_id=contact.id,
+        position=(last + 1) if last is not None else 0,
+        type=values.get("type") or "principal",
+        territory=values.get("territory") or "Amérique du Nord",
+        country_code=values.get("country_code") or "+1",
+        number=values["number"],
+        extension=values.get("extension"),
+    )
+    db.session.add(phone)
+    db.session.flush()  # its id, for the change row
+    ctx.touched_contacts.add(contact.id)
+    _change(ctx, index, "contact_phone", phone.id, op.op, None, _phone_values(phone))
+
+
+def _change_phone(op: Any, index: int, ctx: ApplyContext) -> None:
+    if _took_effect(ctx, index):
+        return
+    phone = _contact_phone(op, "Le numéro de téléphone à modifier n'est pas à ce contact.")
+    if phone is None:
+        raise ApplyError("Le numéro de téléphone à modifier n'existe plus.")
+    before = _phone_values(phone)
+    for key in ("type", "territory", "country_code", "number", "extension"):
+        if key in op.phone:
+            setattr(phone, key, op.phone[key])
+    ctx.touched_contacts.add(phone.contact_id)
+    _change(ctx, index, "contact_phone", phone.id, op.op, before, _phone_values(phone))
+
+
+def _remove_phone(op: Any, index: int, ctx: ApplyContext) -> None:
+    if _took_effect(ctx, index):
+        return
+    phone = _contact_phone(op, "Le numéro de téléphone à retirer n'est pas à ce contact.")
+    if phone is None:
+        return  # already gone: what the operation asks for
+    contact = _existing_contact(op.contact_id)
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(ContactPhone)
+        .where(ContactPhone.contact_id == contact.id, ContactPhone.id != phone.id)
+    )
+    if not others and not contact.email:
+        raise ApplyError(
+            "Le contact n'aurait plus aucun moyen de communication (ni téléphone ni courriel)."
+        )
+    before = _phone_values(phone)
+    db.session.delete(phone)
+    ctx.touched_contacts.add(contact.id)
+    _change(ctx, index, "contact_phone", op.phone_id, op.op, before, None)
+
+
 def _update_contact_address(op: Any, index: int, ctx: ApplyContext) -> None:
     contact = _existing_contact(op.contact_id)
     before: dict[str, Any] = {"address": contact.address}
@@ -349,7 +441,10 @@ _APPLY = {
     "end_contact_relation": _end_contact_relation,
     "update_relation_end_date": _update_relation_end_date,
     "update_contact": _update_contact,
-    "replace_phones": _replace_phones,
+    "replace_phones": _replace_phones,  # changesets stored before the three below
+    "add_phone": _add_phone,
+    "change_phone": _change_phone,
+    "remove_phone": _remove_phone,
     "update_contact_address": _update_contact_address,
     "update_organisation": _update_organisation,
     "update_organisation_address": _update_organisation_address,

@@ -55,6 +55,7 @@ def _contact(contact: Contact) -> ContactInfo:
                 country_code=p.country_code,
                 number=p.number,
                 extension=p.extension,
+                id=p.id,
             )
             for p in contact.phones
         ),
@@ -305,6 +306,7 @@ def contacts_view(
                 country_code=country_code,
                 number=number,
                 extension=extension,
+                id=pid,
             )
     return ProfileView(
         organisation=OrgInfo(id=first[0], name=first[1], client_number=first[2], kind=first[3]),

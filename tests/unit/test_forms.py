@@ -18,12 +18,12 @@ from forms.base import BuildOptions, FormDefinition, FormValidationError
 from forms.changeset import (
     AddContact,
     AddContactRelation,
+    AddPhone,
     EndContactRelation,
     GrantSubject,
     IssueLinkingCredentials,
     NotifyContact,
     Operation,
-    ReplacePhones,
     RevokeGrant,
     UpdateContact,
     UpdateContactAddress,
@@ -1074,14 +1074,15 @@ def test_update_contact_every_section_at_once() -> None:
             MARIE_KARINE,
             {"language": "en", "last_name": "Bérard-Roy", "birth_date": dt.date(1985, 3, 15)},
         ),
-        ReplacePhones(
+        AddPhone(
             MARIE_KARINE,
-            (
-                {"type": "bureau", "territory": "Amérique du Nord", "country_code": "+1",
-                 "number": "514 555-0102", "extension": "12"},
-                {"type": "cellulaire", "territory": "International", "country_code": "+33",
-                 "number": "612345678", "extension": None},
-            ),
+            {"type": "bureau", "territory": "Amérique du Nord", "country_code": "+1",
+             "number": "514 555-0102", "extension": "12"},
+        ),
+        AddPhone(
+            MARIE_KARINE,
+            {"type": "cellulaire", "territory": "International", "country_code": "+33",
+             "number": "612345678", "extension": None},
         ),
         UpdateRelationEndDate(R_MK, dt.date(2026, 12, 31)),
         IssueLinkingCredentials(MARIE_KARINE, FIRM),
