@@ -1738,8 +1738,9 @@ async function viewRelations(root, ctx) {
     if (!res.ok) return content.append(problemBox(res.problem));
     const chosen = ctx.query.contact ? Number(ctx.query.contact) : null;
     if (chosen) {
-      const rows = res.data.items.filter((r) => r.contact_id === chosen);
-      if (rows.length) content.append(contactDetails(pid, rows));
+      // Step 3.6: « Cliquez sur chaque profil et validez l'exactitude des informations affichées. »
+      const one = await api("GET", `/api/profiles/${pid}/contacts/${chosen}`);
+      content.append(one.ok ? contactDetails(pid, one.data) : problemBox(one.problem));
     }
     content.append(
       table(
@@ -1838,10 +1839,12 @@ async function viewRelations(root, ctx) {
   );
 }
 
-function contactDetails(pid, rows) {
-  const c = rows[0];
+function contactDetails(pid, c) {
+  // c: GET /api/profiles/{profile_id}/contacts/{contact_id}
   const forms = `#/profil/${pid}/catalogue`;
-  const q = `?contact_id=${c.contact_id}`;
+  const q = `?contact_id=${c.id}`;
+  const items = (list, text) =>
+    list.length ? h("ul", null, list.map((x) => h("li", null, text(x)))) : "—";
   const box = h(
     "section",
     { class: "panel", "aria-labelledby": "titre-contact", tabindex: "-1" },
@@ -1849,20 +1852,40 @@ function contactDetails(pid, rows) {
     summaryList([
       ["Prénom", c.first_name],
       ["Nom", c.last_name],
+      ["Numéro de client", c.client_number || "—"],
+      ["Date de naissance", c.birth_date_masked ? "Non affichée" : fmtDate(c.birth_date)],
       ["Adresse courriel", c.email || "—"],
+      ["Langue de communication", c.language_label],
+      [
+        "Téléphone(s)",
+        items(
+          c.phones,
+          (p) =>
+            `${p.type_label} : ${p.country_code} ${p.number}${p.extension ? ` poste ${p.extension}` : ""} (${p.territory})`,
+        ),
+      ],
       [
         "Relation(s)",
-        h(
-          "ul",
-          null,
-          rows.map((r) =>
-            h(
-              "li",
-              null,
-              `${r.relation_label} (${fmtDate(r.start_date)} – ${fmtDate(r.end_date)}) : ${trueFalse(r.actif)}`,
-            ),
-          ),
+        items(
+          c.relations,
+          (r) =>
+            `${r.type_label} (${fmtDate(r.start_date)} – ${fmtDate(r.end_date)}) : ${trueFalse(r.actif)}`,
         ),
+      ],
+      [
+        "Sujets autorisés",
+        items(
+          c.subjects,
+          (g) => `${g.name} - ${g.organisation.name} (${g.right_label}) : ${trueFalse(g.actif)}`,
+        ),
+      ],
+      [
+        "Demandes en cours",
+        items(c.pending_requests, (r) => [
+          h("a", { href: `#/profil/${pid}/demandes/${encodeURIComponent(r.number)}` }, r.number),
+          ` ${r.title} — `,
+          stateBadge(r.state, r.state_label),
+        ]),
       ],
     ]),
     h(
@@ -1873,7 +1896,7 @@ function contactDetails(pid, rows) {
         null,
         h(
           "a",
-          { href: `#/profil/${pid}/relations/autorisations?contact_id=${c.contact_id}` },
+          { href: `#/profil/${pid}/relations/autorisations?contact_id=${c.id}` },
           "Voir ses autorisations",
         ),
       ),
@@ -2116,6 +2139,20 @@ class FormModel {
     return node ? node.value() : undefined;
   }
 
+  contactDetail(id) {
+    if (!id || !this.env.pid || !this.env.contacts.has(id)) return null;
+    this.details = this.details || new Map();
+    if (!this.details.has(id)) {
+      this.details.set(id, null);
+      api("GET", `/api/profiles/${this.env.pid}/contacts/${id}`).then((res) => {
+        if (!res.ok) return;
+        this.details.set(id, res.data);
+        this.refresh();
+      });
+    }
+    return this.details.get(id);
+  }
+
   refresh() {
     for (const node of this.nodes) node.refresh();
   }
@@ -2144,8 +2181,20 @@ class FormModel {
     if (!source) return null;
     const [kind, attr] = source.split(".");
     if (kind === "contact") {
-      const contact = this.env.contacts.get(Number(this.lookup("contact_id")));
+      const id = Number(this.lookup("contact_id"));
+      const contact = this.env.contacts.get(id);
       if (contact && contact[attr]) return contact[attr];
+      // The language and the phones are in the contact's details only (loaded once per contact).
+      const detail = attr === "language" || attr === "phones" ? this.contactDetail(id) : null;
+      if (detail && attr === "language") return detail.language_label;
+      if (detail && attr === "phones" && detail.phones.length)
+        return detail.phones
+          .map(
+            (p) =>
+              `${p.type_label} ${p.country_code} ${p.number}` +
+              (p.extension ? ` poste ${p.extension}` : ""),
+          )
+          .join(" ; ");
     }
     if (kind === "organisation" && attr === "name" && this.env.profile)
       return this.env.profile.name;
