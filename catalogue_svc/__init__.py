@@ -69,4 +69,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_accounts(app)
     register_blueprints(app, api)
     register_commands(app)
+
+    from . import jobs
+
+    jobs.init_app(app)  # last: the embedded thread may run jobs at once, on a complete app
     return app

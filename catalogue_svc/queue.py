@@ -461,13 +461,22 @@ class ThreadTransport(Transport):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        # Started by the first request or publish, not by CLI commands such as `flask migrate`.
+        # A CLI command's app (`flask load-demo`, `flask import-dossiers`) never runs jobs: its
+        # daemon thread would die with the command, maybe in the middle of an SMTP send. Its
+        # work waits in the outbox for the service, whose start drains it (``jobs.init_app``).
+        self.held = False
+        # ``jobs.init_app`` starts the thread when the process serves; the first request or
+        # publish starts it otherwise (an app built with CATALOGUE_JOBS_AUTOSTART=False).
         app.before_request(self.start)
 
+    def hold(self) -> None:
+        """Never start the thread in this process (a CLI command's app)."""
+        self.held = True
+
     def start(self) -> None:
-        """Start the background thread once."""
+        """Start the background thread once (unless held)."""
         with self._start_lock:
-            if self._thread is None:
+            if self._thread is None and not self.held:
                 self._thread = threading.Thread(
                     target=self._run, name="catalogue-jobs", daemon=True
                 )
