@@ -6,6 +6,13 @@ purpose, valid 10 minutes (the password reset's 30, as its issue asks), single u
 5th wrong try; at most one active code per account and purpose. Each try first *reserves* an
 attempt with a compare-and-set, so concurrent guesses can never evaluate more than 5 tries of one
 code.
+
+A refused code always gets the same answer (:data:`REFUSED`), whether it was wrong, expired,
+used, voided by its 5th wrong try, or there was no code (or no account) at all; the reason goes
+to the audit only. Telling "too many tries" or "expired" apart let anyone who asked a code for an
+email learn that it has an account (security round 2, hole 3). For the same reason every try
+runs the same statements and one keyed hash, against rows that do not exist when there is no
+code.
 """
 
 from __future__ import annotations
@@ -26,22 +33,24 @@ from .models import OneTimeCode
 VALIDITY = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 
-MESSAGES = {
-    "wrong": "Code invalide. Vérifiez le code reçu par courriel.",
-    "no_code": "Code invalide. Vérifiez le code reçu par courriel.",
-    "expired": "Ce code a expiré. Demandez un nouveau code.",
-    "exhausted": "Trop d'essais : ce code n'est plus valide. Demandez un nouveau code.",
-}
+REFUSED = (
+    "Code invalide ou expiré. Inscrivez le dernier code reçu par courriel; après 5 essais, ou "
+    "passé son délai, demandez un nouveau code."
+)
+REASONS = ("wrong", "no_code", "expired", "exhausted")  # for the audit, never for the answer
+_NO_ROW = -1  # no account or code has this id: the statements of a missing code match nothing
+_NO_HASH = "0" * 64  # what a missing code is compared with (no HMAC digest is all zeros)
 
 
 class CodeRejected(DomainError):
-    """A one-time code was refused (400); ``reason`` says why, for the audit."""
+    """A one-time code was refused (400, always the same answer); ``reason`` is for the audit."""
 
     status, slug = 400, "invalid-code"
 
     def __init__(self, reason: str) -> None:
+        assert reason in REASONS
         self.reason = reason
-        super().__init__(MESSAGES[reason], errors={"code": [MESSAGES[reason]]})
+        super().__init__(REFUSED, errors={"code": [REFUSED]})
 
 
 def _bound(account_id: int, purpose: str, code: str) -> str:
@@ -112,38 +121,49 @@ def consume(
 
     On any failure the attempt is recorded, audited as ``audit_action`` and *committed* before
     :class:`CodeRejected` is raised, so an error response cannot roll the count back.
-    ``account_id=None`` (an unknown email) fails like a wrong code.
+    ``account_id=None`` (an unknown email) fails like a wrong code, after the same work.
     """
-    row = active_code(account_id, purpose) if account_id is not None else None
-    if row is None:
-        _fail(account_id, audit_action, "no_code", None)
+    row = active_code(_NO_ROW if account_id is None else account_id, purpose)
     at = now()
-    if at >= row.expires_at:
-        _fail(account_id, audit_action, "expired", row.id)
+    live = row is not None and at < row.expires_at
+    target = row.id if row is not None and live else _NO_ROW
+    # Every statement below runs on every branch (matching no row when there is no live code),
+    # so a try for an unknown email costs what a try for a real one does.
     reserved = db.session.execute(
         update(OneTimeCode)
         .where(
-            OneTimeCode.id == row.id,
+            OneTimeCode.id == target,
             OneTimeCode.state == "active",
             OneTimeCode.attempts < MAX_ATTEMPTS,
         )
         .values(attempts=OneTimeCode.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    if reserved != 1:
-        _fail(account_id, audit_action, "exhausted", row.id)
     cleaned = "".join(code.split())
-    if code_matches(row.code_hash, _bound(row.account_id, purpose, cleaned), pepper()):
+    matches = code_matches(
+        row.code_hash if row is not None else _NO_HASH,
+        _bound(row.account_id if row is not None else _NO_ROW, purpose, cleaned),
+        pepper(),
+    )
+    if matches and reserved == 1:
         if compare_and_set(
-            OneTimeCode, row.id, {"state": "active"}, {"state": "used", "used_at": at}
+            OneTimeCode, target, {"state": "active"}, {"state": "used", "used_at": at}
         ):
-            return row
-        _fail(account_id, audit_action, "exhausted", row.id)
-    attempts = db.session.scalar(select(OneTimeCode.attempts).where(OneTimeCode.id == row.id))
-    if attempts is not None and attempts >= MAX_ATTEMPTS:
-        compare_and_set(
-            OneTimeCode, row.id, {"state": "active"}, {"state": "void", "voided_at": at}
-        )
+            return row  # type: ignore[return-value]
+        _fail(account_id, audit_action, "exhausted", target)
+    attempts = db.session.scalar(select(OneTimeCode.attempts).where(OneTimeCode.id == target))
+    spent = reserved == 1 and attempts is not None and attempts >= MAX_ATTEMPTS
+    compare_and_set(
+        OneTimeCode,
+        target if spent else _NO_ROW,
+        {"state": "active"},
+        {"state": "void", "voided_at": at},
+    )
+    if row is None:
+        _fail(account_id, audit_action, "no_code", None)
+    if not live:
+        _fail(account_id, audit_action, "expired", row.id)
+    if reserved != 1 or spent:
         _fail(account_id, audit_action, "exhausted", row.id)
     _fail(account_id, audit_action, "wrong", row.id)
 

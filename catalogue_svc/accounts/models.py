@@ -79,6 +79,29 @@ class OneTimeCode(db.Model):  # type: ignore[name-defined, misc]
     )
 
 
+class SignUp(db.Model):  # type: ignore[name-defined, misc]
+    """One sign-up of an address still waiting for its code: the password, names and language
+    its requester chose, and the browser it came from (security round 2, hole 4).
+
+    The pending :class:`Account` holds the address; nothing an anonymous requester typed is
+    trusted until a code proves the mailbox, and the code then confirms the sign-up of the browser
+    that enters it (see ``service.verify_email``). ``browser`` is a keyed hash of that browser's
+    session cookie token, never the token. Rows are kept: ``confirmed_at`` marks the one applied.
+    """
+
+    __tablename__ = "sign_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    browser: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class AccountSession(db.Model):  # type: ignore[name-defined, misc]
     """A server-side session. ``id`` is the SHA-256 of the cookie's random token: the token
     itself is never stored, so a read of this table cannot be replayed as a cookie."""

@@ -16,22 +16,29 @@ def register_templates() -> None:
                 "en": "Your verification code",
             },
             body={
+                # No name: it was typed by whoever signed up, perhaps not this mailbox's owner.
                 "fr": (
-                    "Bonjour {first_name},\n\n"
+                    "Bonjour,\n\n"
                     "Pour valider la création de votre compte aux services en ligne, inscrivez "
-                    "ce code à usage unique à l'endroit prévu, puis cliquez sur « Valider le "
-                    "code » :\n\n"
+                    "ce code à usage unique à l'endroit prévu, dans le navigateur où vous avez "
+                    "demandé la création du compte, puis cliquez sur « Valider le code » :\n\n"
                     "    {code}\n\n"
-                    "Ce code est valide {minutes} minutes et ne peut servir qu'une seule fois.\n\n"
-                    "Si vous n'avez pas demandé la création d'un compte, ignorez ce courriel."
+                    "Ce code est valide {minutes} minutes et ne peut servir qu'une seule fois. "
+                    "Si vous avez reçu plusieurs de ces courriels, seul le plus récent est "
+                    "valide.\n\n"
+                    "Si vous n'avez pas demandé la création d'un compte, ignorez ce courriel : "
+                    "sans ce code, personne ne peut créer de compte avec votre adresse."
                 ),
                 "en": (
-                    "Hello {first_name},\n\n"
+                    "Hello,\n\n"
                     "To confirm the creation of your online services account, enter this "
-                    'one-time code where asked, then click "Validate the code":\n\n'
+                    "one-time code where asked, in the browser where you asked for the account, "
+                    'then click "Validate the code":\n\n'
                     "    {code}\n\n"
-                    "This code is valid for {minutes} minutes and can be used only once.\n\n"
-                    "If you did not ask for an account, ignore this email."
+                    "This code is valid for {minutes} minutes and can be used only once. If you "
+                    "received several of these emails, only the latest one is valid.\n\n"
+                    "If you did not ask for an account, ignore this email: without this code, "
+                    "nobody can create an account with your address."
                 ),
             },
         ),

@@ -47,7 +47,8 @@ NOT_LOGGED_IN = "Non connecté, ou session terminée."
 def create_account(args: dict[str, Any]) -> dict[str, str]:
     """Créer un compte : un code à usage unique est envoyé par courriel.
 
-    La réponse est la même que l'adresse soit déjà inscrite ou non.
+    La réponse est la même que l'adresse soit déjà inscrite, en attente de validation ou non.
+    Une nouvelle demande pour une adresse en attente ne remplace pas la précédente.
     """
     service.sign_up(
         email=args["email"],
@@ -63,10 +64,21 @@ def create_account(args: dict[str, Any]) -> dict[str, str]:
 @blp.doc(security=ANONYMOUS)
 @blp.arguments(VerifySchema)
 @blp.response(200, MessageSchema)
-@blp.alt_response(400, description="Code invalide, expiré ou épuisé.")
+@blp.alt_response(
+    400,
+    description=(
+        "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que "
+        "soit l'adresse), ou bon code inscrit dans un navigateur qui n'a fait aucune des "
+        "demandes concurrentes pour cette adresse."
+    ),
+)
 @blp.alt_response(429, description=TOO_MANY)
 def verify_account(args: dict[str, Any]) -> dict[str, str]:
-    """Valider le code à usage unique : le compte peut ensuite se connecter."""
+    """Valider le code à usage unique : le compte peut ensuite se connecter.
+
+    Le code confirme la demande de création faite dans ce navigateur (son mot de passe et ses
+    noms); une autre demande faite pour la même adresse ne la remplace pas.
+    """
     service.verify_email(email=args["email"], code=args["code"])
     return {"detail": service.VERIFIED}
 
@@ -186,7 +198,13 @@ def request_password_reset(args: dict[str, Any]) -> dict[str, str]:
 @blp.doc(security=ANONYMOUS)
 @blp.arguments(PasswordResetSchema)
 @blp.response(200, MessageSchema)
-@blp.alt_response(400, description="Code invalide, expiré, déjà utilisé ou épuisé.")
+@blp.alt_response(
+    400,
+    description=(
+        "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que "
+        "soit l'adresse)."
+    ),
+)
 @blp.alt_response(429, description=TOO_MANY)
 def reset_password(args: dict[str, Any]) -> dict[str, str]:
     """Choisir un nouveau mot de passe avec le code reçu.

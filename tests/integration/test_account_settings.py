@@ -31,7 +31,11 @@ from tests.servers import body
 
 NEW_PASSWORD = "Nouvelle-Phrase-Secrete-77"
 COOKIE = "catalogue_session"
-WRONG_CODE_DETAIL = "Code invalide. Vérifiez le code reçu par courriel."
+# Every refused code reads the same, whatever the reason (security round 2, hole 3).
+WRONG_CODE_DETAIL = (
+    "Code invalide ou expiré. Inscrivez le dernier code reçu par courriel; après 5 essais, ou "
+    "passé son délai, demandez un nouveau code."
+)
 
 # Every settings call that needs a login: (method, path, body).
 CALLS = [
