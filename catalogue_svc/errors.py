@@ -158,7 +158,12 @@ def _http_exception(exc: HTTPException) -> Response:
                 if isinstance(part, dict):
                     merged.update(part)
             messages = merged
-        errors = translate_errors(messages)
+        # marshmallow names an error about a whole object ``_schema``: people read "the body"
+        # (or the object's own path), never that key.
+        errors = {
+            ("body" if path == "_schema" else path.removesuffix("._schema")): texts
+            for path, texts in translate_errors(messages).items()
+        }
         if status == 400 and errors:
             status = 422
     headers = dict(getattr(exc, "headers", None) or {})

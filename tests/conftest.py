@@ -19,7 +19,8 @@ from sqlalchemy import text
 from catalogue_svc import create_app
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from tests.servers import Postgres, RedisServer, ServerUnavailable, SmtpSink
+from tests import people_text
+from tests.servers import Postgres, RedisServer, ServerUnavailable, SmtpSink, body
 
 BACKEND = os.environ.get("CATALOGUE_TEST_DB", "sqlite")
 SECRET = "test-secret-key-" + "x" * 32
@@ -125,8 +126,23 @@ def _wipe() -> None:
 def make_app(
     database_url: str, smtp_server: SmtpSink, tmp_path: Path
 ) -> Iterator[Callable[..., Flask]]:
-    """Build an app on the test database; keyword arguments override its config."""
+    """Build an app on the test database; keyword arguments override its config.
+
+    Every answer of these apps and every email the SMTP sink receives meanwhile is read as a
+    person would (tests/people_text.py): an internal key in them fails the test at teardown.
+    """
     made: list[Flask] = []
+    unfit: list[str] = []
+    first_email = len(smtp_server.messages)
+
+    def read_as_a_person(response: Any) -> Any:
+        if not response.direct_passthrough and not response.is_streamed:
+            unfit.extend(
+                people_text.check_response(
+                    response.status_code, response.content_type or "", response.get_data()
+                )
+            )
+        return response
 
     def factory(**overrides: Any) -> Flask:
         config: dict[str, Any] = {
@@ -140,12 +156,15 @@ def make_app(
         }
         config.update(overrides)
         app = create_app(config)
+        app.after_request(read_as_a_person)
         made.append(app)
         return app
 
     clock.reset()
     yield factory
     clock.reset()
+    for message in list(smtp_server.messages)[first_email:]:
+        unfit.extend(people_text.check_email(message, body(message)))
     for app in made:
         transport = app.extensions.get("catalogue_transport")
         if transport is not None:
@@ -160,6 +179,7 @@ def make_app(
     for app in made[1:]:
         with app.app_context():
             db.engine.dispose()
+    assert not unfit, "texts unfit for people:\n" + "\n".join(dict.fromkeys(unfit))
 
 
 @pytest.fixture()

@@ -7,7 +7,9 @@ invalid (negative) data:
 * firm A's user on firm B's ids (profile, request number, contact): 404 (403 on the agents'
   calls), never a byte of B's data;
 * anonymous: every call that needs a session answers 401, whatever the arguments;
-* an agent: the agents' calls conform too.
+* an agent: the agents' calls conform too;
+* a member of firm A without authority on firm A's ids: the responsable's request answers 404,
+  and no answer holds the new member it is about (issue 20).
 
 "Conforms" is stricter than schemathesis' defaults: the status is documented for the operation
 itself (the catch-all ``default`` does not count), every error is ``application/problem+json``
@@ -85,6 +87,16 @@ class World:
         if who not in self._clients:
             if who == "agent":
                 self._clients[who] = login_client(self.app, email=self.agent_email, role="agent")
+            elif who == "member":
+                # A new plain member each time (a case may unlink the previous one).
+                client = login_client(self.app)
+                link_account(
+                    self.app,
+                    client.account.id,
+                    contact_id=_new_member(self.a),
+                    organisation_id=self.a.firm,
+                )
+                self._clients[who] = client
             else:
                 client = login_client(self.app, email=self.email_a)
                 link_account(
@@ -102,6 +114,28 @@ class World:
         if case.method.upper() != "GET" and response.status_code < 300:
             del self._clients[who]
         return response
+
+
+def _new_member(firm: Firm) -> int:
+    """A new *Membre du personnel* of ``firm``, without authority; its contact id."""
+    import datetime as dt
+
+    from catalogue_svc.db import db
+    from catalogue_svc.profiles.models import Contact, ContactRelation
+
+    contact = Contact(first_name="Léa", last_name="Membre", language="fr")
+    db.session.add(contact)
+    db.session.flush()
+    db.session.add(
+        ContactRelation(
+            contact_id=contact.id,
+            organisation_id=firm.firm,
+            type="membre_personnel",
+            start_date=dt.date(2024, 1, 1),
+        )
+    )
+    db.session.commit()
+    return int(contact.id)
 
 
 def _submit(client: FlaskClient, firm: Firm, email: str, client_number: str) -> str:
@@ -345,6 +379,34 @@ def test_fuzz_firm_a_on_firm_b_objects(app: Any, world: World) -> None:
     )
 
 
+def test_fuzz_member_without_authority(app: Any, world: World) -> None:
+    """Every operation as a plain member of firm A on firm A's ids: the responsable's request is
+    404 (403 on the agents' calls), and nothing of the new member it is about is ever answered."""
+    schema = _schema(app)
+    markers = ("julie.a@laforce.example", "7654321", "Lévesque")
+
+    def one(case: Any, mode: GenerationMode) -> None:
+        response = world.call("member", case)
+        conforms(case, response)
+        no_leak(case, response, markers)
+        if "number" in {p.name for p in case.operation.iter_parameters()}:
+            refused = {403} if "/api/agent/" in case.operation.path else {404}
+            if mode is GenerationMode.NEGATIVE:
+                refused |= {400, 404, 422}
+            assert response.status_code in refused, f"member: {_describe(case, response)}"
+
+    fuzz(
+        schema,
+        one,
+        fixed={
+            "profile_id": world.a.firm,
+            "number": world.number_a,
+            "contact_id": world.a.rebecca,
+            "slug": "add-relation",
+        },
+    )
+
+
 def test_fuzz_anonymous(app: Any, world: World) -> None:
     """Every operation without a session: 401 wherever one is needed, before any validation."""
     schema = _schema(app)
@@ -360,7 +422,12 @@ def test_fuzz_anonymous(app: Any, world: World) -> None:
     fuzz(
         schema,
         one,
-        fixed={"profile_id": world.a.firm, "number": world.number_a, "slug": "add-relation"},
+        fixed={
+            "profile_id": world.a.firm,
+            "number": world.number_a,
+            "contact_id": world.a.marie_karine,
+            "slug": "add-relation",
+        },
     )
 
 
