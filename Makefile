@@ -13,17 +13,26 @@ export CATALOGUE_BASE_URL ?= http://127.0.0.1:$(PORT)
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# Two installs, each with its stamp: `make run` needs only the service's own dependencies; the test,
+# lint and type tools come with the dev install, made by the targets that use them.
+$(VENV)/.installed-runtime: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-runtime
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 .PHONY: install
-install: $(VENV)/.installed ## Create .venv and install the service with its dev tools
+install: $(VENV)/.installed-runtime ## Create .venv and install the service (runtime dependencies only)
+
+.PHONY: install-dev
+install-dev: $(VENV)/.installed-dev ## Install the service with its dev tools (pytest, ruff, mypy…)
 
 .PHONY: run
-run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:$(PORT) (embedded mode)
+run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:PORT (default 5000: make run PORT=8000), embedded mode
 	$(VENV)/bin/flask migrate
 	$(VENV)/bin/flask load-demo
 	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads
@@ -33,12 +42,12 @@ servers: ## Install redis-server if missing (PostgreSQL 15 binaries are expected
 	@bash scripts/ensure-servers.sh
 
 .PHONY: test
-test: install servers ## Install and run the whole suite, on SQLite then on PostgreSQL, with real Redis and SMTP
+test: install-dev servers ## Install and run the whole suite, on SQLite then on PostgreSQL, with real Redis and SMTP
 	CATALOGUE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
 	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: test-faults
-test-faults: install servers ## The long reliability runs: fault nemesis (300 requests, 120 s), 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races, 100 fuzz examples
+test-faults: install-dev servers ## The long reliability runs: fault nemesis (300 requests, 120 s), 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races, 100 fuzz examples
 	CATALOGUE_FAULT_REQUESTS=300 CATALOGUE_FAULT_SECONDS=120 \
 	CATALOGUE_S3_GUESSES=10000 CATALOGUE_R1_REQUESTS=300 CATALOGUE_R1_KILLS=30 \
 	CATALOGUE_STATEFUL_EXAMPLES=500 CATALOGUE_R8_TRIALS=200 CATALOGUE_FUZZ_EXAMPLES=100 \
@@ -50,23 +59,23 @@ test-faults: install servers ## The long reliability runs: fault nemesis (300 re
 BENCH_ARGS ?= --contacts 100000
 
 .PHONY: bench
-bench: install servers ## Benchmarks: one table of figures, same-run baselines, goals (BENCH_ARGS="--contacts 1000000" for the full import)
+bench: install-dev servers ## Benchmarks: one table of figures, same-run baselines, goals (BENCH_ARGS="--contacts 1000000" for the full import)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 .PHONY: lint
-lint: install ## ruff (lint and format check) and the import contracts
+lint: install-dev ## ruff (lint and format check) and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 .PHONY: types
-types: install ## mypy
+types: install-dev ## mypy
 	$(VENV)/bin/mypy forms workflows catalogue_svc
 
 .PHONY: check
 check: lint types test ## Lint, types and tests: run before every commit
 
 .PHONY: format
-format: install ## Format the code
+format: install-dev ## Format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .

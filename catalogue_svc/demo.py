@@ -24,7 +24,7 @@ DEMO_AGENT = {
 }
 
 
-def _create_demo_agent() -> bool:
+def _create_demo_agent() -> None:
     """Create the demo agent once (a second load finds it and does nothing)."""
     from .accounts.service import find_by_email
     from .agents.service import create_agent
@@ -32,14 +32,13 @@ def _create_demo_agent() -> bool:
     if find_by_email(DEMO_AGENT["email"]) is None:
         create_agent(**DEMO_AGENT)
         db.session.commit()
-    return True
 
 
 def load_demo() -> str:
     """Load the demo data (idempotent) and say, in French, how to start."""
     document: dict[str, Any] = json.loads(DOSSIERS.read_text(encoding="utf-8"))
     counts = import_document(document, source="demo")
-    agent = _create_demo_agent()
+    _create_demo_agent()
     settings = current_app.config["CATALOGUE_SETTINGS"]
     base = settings.base_url.rstrip("/")
     created = sum(c["created"] + c["updated"] for c in counts.values())
@@ -63,9 +62,9 @@ def load_demo() -> str:
         + ".",
         "",
         f"Le service est à {base}",
-        f"Les courriels envoyés se lisent à {mailbox} : le courriel explicatif de "
-        f"{responsable['first_name']} {responsable['last_name']} (responsable) y contient ses "
-        "coordonnées de liaison.",
+        "Les courriels partent dès que le service tourne (make run) et se lisent à "
+        f"{mailbox} : le courriel explicatif de {responsable['first_name']} "
+        f"{responsable['last_name']} (responsable) y contient ses coordonnées de liaison.",
         "",
         "Pour commencer comme nouvel utilisateur (le parcours du guide) :",
         f"  1. Ouvrez {base} et cliquez sur « Créer un compte » avec l'adresse "
@@ -78,9 +77,7 @@ def load_demo() -> str:
         "",
         f"Anciens identifiants (dossier de contact de {holder['first_name']} {holder['last_name']}"
         f" chez {employer['name']}) : {legacy['username']} / {legacy['password']}",
+        f"Agent : {DEMO_AGENT['email']} / {DEMO_AGENT['password']} — « Se connecter » à "
+        f"{base}/#/connexion, puis la « File de validation » ({base}/#/agent).",
     ]
-    if agent:
-        lines.append(f"Agent : {DEMO_AGENT['email']} / {DEMO_AGENT['password']}")
-    else:
-        lines.append("Agent : pas encore créé (le domaine des comptes n'offre pas create_agent).")
     return "\n".join(lines)
