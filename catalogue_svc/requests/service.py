@@ -753,9 +753,9 @@ def _merge_outcome(
     contacts = labels.setdefault("contacts", {})
     key = str(request.merge_with_contact_id)
     if key not in contacts:
-        kept = db.session.get(Contact, request.merge_with_contact_id)
-        if kept is not None:
-            contacts[key] = f"{kept.first_name} {kept.last_name}"
+        contact = db.session.get(Contact, request.merge_with_contact_id)
+        if contact is not None:
+            contacts[key] = f"{contact.first_name} {contact.last_name}"
     name = contacts.get(key)
     kept = f"Contact existant conservé : {name}." if name else "Contact existant conservé."
     if not changeset:
