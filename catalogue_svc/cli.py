@@ -38,6 +38,14 @@ def register_commands(app: Flask) -> None:
                 f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
                 f"  inchangés {counts['unchanged']:>8}"
             )
+        from .queue import ThreadTransport
+
+        if isinstance(app.extensions.get("catalogue_transport"), ThreadTransport):
+            # The embedded mode: this command's app never sends (jobs.init_app).
+            click.echo(
+                "Les courriels partiront dès que le service tournera (make run ou flask run), "
+                "ou maintenant avec flask run-jobs."
+            )
 
     @app.cli.command("load-demo")
     def load_demo_command() -> None:

@@ -18,10 +18,12 @@ import pytest
 from catalogue_svc.demo import DOSSIERS
 from tests.servers import SmtpSink, free_port
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "dossiers-example.json"
 WAIT_SECONDS = 60  # an upper bound for a loaded machine, not a timing expectation
 
 
 def _responsable_email() -> str:
+    """The demo's responsable (the documented example's too), who gets the linking email."""
     document = json.loads(DOSSIERS.read_text(encoding="utf-8"))
     return next(c["email"] for c in document["contacts"] if c.get("send_linking_credentials"))
 
@@ -56,12 +58,22 @@ def _flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_demo_emails_leave_when_the_service_starts_without_a_request(embedded_env, mailbox):
-    """`flask load-demo` queues the courriel explicatif; `flask run` sends it with no request."""
+@pytest.mark.parametrize(
+    "command",
+    [("load-demo",), ("import-dossiers", str(EXAMPLE), "--quiet")],
+    ids=["load-demo", "import-dossiers"],
+)
+def test_queued_emails_leave_when_the_service_starts_without_a_request(
+    embedded_env, mailbox, command
+):
+    """The CLI queues the courriel explicatif; `flask run` sends it with no request."""
     _flask(embedded_env, "migrate")
-    _flask(embedded_env, "load-demo")
+    said = _flask(embedded_env, *command)
     to = _responsable_email()
     assert mailbox.to(to) == []  # the CLI command's app queues; it never sends
+    assert "Les courriels partent dès que le service tourne" in said or (
+        "Les courriels partiront dès que le service tournera" in said
+    )
 
     port = free_port()
     server = subprocess.Popen(
