@@ -16,8 +16,9 @@ of that check (no Flask, no database, no other ``catalogue_svc`` module):
 Keys (each prefixed by its kind; the same function serves the stored side and the probe, so every
 kind is symmetric under a swap of first and last name):
 
-``cn:<digits>``
-    client number, digits only, leading zeros dropped.
+``cn:<client number>``
+    client number, letters and digits only, upper case; an all-digit one without leading zeros
+    (a change of this rule needs ``flask reindex-duplicates``).
 ``em:<email>`` / ``ph:<E.164>``
     lower-cased email; every phone in E.164.
 ``nm:<v>|<phonetic key of the other name>``
@@ -214,14 +215,20 @@ def _e164(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_NOT_DIGIT = re.compile(r"[^0-9]+")
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
 
 def _normalize_client_number(s: str | None) -> str | None:
+    """The client number as compared: letters and digits only, upper case; an all-digit
+    number without its leading zeros. Client numbers hold letters and hyphens
+    (``forms.fields.normalise_client_number``): "AB-77" and "77" are different people, while
+    "123-456", "123 456" and "00123456" are the same number typed three ways."""
     if not s:
         return None
-    digits = _NOT_DIGIT.sub("", s)
-    return (digits.lstrip("0") or "0") if digits else None
+    compact = _NOT_ALNUM.sub("", s.upper())
+    if not compact:
+        return None
+    return (compact.lstrip("0") or "0") if compact.isdigit() else compact
 
 
 # --------------------------------------------------------------------------- phonetic key

@@ -21,6 +21,7 @@ from catalogue_svc.duplicates.matching import (
     Person,
     Reason,
     Thresholds,
+    _normalize_client_number,
     blocking_keys,
     client_number_mismatch,
     find_candidates,
@@ -721,3 +722,10 @@ def _block(index: dict[str, set[int]], new: Person) -> set[int]:
     for key in blocking_keys(new):
         fetched |= index.get(key, set())
     return fetched
+
+
+def test_client_numbers_with_letters_are_not_reduced_to_their_digits() -> None:
+    """ "AB-77" and "77" are two people's numbers; "ab 77" is "AB-77" typed again."""
+    assert _normalize_client_number("AB-77") != _normalize_client_number("77")
+    assert _normalize_client_number("ab 77") == _normalize_client_number("AB-77")
+    assert _normalize_client_number("00123-456") == _normalize_client_number("123456")
