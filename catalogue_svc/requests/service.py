@@ -870,11 +870,30 @@ def _queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
                 # Datetimes: the template writes them in words, on the portal's clock.
                 "applied_at": ctx.at,
                 "visible_at": ctx.visible_at,
+                "summary": _applied_summary(request, language),
             },
             account_id=request.submitted_by_account_id,
             request_id=request.id,
             dedupe_key=f"request:{request.id}:applied",
         )
+
+
+def _applied_summary(request: Request, language: str) -> str:
+    """What the applied email says was done (its own paragraph, or nothing): the contact an
+    agent's merge kept, and the operations in French sentences."""
+    changeset, labels = request.changeset or [], dict(request.labels or {})
+    if language == "en":
+        if request.merge_with_contact_id is None:
+            return ""
+        if not changeset:
+            return "An existing contact was kept: nothing had to change in your file.\n\n"
+        return "An existing contact was kept instead of creating a new one.\n\n"
+    if request.merge_with_contact_id is not None:
+        return f"{_merge_outcome(request, changeset, labels)}\n\n"
+    done = sentences.describe(changeset, labels)
+    if not done:
+        return ""
+    return "Ce qui a été fait :\n" + "\n".join(f"- {sentence}" for sentence in done) + "\n\n"
 
 
 def notify_rejected(request: Request) -> None:

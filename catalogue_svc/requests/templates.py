@@ -12,13 +12,13 @@ register(
         body={
             "fr": (
                 "Bonjour {first_name},\n\nVotre demande {number} (« {title} ») a été appliquée "
-                "le {applied_at}.\nLes changements seront affichés dans « Relations et "
+                "le {applied_at}.\n\n{summary}Les changements seront affichés dans « Relations et "
                 "autorisations » au plus tard le {visible_at}.\n\nVous pouvez suivre vos demandes "
                 "dans « Mes demandes »."
             ),
             "en": (
                 'Hello {first_name},\n\nYour request {number} ("{title}") was applied on '
-                '{applied_at}.\nThe changes will show in "Relations and authorizations" by '
+                '{applied_at}.\n\n{summary}The changes will show in "Relations and authorizations" by '
                 '{visible_at} at the latest.\n\nFollow your requests in "My requests".'
             ),
         },

@@ -22,3 +22,9 @@ def responsable(app, firm):
     )
     link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
     return client
+
+
+@pytest.fixture()
+def agent(app):
+    """An agent, logged in."""
+    return login_client(app, role="agent", first_name="Alex", last_name="Agent")

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from catalogue_svc.db import db
 from catalogue_svc.profiles.models import Contact, ContactRelation, Grant
-from tests.accounts_helpers import link_account, login_client
-from tests.factories import START, guide_firm
+from tests.factories import START
 from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
 from tests.servers import body
 
@@ -56,26 +55,6 @@ def _julie(firm, *, member: bool, subject: bool) -> int:
     return julie.id
 
 
-@pytest.fixture()
-def firm(app):
-    """The guide's firm."""
-    return guide_firm(app)
-
-
-@pytest.fixture()
-def responsable(app, firm):
-    """The firm's responsable, logged in and linked."""
-    client = login_client(app, email="rebecca@laforce.example")
-    link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-    return client
-
-
-@pytest.fixture()
-def agent(app):
-    """An agent."""
-    return login_client(app, role="agent", first_name="Alex", last_name="Agent")
-
-
 def _waiting(responsable, firm, run_jobs, variables=WITH_NUMBER) -> str:
     answer = submit(responsable, firm, "add-relation", variables)
     assert answer.status_code == 202, answer.json
@@ -115,10 +94,12 @@ def test_a_merge_that_finds_nothing_to_change_is_applied(
     assert detail["reason"] is None
     [notice] = mailbox.to("rebecca@laforce.example")
     assert notice["Subject"] == f"Votre demande {number} a été appliquée"
+    assert "Contact existant conservé : Julie Levesque." in body(notice)
+    assert "rien n'a changé" in body(notice)
 
 
 def test_a_merge_that_adds_a_subject_changes_the_existing_contact(
-    app, firm, responsable, agent, run_jobs
+    app, firm, responsable, agent, run_jobs, mailbox
 ):
     """The existing member lacks the subject: it is granted to them, no one is created, and the
     history names what changed."""
@@ -134,6 +115,8 @@ def test_a_merge_that_adds_a_subject_changes_the_existing_contact(
     history = responsable.get(f"/api/requests/{number}").json["history"]
     applied = next(h for h in history if h["trigger"] == "apply")
     assert "Donner à Julie Levesque le sujet Rapport mensuel (Écriture)" in applied["reason"]
+    [notice] = mailbox.to("rebecca@laforce.example")
+    assert "Donner à Julie Levesque le sujet Rapport mensuel (Écriture)" in body(notice)
 
 
 def test_a_probable_candidate_requires_a_decision(app, firm, responsable, agent, run_jobs):
@@ -344,4 +327,14 @@ def test_nothing_to_change_is_reported_on_the_form_not_a_key(app, firm, responsa
     assert answer.status_code == 422, answer.json
     assert "_schema" not in str(answer.json)
     assert list(answer.json["errors"]) == ["variables"]
-    assert body  # the sink helper stays importable for the email tests above
+
+
+def test_the_applied_email_says_what_was_done(app, firm, responsable, run_jobs, mailbox):
+    """The submitter's email lists the operations in French sentences."""
+    number = submit(responsable, firm, "add-relation", ADD_NEW).json["number"]
+    run_jobs()
+    [notice] = mailbox.to("rebecca@laforce.example")
+    assert number in notice["Subject"]
+    assert "Ce qui a été fait :\n- Créer le contact Julie Lévesque\n" in body(notice).replace(
+        "\r\n", "\n"
+    )

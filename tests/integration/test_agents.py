@@ -43,12 +43,6 @@ def responsable(app, firm):
 
 
 @pytest.fixture()
-def agent(app):
-    """An agent."""
-    return login_client(app, role="agent", first_name="Alex", last_name="Agent")
-
-
-@pytest.fixture()
 def waiting(app, firm, responsable, run_jobs):
     """A new member with the existing person's client number, waiting for an agent."""
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
