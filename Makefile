@@ -38,13 +38,18 @@ run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:PORT
 	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads
 
 .PHONY: servers
-servers: ## Install redis-server if missing (PostgreSQL 15 binaries are expected in /usr/lib/postgresql/15/bin)
+servers: ## Install redis-server and chromium if missing (PostgreSQL 15 binaries are expected in /usr/lib/postgresql/15/bin)
 	@bash scripts/ensure-servers.sh
 
 .PHONY: test
 test: install-dev servers ## Install and run the whole suite, on SQLite then on PostgreSQL, with real Redis and SMTP
-	CATALOGUE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
-	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q $(PYTEST_ARGS)
+	CATALOGUE_TEST_DB=sqlite $(PY) -m pytest -q --ignore=tests/browser $(PYTEST_ARGS)
+	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q --ignore=tests/browser $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-browser
+
+.PHONY: test-browser
+test-browser: install-dev servers ## The portal in Chromium (tests/browser), once, on PostgreSQL + Redis + real workers; screenshots in build/screenshots/
+	CATALOGUE_TEST_DB=postgresql $(PY) -m pytest -q -p no:logging tests/browser $(PYTEST_ARGS)
 
 .PHONY: test-faults
 test-faults: install-dev servers ## The long reliability runs: fault nemesis (300 requests, 120 s), 10,000 linking guesses, 300 requests under SIGKILL, 500 stateful examples, 200 agent races, 100 fuzz examples

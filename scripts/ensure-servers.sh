@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Install what the test suite needs that a fresh machine lacks: redis-server from Debian's packages.
-# PostgreSQL 15 is installed on this kind of machine (binaries in /usr/lib/postgresql/15/bin); the
-# tests start their own throwaway servers on loopback.
+# Install what the test suite needs that a fresh machine lacks, from Debian's packages:
+# redis-server, and chromium for the browser tests (tests/browser drive /usr/bin/chromium with
+# Playwright; no browser is ever downloaded from elsewhere). PostgreSQL 15 is installed on this
+# kind of machine (binaries in /usr/lib/postgresql/15/bin); the tests start their own throwaway
+# servers on loopback.
 set -euo pipefail
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "redis-server is missing: run 'sudo apt-get install redis-server'" >&2
+    echo "missing: ${missing[*]}: run 'sudo apt-get install ${missing[*]}'" >&2
     exit 1
   fi
 fi

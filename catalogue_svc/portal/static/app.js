@@ -700,6 +700,7 @@ const ROUTES = [
   { pattern: "/creer-un-compte", view: viewSignUp, access: "anonymous" },
   { pattern: "/valider-le-code", view: viewVerify, access: "anonymous" },
   { pattern: "/mot-de-passe-oublie", view: viewPasswordReset, access: "anonymous" },
+  { pattern: "/conditions-d-utilisation", view: viewTerms, access: "public" },
   { pattern: "/liaison", view: viewLinking, access: "user" },
   { pattern: "/profils", view: viewProfiles, access: "user" },
   { pattern: "/compte", view: viewAccount, access: "account" },
@@ -785,7 +786,7 @@ async function route() {
   }
   const access = found.route.access;
   if (access === "anonymous" && loggedIn) return go(homePath());
-  if (access !== "anonymous" && !loggedIn) {
+  if (access !== "anonymous" && access !== "public" && !loggedIn) {
     if (!state.flash) setFlash("info", "Connectez-vous pour continuer.");
     return go("/connexion");
   }
@@ -1073,7 +1074,24 @@ async function viewSignUp(root, ctx) {
   });
   const STEP1 = new Set(["email", "password", "password_confirmation"]);
   const step1 = h("div", null, email.wrapper, password.wrapper, confirmation.wrapper);
-  const step2 = h("div", { hidden: true }, first.wrapper, last.wrapper, terms.wrapper);
+  const termsLink = h(
+    "p",
+    null,
+    h(
+      "a",
+      { href: "#/conditions-d-utilisation", target: "_blank", rel: "noopener" },
+      "Lire les conditions d'utilisation",
+      h("span", { class: "visually-hidden" }, " (s'ouvre dans un nouvel onglet)"),
+    ),
+  );
+  const step2 = h(
+    "div",
+    { hidden: true },
+    first.wrapper,
+    last.wrapper,
+    termsLink,
+    terms.wrapper,
+  );
   const next = h("button", { type: "submit", class: "button" }, "Suivant");
   const back = h(
     "button",
@@ -1148,6 +1166,38 @@ async function viewSignUp(root, ctx) {
   root.append(h("section", { class: "panel narrow" }, form));
   show(1);
   if (!ctx.focus) email.input.focus();
+}
+
+// ------------------------------------------------------------------------------------- Conditions d'utilisation
+
+const TERMS = [
+  [
+    "Objet",
+    "Les services en ligne permettent aux clients de l'organisme et à leurs contacts autorisés de consulter leur dossier et de soumettre des demandes. En créant un compte, vous acceptez les présentes conditions.",
+  ],
+  [
+    "Votre compte",
+    "Votre compte est personnel : ne partagez ni votre mot de passe ni les codes reçus par courriel. Vous êtes responsable des demandes soumises avec votre compte. Avisez votre personne responsable si vous croyez qu'une autre personne l'utilise.",
+  ],
+  [
+    "Exactitude des informations",
+    "Les informations que vous transmettez doivent être exactes et à jour. Une demande peut être validée par un agent de l'organisme avant d'être appliquée au dossier.",
+  ],
+  [
+    "Protection des renseignements personnels",
+    "Les renseignements personnels recueillis servent uniquement à la gestion de votre dossier et des autorisations de votre organisation. Ils sont protégés conformément aux lois applicables et ne sont communiqués qu'aux personnes autorisées.",
+  ],
+  [
+    "Disponibilité",
+    "L'organisme peut interrompre les services en ligne pour leur entretien. La mise à jour des informations affichées peut prendre jusqu'à 24 heures.",
+  ],
+];
+
+async function viewTerms(root, ctx) {
+  pageHeading(root, ctx, "Conditions d'utilisation");
+  const section = h("section", { class: "panel narrow" });
+  for (const [title, text] of TERMS) section.append(h("h2", null, title), h("p", null, text));
+  root.append(section);
 }
 
 // ------------------------------------------------------------------------------------- Valider le code
@@ -1512,7 +1562,7 @@ async function viewLinking(root, ctx) {
         ),
       ),
     ),
-    linked ? h("p", null, h("a", { href: "#/profils" }, "Retour à la sélection du profil")) : null,
+    linked ? h("p", null, h("a", { href: "#/profils" }, "Retour à la sélection du profil")) : "",
   );
 }
 
@@ -2058,14 +2108,14 @@ function tile(pid, item) {
             null,
             notes.map((note) => h("li", null, note)),
           )
-        : null,
+        : "",
       res.ok && res.data.validation_rule !== "never"
         ? h(
             "p",
             null,
             "Selon les renseignements fournis, un agent peut valider la demande avant son application.",
           )
-        : null,
+        : "",
       h("p", null, h("a", { href }, "Remplir le formulaire")),
     );
   });
