@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, select
 
+from forms.profile import may_manage
+
 from .db import db
 from .errors import Forbidden, NotFound
-from .profiles.models import AUTHORITY_RELATIONS, ContactRelation, Organisation
+from .profiles.models import ContactRelation, Organisation
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class ProfileAccess:
     @property
     def can_manage(self) -> bool:
         """May use the Autorisations forms and see the firm's relations and authorizations."""
-        return bool(self.relation_types & AUTHORITY_RELATIONS)
+        return may_manage(self.relation_types)
 
 
 @functools.cache

@@ -22,6 +22,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
+# The end date of what has no end (9999-12-31), defined once by the pure layer; the models and
+# the import read it from here.
+from forms.base import END_OF_TIME  # noqa: F401 - re-exported
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -29,8 +33,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-END_OF_TIME = dt.date(9999, 12, 31)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -1,9 +1,10 @@
 """Pieces shared by the forms: vocabulary, marshmallow fields and schemas, field descriptions.
 
-The vocabulary (relation types, subject categories, rights, phone types, provinces) is the profile
-store's, repeated here because ``forms`` imports nothing from the service. The rule of each value
-(text, names, client numbers, emails, phones, postal codes) is in ``forms.fields``, shared with the
-import and the accounts; the fields here apply it.
+The profile store's vocabulary (relation types, subject categories, rights and their labels) is
+defined once in ``forms.profile`` and re-exported here; the form-only words (phone types,
+provinces, languages) are defined here. The rule of each value (text, names, client numbers,
+emails, phones, postal codes) is in ``forms.fields``, shared with the import and the accounts;
+the fields here apply it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ from .fields import (
     normalise_phone_number,
     normalise_postal_code,
 )
+from .profile import (  # noqa: F401 - re-exported: the forms read the vocabulary from here
+    RELATION_LABELS,
+    RIGHT_LABELS,
+    SUBJECT_CATEGORY_LABELS,
+    SUBJECT_CATEGORY_ORDER,
+)
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -67,27 +74,6 @@ def placement(catalogue: tuple[str, str, str], category: tuple[str, str, str]) -
         "category_label_en": category[2],
     }
 
-
-RELATION_LABELS: Mapping[str, tuple[str, str]] = {
-    "responsable": ("Responsable", "Person in charge"),
-    "administrateur_dossier": ("Administrateur du dossier", "File administrator"),
-    "dirigeant": ("Dirigeant", "Officer"),
-    "membre_personnel": ("Membre du personnel", "Staff member"),
-    "individu_autorise": ("Individu autorisé", "Authorized individual"),
-    "contact": ("Contact", "Contact"),
-}
-
-SUBJECT_CATEGORY_LABELS: Mapping[str, tuple[str, str]] = {
-    "chantier_conformite": ("Chantier et conformité", "Job sites and compliance"),
-    "paiements_releves": ("Paiements et relevés", "Payments and statements"),
-    "profil": ("Profil", "Profile"),
-}
-SUBJECT_CATEGORY_ORDER = ("chantier_conformite", "paiements_releves", "profil")
-
-RIGHT_LABELS: Mapping[str, tuple[str, str]] = {
-    "read": ("Lecture", "Read"),
-    "write": ("Écriture", "Write"),
-}
 
 LANGUAGES: Mapping[str, tuple[str, str]] = {
     "fr": ("Français", "French"),

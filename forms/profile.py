@@ -1,33 +1,165 @@
-"""The read-only view of one organisation's profile that the forms check changesets against.
+"""The read-only view of one organisation's profile that the forms check changesets against,
+and the profile store's vocabulary.
 
-The service builds it from the profile store; the forms never see the database. Everything is
-frozen: a form cannot change the profile, it can only describe a change (``forms.changeset``).
+The service builds the view from the profile store; the forms never see the database. Everything
+is frozen: a form cannot change the profile, it can only describe a change (``forms.changeset``).
+
+The vocabulary (organisation kinds, relation types and their labels, who may manage, subject
+categories, rights) and the rule of which grants end with a relation are defined here once: the
+models, the access check, the applies of a request and of an import, the lists and the forms all
+read them from this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import enum
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "AUTHORITY_RELATIONS",
+    "ORGANISATION_RELATION_LABELS",
+    "RELATION_LABELS",
+    "RIGHT_LABELS",
+    "RIGHT_RANK",
+    "SUBJECT_CATEGORY_LABELS",
+    "SUBJECT_CATEGORY_ORDER",
     "VIEW_PARTS",
     "ContactInfo",
+    "ContactRelationType",
     "GrantInfo",
     "OrgInfo",
     "OrgRelationInfo",
+    "OrganisationKind",
+    "OrganisationRelationType",
     "PhoneInfo",
     "ProfileView",
     "RelationInfo",
+    "Right",
+    "SubjectCategory",
     "SubjectInfo",
     "ViewPart",
+    "ends_with_relations",
+    "may_manage",
 ]
 
+# --------------------------------------------------------------------------- vocabulary
+# The values are what the store keeps. Every table is keyed by the plain strings of its enum's
+# values (they reach SQL and JSON as they are), and a unit test checks that each member has a label.
+
+
+class OrganisationKind(enum.StrEnum):
+    """What an organisation is to the body."""
+
+    EMPLOYER = "employer"
+    ACCOUNTING_FIRM = "accounting_firm"
+    PAYROLL_SERVICE = "payroll_service"
+
+
+class ContactRelationType(enum.StrEnum):
+    """A contact's relation to an organisation."""
+
+    RESPONSABLE = "responsable"
+    ADMINISTRATEUR = "administrateur_dossier"
+    DIRIGEANT = "dirigeant"
+    MEMBRE_PERSONNEL = "membre_personnel"
+    INDIVIDU_AUTORISE = "individu_autorise"
+    CONTACT = "contact"
+
+
+RELATION_LABELS: dict[str, tuple[str, str]] = {
+    ContactRelationType.RESPONSABLE.value: ("Responsable", "Person in charge"),
+    ContactRelationType.ADMINISTRATEUR.value: (
+        "Administrateur du dossier",
+        "File administrator",
+    ),
+    ContactRelationType.DIRIGEANT.value: ("Dirigeant", "Officer"),
+    ContactRelationType.MEMBRE_PERSONNEL.value: ("Membre du personnel", "Staff member"),
+    ContactRelationType.INDIVIDU_AUTORISE.value: ("Individu autorisé", "Authorized individual"),
+    ContactRelationType.CONTACT.value: ("Contact", "Contact"),
+}
+
 # The relation types that carry the authority to use the Autorisations forms (the guide:
-# "personnes responsables, administratrices, dirigeantes").
-AUTHORITY_RELATIONS = frozenset({"responsable", "administrateur_dossier", "dirigeant"})
+# "personnes responsables, administratrices, dirigeantes"). Plain strings: they go into SQL
+# ``IN`` lists and JSON as they are.
+AUTHORITY_RELATIONS: frozenset[str] = frozenset(
+    {
+        ContactRelationType.RESPONSABLE.value,
+        ContactRelationType.ADMINISTRATEUR.value,
+        ContactRelationType.DIRIGEANT.value,
+    }
+)
+
+
+def may_manage(relation_types: Iterable[str]) -> bool:
+    """Whether a contact with these relations to a profile may manage its authorizations (use
+    the Autorisations forms, see the firm's relations and authorizations)."""
+    return not AUTHORITY_RELATIONS.isdisjoint(relation_types)
+
+
+class OrganisationRelationType(enum.StrEnum):
+    """An organisation's relation to another one."""
+
+    ACCOUNTING_FIRM = "firme_comptable"
+
+
+ORGANISATION_RELATION_LABELS: dict[str, tuple[str, str]] = {
+    OrganisationRelationType.ACCOUNTING_FIRM.value: (
+        "a comme firme comptable ou serv. de paie",
+        "has as accounting firm or payroll service",
+    ),
+}
+
+
+class SubjectCategory(enum.StrEnum):
+    """The group of an authorized subject, in the order the portal shows the groups."""
+
+    CHANTIER = "chantier_conformite"
+    PAIEMENTS = "paiements_releves"
+    PROFIL = "profil"
+
+
+SUBJECT_CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    SubjectCategory.CHANTIER.value: ("Chantier et conformité", "Job sites and compliance"),
+    SubjectCategory.PAIEMENTS.value: ("Paiements et relevés", "Payments and statements"),
+    SubjectCategory.PROFIL.value: ("Profil", "Profile"),
+}
+SUBJECT_CATEGORY_ORDER: tuple[str, ...] = tuple(c.value for c in SubjectCategory)
+
+
+class Right(enum.StrEnum):
+    """A right on a subject of a dossier."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+RIGHT_LABELS: dict[str, tuple[str, str]] = {
+    Right.READ.value: ("Lecture", "Read"),
+    Right.WRITE.value: ("Écriture", "Write"),
+}
+RIGHT_RANK: Mapping[str, int] = {Right.READ.value: 1, Right.WRITE.value: 2}
+
+
+def ends_with_relations(
+    contact_relation_id: int | None,
+    organisation_relation_id: int | None,
+    ended_relations: Container[int | None],
+    ended_org_relations: Container[int | None] = frozenset(),
+) -> bool:
+    """Whether a grant ends when these relations end: ending a relation ends the grants held
+    through it, and ending an organisation relation ends the grants delegated through it.
+
+    A grant goes through its ``contact_relation_id`` and its ``organisation_relation_id``
+    (either may be ``None``). The removal form, the apply of a request and the import decide
+    with this rule which grants a relation's end takes with it; each keeps its own end date.
+    """
+    return (contact_relation_id is not None and contact_relation_id in ended_relations) or (
+        organisation_relation_id is not None and organisation_relation_id in ended_org_relations
+    )
+
 
 # The parts of a :class:`ProfileView` besides the organisation itself, each one read from the
 # store only when a form's changeset needs it (a part left out is empty): ``contacts`` (the
@@ -145,9 +277,6 @@ class SubjectInfo:
         return self.name_en if lang == "en" else self.name_fr
 
 
-RIGHT_RANK = {"read": 1, "write": 2}
-
-
 @dataclass(frozen=True)
 class ProfileView:
     """What the forms may know of one organisation's profile, as it is now.
@@ -232,13 +361,20 @@ class ProfileView:
         return tuple(
             g
             for g in self.grants_of(contact_id)
-            if g.contact_relation_id in relation_ids
-            or g.organisation_relation_id in org_relation_ids
+            if ends_with_relations(
+                g.contact_relation_id, g.organisation_relation_id, relation_ids, org_relation_ids
+            )
         )
 
     def grants_tied_to(self, relation_id: int) -> tuple[GrantInfo, ...]:
-        """The active grants held through one contact relation."""
-        return tuple(g for g in self.grants if g.contact_relation_id == relation_id and g.active)
+        """The active grants that end with one contact relation (:func:`ends_with_relations`)."""
+        ended = {relation_id}
+        return tuple(
+            g
+            for g in self.grants
+            if g.active
+            and ends_with_relations(g.contact_relation_id, g.organisation_relation_id, ended)
+        )
 
     def delegated_grants(
         self, contact_id: int, owner_organisation_id: int

@@ -1,10 +1,14 @@
 """Pure workflow rules of the service: no Flask, no database, no ``catalogue_svc``."""
 
 from workflows.requests import (
+    AWAITING_AGENT,
+    AWAITING_SYSTEM,
+    CANCELLABLE_STATES,
     FINAL_STATES,
     GUARD_MESSAGES,
     LABELS_EN,
     LABELS_FR,
+    PENDING_STATES,
     TRANSITIONS,
     Actor,
     Context,
@@ -19,10 +23,14 @@ from workflows.requests import (
 )
 
 __all__ = [
+    "AWAITING_AGENT",
+    "AWAITING_SYSTEM",
+    "CANCELLABLE_STATES",
     "FINAL_STATES",
     "GUARD_MESSAGES",
     "LABELS_EN",
     "LABELS_FR",
+    "PENDING_STATES",
     "TRANSITIONS",
     "Actor",
     "Context",

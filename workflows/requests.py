@@ -23,10 +23,14 @@ from typing import NamedTuple
 from transitions import Machine, MachineError
 
 __all__ = [
+    "AWAITING_AGENT",
+    "AWAITING_SYSTEM",
+    "CANCELLABLE_STATES",
     "FINAL_STATES",
     "GUARD_MESSAGES",
     "LABELS_EN",
     "LABELS_FR",
+    "PENDING_STATES",
     "TRANSITIONS",
     "Actor",
     "Context",
@@ -150,6 +154,27 @@ TRANSITIONS: tuple[TransitionRow, ...] = (
     TransitionRow(Trigger.APPLY, (State.APPROVED,), State.APPLIED, Actor.SYSTEM),
     TransitionRow(Trigger.FAIL, (State.APPROVED,), State.FAILED, Actor.SYSTEM, ("has_reason",)),
     TransitionRow(Trigger.RETRY, (State.FAILED,), State.APPROVED, Actor.AGENT),
+)
+
+# The groups of states the service and the portal ask about, derived from the table above (never
+# restated elsewhere), each in the lifecycle's order.
+
+
+def _sources(keep: Callable[[TransitionRow], bool]) -> tuple[State, ...]:
+    """The states that a row kept by ``keep`` leaves from, in the lifecycle's order."""
+    return tuple(s for s in State if any(keep(row) and s in row.source for row in TRANSITIONS))
+
+
+# Where the submitter may still cancel: the sources of the ``cancel`` row.
+CANCELLABLE_STATES: tuple[State, ...] = _sources(lambda row: row.trigger is Trigger.CANCEL)
+# Where the next move is the system's (a background step owes it) or an agent's (the queue).
+AWAITING_SYSTEM: tuple[State, ...] = _sources(lambda row: row.actor is Actor.SYSTEM)
+AWAITING_AGENT: tuple[State, ...] = _sources(lambda row: row.actor is Actor.AGENT)
+# On its way to being applied, so what it asks may still happen (conflicting requests, a
+# contact's requests in progress): neither final nor failed (a failed request waits for an
+# agent's retry).
+PENDING_STATES: tuple[State, ...] = tuple(
+    s for s in State if s not in FINAL_STATES and s is not State.FAILED
 )
 
 # What each trigger does, to finish the sentences of GUARD_MESSAGES.

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 
+from forms.profile import may_manage
+
 from ..clock import now
 from ..db import db
 from ..errors import Conflict
-from ..profiles.models import AUTHORITY_RELATIONS, ContactRelation, Organisation
+from ..profiles.models import ContactRelation, Organisation
 from .models import AccountLink
 
 LINKED_ELSEWHERE = (
@@ -39,7 +41,7 @@ class Profile:
     @property
     def can_manage_authorizations(self) -> bool:
         """May use the Autorisations forms (Responsable, Administrateur du dossier, Dirigeant)."""
-        return any(t in AUTHORITY_RELATIONS for t in self.relation_types)
+        return may_manage(self.relation_types)
 
 
 def _profiles(account_id: int, organisation_id: int | None = None) -> list[Profile]:

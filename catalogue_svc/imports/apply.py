@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import TypeDecorator, bindparam, delete, func, select, text, update
 from sqlalchemy import inspect as sa_inspect
 
+from forms.profile import ends_with_relations
+
 from .. import audit
 from ..clock import now
 from ..db import db
@@ -629,16 +631,23 @@ class Applier:
     def _grants_of_ended_relations(
         self, in_file: set[Any]
     ) -> list[tuple[Any, dict[str, Any], dict[str, Any]]]:
-        """Ending a relation ends the subjects that go through it (as the removal forms do)."""
+        """Ending a relation ends the subjects that go through it (``ends_with_relations``, the
+        rule the removal form and a request's apply follow), at the earliest of their ends."""
         if not self.ended_relations and not self.ended_org_relations:
             return []
         items: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
         for natural, grant in self.snap.grants.items():
             if natural in in_file or not grant["active"]:
                 continue
+            relation_id = grant["contact_relation_id"]
+            org_relation_id = grant["organisation_relation_id"]
+            if not ends_with_relations(
+                relation_id, org_relation_id, self.ended_relations, self.ended_org_relations
+            ):
+                continue
             ends = [
-                self.ended_relations.get(grant["contact_relation_id"]),
-                self.ended_org_relations.get(grant["organisation_relation_id"]),
+                self.ended_relations.get(relation_id),
+                self.ended_org_relations.get(org_relation_id),
             ]
             relation_end = min((end for end in ends if end is not None), default=None)
             if relation_end is None:

@@ -16,6 +16,8 @@ from collections import defaultdict
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import func, select
 
+from workflows import AWAITING_SYSTEM
+
 from ..clock import now
 from ..db import db
 from ..errors import problem
@@ -76,7 +78,7 @@ def render(http: _Http) -> str:
             select(func.count())
             .select_from(Request)
             .where(
-                Request.state.in_(["submitted", "duplicate_check", "approved"]),
+                Request.state.in_([state.value for state in AWAITING_SYSTEM]),
                 Request.state_changed_at < at - _seconds(STUCK_AFTER_SECONDS),
             )
         )

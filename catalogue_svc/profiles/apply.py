@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from ..db import END_OF_TIME, add_row, db, reserve_id
+from forms.base import END_OF_TIME
+from forms.profile import AUTHORITY_RELATIONS, ends_with_relations
+
+from ..db import add_row, db, reserve_id
 from .models import (
-    AUTHORITY_RELATIONS,
     Contact,
     ContactPhone,
     ContactRelation,
@@ -114,11 +116,17 @@ def _end_relation(relation: ContactRelation, end_date: dt.date, ctx: ApplyContex
         )
         .execution_options(synchronize_session=False)
     )
-    grant_ids = list(
-        db.session.scalars(
-            select(Grant.id).where(Grant.contact_relation_id == relation.id, Grant.active.is_(True))
+    # The WHERE only narrows the read to the relation's grants (by index); the rule decides.
+    ended = {relation.id}
+    grant_ids = [
+        grant_id
+        for grant_id, contact_relation_id, organisation_relation_id in db.session.execute(
+            select(Grant.id, Grant.contact_relation_id, Grant.organisation_relation_id).where(
+                Grant.contact_relation_id == relation.id, Grant.active.is_(True)
+            )
         )
-    )
+        if ends_with_relations(contact_relation_id, organisation_relation_id, ended)
+    ]
     _revoke(grant_ids, end_date, ctx)
     return grant_ids
 

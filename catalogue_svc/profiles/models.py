@@ -9,7 +9,6 @@ showing it) and ``end_visible_at`` (when the lists start showing it inactive). A
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
     Boolean,
@@ -23,70 +22,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# The vocabulary is the pure layer's, defined once in ``forms.profile``; the service's modules
+# that read it from here keep doing so.
+from forms.profile import (  # noqa: F401 - re-exported
+    AUTHORITY_RELATIONS,
+    ORGANISATION_RELATION_LABELS,
+    RELATION_LABELS,
+    RIGHT_LABELS,
+    SUBJECT_CATEGORY_LABELS,
+    ContactRelationType,
+    OrganisationKind,
+    OrganisationRelationType,
+    Right,
+    SubjectCategory,
+)
+
 from ..clock import now
 from ..db import END_OF_TIME, JSONType, UTCDateTime, db
 
-
-class OrganisationKind(enum.StrEnum):
-    EMPLOYER = "employer"
-    ACCOUNTING_FIRM = "accounting_firm"
-    PAYROLL_SERVICE = "payroll_service"
-
-
-class ContactRelationType(enum.StrEnum):
-    RESPONSABLE = "responsable"
-    ADMINISTRATEUR = "administrateur_dossier"
-    DIRIGEANT = "dirigeant"
-    MEMBRE_PERSONNEL = "membre_personnel"
-    INDIVIDU_AUTORISE = "individu_autorise"
-    CONTACT = "contact"
-
-
-CONTACT_RELATION_LABELS = {
-    "responsable": ("Responsable", "Person in charge"),
-    "administrateur_dossier": ("Administrateur du dossier", "File administrator"),
-    "dirigeant": ("Dirigeant", "Officer"),
-    "membre_personnel": ("Membre du personnel", "Staff member"),
-    "individu_autorise": ("Individu autorisé", "Authorized individual"),
-    "contact": ("Contact", "Contact"),
-}
-
-# Relations that carry the authority to use the Autorisations forms (the guide: "personnes
-# responsables, administratrices, dirigeantes").
-AUTHORITY_RELATIONS = frozenset({"responsable", "administrateur_dossier", "dirigeant"})
-
-
-class OrganisationRelationType(enum.StrEnum):
-    ACCOUNTING_FIRM = "firme_comptable"
-
-
-ORGANISATION_RELATION_LABELS = {
-    "firme_comptable": (
-        "a comme firme comptable ou serv. de paie",
-        "has as accounting firm or payroll service",
-    ),
-}
-
-
-class SubjectCategory(enum.StrEnum):
-    CHANTIER = "chantier_conformite"
-    PAIEMENTS = "paiements_releves"
-    PROFIL = "profil"
-
-
-SUBJECT_CATEGORY_LABELS = {
-    "chantier_conformite": ("Chantier et conformité", "Job sites and compliance"),
-    "paiements_releves": ("Paiements et relevés", "Payments and statements"),
-    "profil": ("Profil", "Profile"),
-}
-
-
-class Right(enum.StrEnum):
-    READ = "read"
-    WRITE = "write"
-
-
-RIGHT_LABELS = {"read": ("Lecture", "Read"), "write": ("Écriture", "Write")}
+CONTACT_RELATION_LABELS = RELATION_LABELS
 
 
 class Timestamped:

@@ -14,11 +14,15 @@ from typing import Any
 
 from sqlalchemy import Select, insert, select
 
+from workflows import PENDING_STATES
+
 from ..db import db
 from ..profiles.models import ContactRelation, Grant
 from .models import Request, RequestConflictKey, RequestLink
 
-PENDING = ("submitted", "duplicate_check", "agent_validation", "approved")
+# The stored values of the pending states (``workflows.PENDING_STATES``, derived from the
+# transition table), computed once for the queries.
+PENDING: tuple[str, ...] = tuple(state.value for state in PENDING_STATES)
 
 
 def _norm(text: Any) -> str:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from workflows import State
+
 from ..schemas import Id, PageArgs, StrictSchema
 
-STATES = [
-    "submitted",
-    "duplicate_check",
-    "agent_validation",
-    "approved",
-    "applied",
-    "rejected",
-    "cancelled",
-    "failed",
-]
+STATES = [state.value for state in State]
 
 
 class SubmitSchema(StrictSchema):
