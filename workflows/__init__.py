@@ -1,45 +1,7 @@
-"""Pure workflow rules of the service: no Flask, no database, no ``catalogue_svc``."""
+"""Pure workflow rules of the service: no Flask, no database, no ``catalogue_svc``.
 
-from workflows.requests import (
-    AWAITING_AGENT,
-    AWAITING_SYSTEM,
-    CANCELLABLE_STATES,
-    FINAL_STATES,
-    GUARD_MESSAGES,
-    LABELS_EN,
-    LABELS_FR,
-    PENDING_STATES,
-    TRANSITIONS,
-    Actor,
-    Context,
-    IllegalTransition,
-    State,
-    TransitionRow,
-    Trigger,
-    allowed_triggers,
-    is_final,
-    label,
-    next_state,
-)
+Everything ``workflows.requests`` exports (its ``__all__``) is exported here too.
+"""
 
-__all__ = [
-    "AWAITING_AGENT",
-    "AWAITING_SYSTEM",
-    "CANCELLABLE_STATES",
-    "FINAL_STATES",
-    "GUARD_MESSAGES",
-    "LABELS_EN",
-    "LABELS_FR",
-    "PENDING_STATES",
-    "TRANSITIONS",
-    "Actor",
-    "Context",
-    "IllegalTransition",
-    "State",
-    "TransitionRow",
-    "Trigger",
-    "allowed_triggers",
-    "is_final",
-    "label",
-    "next_state",
-]
+from workflows.requests import *  # noqa: F403
+from workflows.requests import __all__ as __all__
