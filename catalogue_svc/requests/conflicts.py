@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, insert, select
 
-from workflows import PENDING_STATES
+from workflows import PENDING_STATES, label
 
 from ..db import db
 from ..profiles.models import ContactRelation, Grant
@@ -189,11 +189,11 @@ def find_and_link(request: Request, prefetched: PendingConflicts | None = None) 
 
 
 def linked(request: Request) -> list[dict[str, Any]]:
-    """The requests linked to ``request``, with why."""
+    """The requests linked to ``request``, with their state's French label and why."""
     rows = db.session.execute(
         select(Request.number, Request.state, RequestLink.reason)
         .join(RequestLink, RequestLink.other_request_id == Request.id)
         .where(RequestLink.request_id == request.id)
         .order_by(RequestLink.id)
     ).all()
-    return [{"number": n, "state": s, "reason": r} for n, s, r in rows]
+    return [{"number": n, "state": s, "state_label": label(s), "reason": r} for n, s, r in rows]

@@ -95,6 +95,7 @@ class VisibilitySchema(StrictSchema):
 class LinkedRequestSchema(StrictSchema):
     number = fields.String(required=True)
     state = fields.String(required=True)
+    state_label = fields.String(required=True, metadata={"description": "Libellé de l'état"})
     reason = _nullable_text()
 
 
