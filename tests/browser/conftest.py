@@ -235,6 +235,24 @@ def _axe_source() -> str:
     return (Path(spec.origin).parent / "axe.min.js").read_text(encoding="utf-8")
 
 
+# The outermost elements that stick out of the viewport, to say what to fix.
+WIDEST = """() => {
+    const clipped = (el) => {
+        for (let up = el.parentElement; up; up = up.parentElement) {
+            if (getComputedStyle(up).overflowX !== "visible"
+                && up.getBoundingClientRect().right <= window.innerWidth + 1) return true;
+        }
+        return false;
+    };
+    return Array.from(document.querySelectorAll("body *"))
+        .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !clipped(el))
+        .slice(-5)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(
+            el.getBoundingClientRect().right)} px`)
+        .join(", ");
+}"""
+
+
 @dataclass
 class Screens:
     """Looks at each screen of a journey at both sizes: screenshot, overflow, axe-core."""
@@ -262,7 +280,7 @@ class Screens:
                 if size is PHONE and widths[0] > widths[1]:
                     self.problems.append(
                         f"{name} : la page fait {widths[0]} px de large pour un écran de "
-                        f"{widths[1]} px"
+                        f"{widths[1]} px ({self.page.evaluate(WIDEST)})"
                     )
                 for violation in self._axe():
                     self.problems.append(f"{name} ({label}) : axe {violation}")
@@ -328,3 +346,68 @@ def _screens(
         page.context.close()
     problems = errors + seen.problems
     assert not problems, "à l'écran :\n" + "\n".join(dict.fromkeys(problems))
+
+
+# ------------------------------------------------------------------------------- people
+
+FIRM = "LAFORCE COMPTABLE INC"
+FIRM_NUMBER = "4021587"
+REBECCA = "rebecca.descoteaux-laforce@laforce-comptable.example"
+PASSWORD = "Tournesol-Vert-2026!"
+_people = iter(range(1, 10_000))
+
+
+def firm_responsable(portal: Portal, *, first_name: str = "Rebecca") -> str:
+    """A new confirmed account linked to the demo responsable's contact at the firm (set up in
+    the database, as a redeemed courriel explicatif would); returns its email (password
+    ``PASSWORD``)."""
+    from sqlalchemy import select
+
+    from catalogue_svc.profiles.models import Contact, Organisation
+    from tests.accounts_helpers import create_account, link_account
+
+    email = f"responsable-{next(_people)}@laforce-comptable.example"
+    with portal.db() as session:
+        contact = session.scalar(select(Contact).where(Contact.email == REBECCA))
+        firm = session.scalar(select(Organisation).where(Organisation.client_number == FIRM_NUMBER))
+        assert contact is not None and firm is not None
+        account = create_account(
+            portal.app,
+            email=email,
+            password=PASSWORD,
+            first_name=first_name,
+            last_name="Descoteaux-Laforce",
+        )
+        link_account(portal.app, account.id, contact_id=contact.id, organisation_id=firm.id)
+    return email
+
+
+def log_in(page: Any, email: str, password: str = PASSWORD) -> None:
+    """Se connecter as a person does: the address, the password, « Connexion »."""
+    from playwright.sync_api import expect
+
+    page.goto("/#/connexion")
+    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+    page.get_by_label("Adresse courriel").fill(email)
+    page.get_by_label(re.compile(r"^Mot de passe")).fill(password)
+    page.get_by_role("button", name="Connexion").click()
+
+
+def open_firm(page: Any) -> None:
+    """After logging in: Sélectionnez un profil › the firm › Accueil."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Sélectionnez un profil")).to_be_visible()
+    page.get_by_role("link", name=FIRM).click()
+    expect(page.get_by_role("heading", name="Accueil")).to_be_visible()
+
+
+def open_menu_item(page: Any, name: str) -> None:
+    """A link of the main menu, opening the menu first where it is collapsed (phone)."""
+    nav = page.get_by_role("navigation", name="Menu principal")
+    toggle = nav.get_by_role("button", name="Menu")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    if name == "Relations et autorisations":
+        nav.get_by_role("button", name="Mon organisation").click()
+    nav.get_by_role("link", name=name).click()

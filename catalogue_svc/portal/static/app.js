@@ -252,6 +252,10 @@ async function loadProfiles(force) {
   return state.profiles;
 }
 
+/** French order of names, whatever their case and accents (« BÉRARD » beside « Bérard »). */
+const frenchOrder = new Intl.Collator("fr-CA", { sensitivity: "base", numeric: true });
+const byName = (a, b) => frenchOrder.compare(a.name, b.name);
+
 /** Every row of a paginated list (the contacts of a profile, for filters and current values). */
 async function loadContacts(pid) {
   const res = await api("GET", `/api/profiles/${pid}/contacts`, { query: { per_page: 200 } });
@@ -262,7 +266,7 @@ async function loadContacts(pid) {
     if (known) known.relations.push(row.relation_label);
     else byId.set(row.contact_id, Object.assign({}, row, { relations: [row.relation_label] }));
   }
-  const list = Array.from(byId.values()).sort((a, b) => a.name.localeCompare(b.name, "fr"));
+  const list = Array.from(byId.values()).sort(byName);
   return { ok: true, byId, list };
 }
 
@@ -677,9 +681,10 @@ function table(caption, columns, rows, empty) {
       ),
     );
   }
+  // Its own scroll container on a narrow screen, reachable with the keyboard (tabindex).
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "Tableau" },
     h("table", null, caption ? h("caption", null, caption) : null, h("thead", null, head), body),
   );
 }
@@ -846,6 +851,7 @@ function renderChrome(ctx) {
   const session = state.session;
   zone.replaceChildren();
   nav.replaceChildren();
+  nav.classList.remove("main-nav--open");
   nav.hidden = true;
   if (!session || !session.authenticated || !session.account) return;
   const account = session.account;
@@ -924,7 +930,19 @@ function renderChrome(ctx) {
       item(`${base}/dossiers`, "Mes dossiers autorisés"),
     );
   }
-  nav.append(list);
+  // A phone shows one « Menu » button instead of the links (app.css), closed on each screen.
+  list.id = uid("menu");
+  const menuToggle = h(
+    "button",
+    { type: "button", class: "main-nav__toggle", "aria-expanded": "false", "aria-controls": list.id },
+    "Menu",
+  );
+  menuToggle.addEventListener("click", () => {
+    const open = !nav.classList.contains("main-nav--open");
+    nav.classList.toggle("main-nav--open", open);
+    menuToggle.setAttribute("aria-expanded", String(open));
+  });
+  nav.append(menuToggle, list);
   nav.hidden = false;
 }
 
@@ -1856,13 +1874,31 @@ async function viewRelations(root, ctx) {
     ),
     value: contactId ? String(contactId) : "",
   });
-  filter.select.addEventListener("change", () =>
-    go(`/profil/${pid}/relations/autorisations`, { contact_id: filter.select.value, page: 1 }),
+  // Chosen with the button: arrowing through the list changes nothing until « Filtrer » (WCAG
+  // 3.2.2), and the focus comes back to the list of contacts, not to the page's title.
+  const filterForm = h(
+    "form",
+    {
+      class: "filters",
+      role: "search",
+      "aria-label": "Filtrer les autorisations",
+      onsubmit: (event) => {
+        event.preventDefault();
+        state.focusFilter = true;
+        go(`/profil/${pid}/relations/autorisations`, { contact_id: filter.select.value, page: 1 });
+      },
+    },
+    filter.wrapper,
+    h("button", { type: "submit", class: "button button--secondary" }, "Filtrer"),
   );
   content.append(
-    h("div", { class: "filters" }, filter.wrapper),
+    filterForm,
     h("p", null, "Les sujets autorisés pour votre organisation s'affichent d'abord."),
   );
+  if (state.focusFilter) {
+    state.focusFilter = false;
+    filter.select.focus();
+  }
   const res = await api("GET", `/api/profiles/${pid}/authorizations`, {
     query: { page, per_page: perPage, contact_id: contactId },
   });
