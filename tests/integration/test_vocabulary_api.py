@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import workflows
 from tests.accounts_helpers import submit_form as submit
-
-NEW_MEMBER = {
-    "contact_does_not_exist": True,
-    "new_contact": {
-        "first_name": "Julie",
-        "last_name": "Lévesque",
-        "birth_date": "1990-05-17",
-        "email": "julie.levesque@laforce.example",
-        "language": "fr",
-    },
-    "relation_type": "membre_personnel",
-    "subjects": ["rapport_mensuel"],
-    "attestation": True,
-    "attestation_consent": True,
-}
+from tests.integration.test_submission_writes import NEW_MEMBER
 
 
 def test_a_linked_request_says_its_state_in_french(app, firm, responsable, run_jobs):
