@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
-
-from marshmallow import ValidationError, fields, validates_schema
 
 from . import messages
 from .base import (
@@ -40,7 +39,7 @@ from .base import (
     ErrorCollector,
     Field,
     FormDefinition,
-    current_date,
+    Submission,
 )
 from .changeset import (
     AddContact,
@@ -59,27 +58,16 @@ from .common import (
     CATEGORY_AUTORISATIONS,
     LANGUAGES,
     RELATION_LABELS,
-    BaseSchema,
-    ChoiceField,
-    ClientNumber,
-    Email,
-    Text,
     attestation_description,
-    attestation_field,
-    check_birth_date,
+    birth_date_value,
     choices_of,
-    code_list,
-    flag,
-    id_field,
-    language_field,
     phone_e164,
     phones_description,
-    phones_field,
     placement,
-    present,
     profile_description,
 )
 from .profile import RIGHT_RANK, ProfileView
+from .values import ClientNumber, Email, Text
 
 SLUG = "add-relation"
 
@@ -100,90 +88,28 @@ _OWN = {"field": "other_organisation", "equals": False}
 _OTHER = {"field": "other_organisation", "equals": True}
 
 
-class NewContactSchema(BaseSchema):
-    """The new member's personal information."""
-
-    first_name = Text(required=True, max_length=100)
-    last_name = Text(required=True, max_length=100)
-    birth_date = fields.Date(required=True, validate=check_birth_date)
-    email = Email(required=True)
-    language = language_field(load_default="fr")
-    phones = phones_field(load_default=list)
-    client_number = ClientNumber(load_default=None)
-
-
-class AddRelationSchema(BaseSchema):
-    """The variables of the form."""
-
-    profile_id = id_field()
-    contact_id = id_field(allow_none=True, load_default=None)
-    contact_does_not_exist = fields.Boolean(load_default=False)
-    new_contact = fields.Nested(NewContactSchema, allow_none=True, load_default=None)
-    # Not asked when delegating a client's subjects to an existing contact (the guide's
-    # "Une autre organisation" steps): the contact's relation to the firm carries the grants.
-    relation_type = ChoiceField(RELATION_TYPES, allow_none=True, load_default=None)
-    start_date = fields.Date(load_default=current_date)
-    end_date = fields.Date(load_default=lambda: END_OF_TIME)
-    subjects = code_list(load_default=list)
-    read_subjects = code_list(load_default=list)
-    other_organisation = fields.Boolean(load_default=False)
-    related_organisation_id = id_field(allow_none=True, load_default=None)
-    organisation_subjects = code_list(load_default=list)
-    organisation_read_subjects = code_list(load_default=list)
-    attestation = attestation_field()
-    attestation_consent = attestation_field()
-
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _check(self, data: Mapping[str, Any], original_data: Mapping[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        new = flag(data, original_data, "contact_does_not_exist")
-        if new is True:
-            if original_data.get("new_contact") is None:
-                errors["new_contact"] = [messages.REQUIRED]
-            if present(original_data, "contact_id"):
-                errors["contact_id"] = [messages.NOT_APPLICABLE]
-        elif new is False:
-            if original_data.get("contact_id") is None:
-                errors["contact_id"] = [messages.REQUIRED]
-            if present(original_data, "new_contact"):
-                errors["new_contact"] = [messages.NOT_APPLICABLE]
-        other = flag(data, original_data, "other_organisation")
-        if original_data.get("relation_type") is None and not (other is True and new is False):
-            errors["relation_type"] = [messages.REQUIRED]
-        if other is True:
-            if original_data.get("related_organisation_id") is None:
-                errors["related_organisation_id"] = [messages.REQUIRED]
-            for name in ("subjects", "read_subjects"):
-                if present(original_data, name):
-                    errors[name] = [messages.NOT_APPLICABLE]
-            if not (
-                present(original_data, "organisation_subjects")
-                or present(original_data, "organisation_read_subjects")
-            ):
-                errors["organisation_subjects"] = [messages.CHOOSE_AT_LEAST_ONE]
-            _both_lists(data, "organisation_subjects", "organisation_read_subjects", errors)
-        elif other is False:
-            for name in (
-                "related_organisation_id",
-                "organisation_subjects",
-                "organisation_read_subjects",
-            ):
-                if present(original_data, name):
-                    errors[name] = [messages.NOT_APPLICABLE]
-            _both_lists(data, "subjects", "read_subjects", errors)
-        start, end = data.get("start_date"), data.get("end_date")
-        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-            errors["end_date"] = [messages.END_BEFORE_START]
-        if errors:
-            raise ValidationError(errors)
-
-
 def _both_lists(
-    data: Mapping[str, Any], write_name: str, read_name: str, errors: dict[str, list[str]]
+    submitted: Submission, write_name: str, read_name: str, errors: ErrorCollector
 ) -> None:
-    both = set(data.get(write_name) or ()) & set(data.get(read_name) or ())
-    if both:
-        errors[read_name] = [messages.SUBJECT_IN_BOTH_LISTS.format(c) for c in sorted(both)]
+    both = set(submitted.data.get(write_name) or ()) & set(submitted.data.get(read_name) or ())
+    for code in sorted(both):
+        errors.add(read_name, messages.SUBJECT_IN_BOTH_LISTS.format(code))
+
+
+def rules(submitted: Submission, errors: ErrorCollector) -> None:
+    """A delegation names a subject; no subject in both lists; the end not before the start."""
+    if submitted.met(_OTHER):
+        if not (
+            submitted.given("organisation_subjects")
+            or submitted.given("organisation_read_subjects")
+        ):
+            errors.add("organisation_subjects", messages.CHOOSE_AT_LEAST_ONE)
+        _both_lists(submitted, "organisation_subjects", "organisation_read_subjects", errors)
+    elif submitted.met(_OWN):
+        _both_lists(submitted, "subjects", "read_subjects", errors)
+    start, end = submitted.data.get("start_date"), submitted.data.get("end_date")
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+        errors.add("end_date", messages.END_BEFORE_START)
 
 
 def _subject_name(view: ProfileView, code: str) -> str:
@@ -342,15 +268,32 @@ def new_person(variables: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 NEW_CONTACT_FIELDS = (
-    Field("first_name", "text", "Prénom", "First name", required=True),
-    Field("last_name", "text", "Nom", "Last name", required=True),
-    Field("birth_date", "date", "Date de naissance", "Date of birth", required=True),
+    Field(
+        "first_name",
+        "text",
+        "Prénom",
+        "First name",
+        required=True,
+        value=partial(Text, max_length=100),
+    ),
+    Field(
+        "last_name", "text", "Nom", "Last name", required=True, value=partial(Text, max_length=100)
+    ),
+    Field(
+        "birth_date",
+        "date",
+        "Date de naissance",
+        "Date of birth",
+        required=True,
+        value=birth_date_value,
+    ),
     Field(
         "email",
         "text",
         "Adresse courriel",
         "Email address",
         required=True,
+        value=Email,
         help_fr=(
             "Assurez-vous que l'adresse courriel est valide : les coordonnées de liaison y seront "
             "envoyées."
@@ -379,6 +322,7 @@ NEW_CONTACT_FIELDS = (
             "If your member already has a client number, enter it. The system checks for a "
             "duplicate and an agent validates the member's registration."
         ),
+        value=ClientNumber,
     ),
 )
 
@@ -416,7 +360,11 @@ FIELDS = (
         "choice",
         "Choisir la relation à ajouter",
         "Choose the relation to add",
+        # Not asked when delegating a client's subjects to an existing contact (the guide's
+        # "Une autre organisation" steps): the contact's relation to the firm carries the grants;
+        # one given then picks which of the contact's relations does.
         required=True,
+        accepted_when_hidden=True,
         choices=choices_of({code: RELATION_LABELS[code] for code in RELATION_TYPES}),
         shown_when={"any": [_OWN, _NEW]},
         help_fr="Relation à ajouter",
@@ -534,7 +482,7 @@ FORM = FormDefinition(
         "A new contact receives an email with their linking credentials once this is done.",
     ),
     fields=FIELDS,
-    schema=AddRelationSchema,
+    rules=rules,
     validation_rule="client_number_or_candidates",
     requires_authority=True,
     popular=True,

@@ -1,9 +1,21 @@
-"""What a catalogue form is: its fields (for clients), its schema (for validation), its changeset.
+"""What a catalogue form is: its fields, the schema derived from them, its changeset.
+
+A form's fields are declared once, as :class:`Field` values: what a client renders (type, labels,
+help, default, choices, ``shown_when``, required when shown) and what the server checks (the
+marshmallow field of the value, :attr:`Field.value`, picked from the type when not given). The
+form's marshmallow schema is built from them (:func:`schema_of`), and so is the description
+clients draw the form from (:meth:`FormDefinition.to_description`): the two cannot disagree.
+
+The schema enforces ``shown_when`` itself, with the portal's semantics (``conditionMet`` in
+``app.js``): a field whose condition is not met must be left empty (else ``NOT_APPLICABLE``), a
+required field whose condition is met must be given (else ``REQUIRED``, or ``CHOOSE_AT_LEAST_ONE``
+for a list). Only a form's own cross-field rules (an end date before the start date…) are code: the
+form's :attr:`FormDefinition.rules`, or a group's :attr:`Field.rules`.
 
 A :class:`FormDefinition` is data plus three pure steps the service calls in order:
 
-1. :meth:`FormDefinition.validate` — the raw submitted variables through the form's marshmallow
-   schema: every error at once, in French, keyed by field path (``new_contact.birth_date``,
+1. :meth:`FormDefinition.validate` — the raw submitted variables through the form's schema:
+   every error at once, in French, keyed by field path (``new_contact.birth_date``,
    ``phones.1.number``); server-owned fields (``state``, ``organisation_id``…) are refused.
 2. :meth:`FormDefinition.new_person` — the person the form would create, for duplicate detection.
 3. :meth:`FormDefinition.changeset` — the validated variables checked against a read-only
@@ -15,16 +27,19 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, missing, post_load, validates_schema
+from marshmallow import fields as ma
 
 from . import messages
 from .changeset import Operation
 from .profile import AUTHORITY_RELATIONS, VIEW_PARTS, ProfileView, ViewPart
+from .values import BaseSchema, ChoiceField, attestation_field, code_list, id_field, id_list
 
 __all__ = [
     "END_OF_TIME",
@@ -37,8 +52,12 @@ __all__ = [
     "FieldType",
     "FormDefinition",
     "FormValidationError",
+    "Submission",
     "ValidationRule",
+    "condition_met",
     "current_date",
+    "present",
+    "schema_of",
     "today_is",
 ]
 
@@ -69,6 +88,10 @@ FieldType = Literal[
 ]
 
 ValidationRule = Literal["never", "always", "client_number_or_candidates"]
+
+# Types that show a value without taking one: the form's own rule refuses what is submitted for
+# them (the email of a contact is changed in the account settings), so no ``shown_when`` rule.
+DISPLAY_ONLY_TYPES = frozenset({"email_notice"})
 
 # Fields the service owns: a submission that carries one gets a 422 naming it.
 SERVER_OWNED_FIELDS = frozenset(
@@ -207,16 +230,29 @@ class Choice:
         return out
 
 
+# What a field's value loads with when absent, unless :attr:`Field.load_default` says otherwise:
+# its :attr:`Field.default`.
+FROM_DEFAULT: Any = object()
+
+ValueFactory = Callable[..., ma.Field]
+
+
 @dataclass(frozen=True)
 class Field:
-    """One field of a form as a client renders it.
+    """One field of a form: what a client renders and what the server checks.
 
     ``required`` applies when the field is shown (``shown_when`` is met, or always when
     ``shown_when`` is ``None``). ``shown_when`` is ``{"field": name, "equals": value}``,
     ``{"field": name, "contains": value}`` (multi-choice), ``{"all": [conditions]}`` or
-    ``{"any": [conditions]}``.
+    ``{"any": [conditions]}``, on the fields beside it (:func:`condition_met`).
     ``choices_source`` says where the service fills choices from the caller's profile (see
     ``forms.choices``); ``fields`` are the sub-fields of a ``group``, ``phones`` or ``address``.
+
+    Validation (:func:`schema_of`): ``value`` makes the marshmallow field of the value, given
+    ``required``, ``load_default`` and ``allow_none`` (which the declaration decides); without it,
+    the type decides (:func:`_value_of_type`). An absent value loads as ``load_default``, which is
+    ``default`` unless given (``marshmallow.missing``: absent stays absent). A group's ``rules``
+    are the cross-field rules of its sub-fields and ``finish`` normalises its loaded value.
     """
 
     name: str
@@ -235,6 +271,12 @@ class Field:
     choices_depend_on: str | None = None
     current_value_source: str | None = None
     placeholder: str | None = None
+    value: ValueFactory | None = None
+    load_default: Any = FROM_DEFAULT
+    # A value given while the field is hidden is used, not refused (the form reads it anyway).
+    accepted_when_hidden: bool = False
+    rules: FormRules | None = None
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def label(self, lang: str) -> str:
         """The label in ``lang``."""
@@ -278,6 +320,223 @@ class Field:
         if self.fields:
             out["fields"] = [f.describe(lang, today=today, fill=fill) for f in self.fields]
         return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def present(original: Mapping[str, Any], name: str) -> bool:
+    """Whether the submission gave ``name`` a value (not missing, null, blank or empty)."""
+    value = original.get(name)
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    return True
+
+
+def _as_text(value: Any) -> str:
+    """``String(value)`` in JavaScript, for the values a condition compares."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``sameValue`` of ``app.js``: equal, or equal once written as text; nothing equals null."""
+    if a is None or b is None:
+        return a is b
+    return a == b if type(a) is type(b) else _as_text(a) == _as_text(b)
+
+
+# A field's value for a condition: (known, value). Not known: the field was given but did not
+# load (its own error is reported), so nothing that depends on it is judged.
+Lookup = Callable[[str], tuple[bool, Any]]
+
+
+def condition_met(condition: Mapping[str, Any] | None, lookup: Lookup) -> bool | None:
+    """Whether a ``shown_when`` is met, as ``conditionMet`` in ``app.js`` evaluates it; ``None``
+    when it depends on a value that did not load.
+
+    ``equals`` (``false`` also matches an absent or null value), ``contains`` (a list holding the
+    value), ``in`` (the value among a list), ``all`` and ``any`` of conditions.
+    """
+    if not condition:
+        return True
+    if isinstance(condition.get("all"), list | tuple):
+        met = [condition_met(c, lookup) for c in condition["all"]]
+        return False if False in met else None if None in met else True
+    if isinstance(condition.get("any"), list | tuple):
+        met = [condition_met(c, lookup) for c in condition["any"]]
+        return True if True in met else None if None in met else False
+    known, value = lookup(condition["field"])
+    if not known:
+        return None
+    if "equals" in condition:
+        expected = condition["equals"]
+        if expected is False and value is None:
+            return True
+        return _same(value, expected)
+    if "contains" in condition:
+        return isinstance(value, list | tuple) and any(
+            _same(v, condition["contains"]) for v in value
+        )
+    if isinstance(condition.get("in"), list | tuple):
+        return any(_same(v, value) for v in condition["in"])
+    return True
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a form's own rules read: the loaded values (a field that failed is absent), the
+    values as submitted, and whether each field with a ``shown_when`` is shown (``None``: its
+    condition depends on a value that did not load)."""
+
+    data: Mapping[str, Any]
+    original: Mapping[str, Any]
+    shown: Mapping[str, bool | None]
+    lookup: Lookup
+
+    def met(self, condition: Mapping[str, Any]) -> bool | None:
+        """Whether ``condition`` (a ``shown_when``) is met by these values (see
+        :func:`condition_met`)."""
+        return condition_met(condition, self.lookup)
+
+    def given(self, name: str) -> bool:
+        """Whether the submission gave ``name`` a value (see :func:`present`)."""
+        return present(self.original, name)
+
+    def is_shown(self, name: str) -> bool | None:
+        """Whether the field ``name`` is shown (always, when it has no ``shown_when``)."""
+        return self.shown.get(name, True)
+
+
+# A form's (or a group's) own cross-field rules: add errors, keyed by field name.
+FormRules = Callable[[Submission, ErrorCollector], None]
+
+
+def _load_default(default: Any) -> Any:
+    """A description's default as marshmallow's ``load_default`` (a callable when it must be
+    computed at each load: today, a fresh list)."""
+    if default == TODAY:
+        return current_date
+    if isinstance(default, list | tuple):
+        items = list(default)
+        return lambda: list(items)
+    return default
+
+
+def _value_of_type(spec: Field) -> ValueFactory:
+    """The marshmallow field of a value of ``spec.type``, when ``spec.value`` says none."""
+    codes = [str(c.value) for c in spec.choices]
+    many = spec.many
+    if spec.type == "boolean":
+        return ma.Boolean
+    if spec.type == "date":
+        return ma.Date
+    if spec.type == "attestation":
+        return attestation_field
+    if spec.type == "choice" and codes:
+        return partial(ChoiceField, codes)
+    if spec.type == "multi_choice" and codes:
+        return partial(ma.List, ChoiceField(codes))
+    if spec.type in ("contact", "organisation", "relation", "grant"):
+        return id_list if many else id_field
+    if spec.type == "subjects":
+        return code_list
+    if spec.fields:
+        nested = ma.Nested(
+            schema_of(spec.fields, name=f"{spec.name}_schema", rules=spec.rules, finish=spec.finish)
+        )
+        return partial(ma.List, nested) if many else partial(ma.Nested, nested.nested)
+    raise TypeError(f"The field {spec.name!r} ({spec.type}) must say how its value loads.")
+
+
+def _schema_field(spec: Field) -> ma.Field:
+    """The marshmallow field of ``spec``: required only when always shown; a conditional or
+    optional field loads its default when absent (``None`` allowed)."""
+    factory = spec.value or _value_of_type(spec)
+    if spec.required and spec.shown_when is None:
+        return factory(required=True)
+    default = spec.default if spec.load_default is FROM_DEFAULT else spec.load_default
+    if default is missing:
+        return factory()
+    if default is None:
+        return factory(load_default=None, allow_none=True)
+    return factory(load_default=_load_default(default))
+
+
+def _hidden_message(spec: Field, siblings: Sequence[Field]) -> str:
+    """What a field given while hidden gets: which box to check when a multi-choice shows it,
+    else that it does not apply."""
+    condition = spec.shown_when or {}
+    if "contains" in condition:
+        chooser = next((f for f in siblings if f.name == condition.get("field")), None)
+        choices = chooser.choices if chooser is not None else ()
+        choice = next((c for c in choices if _same(c.value, condition["contains"])), None)
+        if chooser is not None and choice is not None:
+            return messages.NOT_CHOSEN.format(choice.label_fr, chooser.label_fr)
+    return messages.NOT_APPLICABLE
+
+
+def schema_of(
+    specs: Sequence[Field],
+    *,
+    name: str,
+    rules: FormRules | None = None,
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> type[Schema]:
+    """The marshmallow schema of ``specs``: each field's value, the ``shown_when`` rules, then
+    ``rules`` (every error at once); ``finish`` runs on the loaded values."""
+    attrs: dict[str, Any] = {spec.name: _schema_field(spec) for spec in specs}
+    conditional = [
+        (spec, _hidden_message(spec, specs))
+        for spec in specs
+        if spec.shown_when is not None and spec.type not in DISPLAY_ONLY_TYPES
+    ]
+    # A field that is required and absent did not load: a condition on it is not judged.
+    always_required = frozenset(s.name for s in specs if s.required and s.shown_when is None)
+
+    if conditional or rules is not None:
+
+        def check(self: Schema, data: Mapping[str, Any], original_data: Any, **_: Any) -> None:
+            if not isinstance(original_data, Mapping):
+                return  # not an object: marshmallow reports it, there is nothing to judge
+            original = original_data
+
+            def lookup(field_name: str) -> tuple[bool, Any]:
+                if field_name in data:
+                    return True, data[field_name]
+                return field_name not in original and field_name not in always_required, None
+
+            shown = {spec.name: condition_met(spec.shown_when, lookup) for spec, _ in conditional}
+            errors = ErrorCollector()
+            for spec, hidden in conditional:
+                if shown[spec.name] is False:
+                    if present(original, spec.name) and not spec.accepted_when_hidden:
+                        errors.add(spec.name, hidden)
+                elif shown[spec.name] and spec.required:
+                    if spec.many and not present(original, spec.name):
+                        errors.add(spec.name, messages.CHOOSE_AT_LEAST_ONE)
+                    elif not spec.many and original.get(spec.name) is None:
+                        errors.add(spec.name, messages.REQUIRED)
+            if rules is not None:
+                rules(Submission(data, original, shown, lookup), errors)
+            if errors:
+                raise ValidationError(errors.errors)
+
+        attrs["_check"] = validates_schema(skip_on_field_errors=False, pass_original=True)(check)
+    if finish is not None:
+
+        def finished(self: Schema, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+            return finish(data)
+
+        attrs["_finish"] = post_load(finished)
+    attrs["Meta"] = type("Meta", (BaseSchema.Meta,), {"register": False})
+    schema: type[Schema] = type(name, (BaseSchema,), attrs)
+    return schema
 
 
 @dataclass(frozen=True)
@@ -324,7 +583,6 @@ class FormDefinition:
     description_fr: str
     description_en: str
     fields: tuple[Field, ...]
-    schema: type[Schema]
     validation_rule: ValidationRule
     requires_authority: bool
     popular: bool
@@ -336,6 +594,14 @@ class FormDefinition:
     view_parts: frozenset[ViewPart] = field(default=VIEW_PARTS)
     notes_fr: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
+    # The form's own cross-field rules, beyond what its fields declare.
+    rules: FormRules | None = None
+    # Derived from ``fields`` and ``rules`` (see :func:`schema_of`), once per form.
+    schema: type[Schema] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        schema = schema_of(self.fields, name=f"{self.slug}_schema", rules=self.rules)
+        object.__setattr__(self, "schema", schema)
 
     def title(self, lang: str) -> str:
         """The title in ``lang``."""

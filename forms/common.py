@@ -1,4 +1,4 @@
-"""Pieces shared by the forms: vocabulary, marshmallow fields and schemas, field descriptions.
+"""Pieces shared by the forms: vocabulary, the fields several forms declare, and their rules.
 
 The profile store's vocabulary (relation types, subject categories, rights and their labels) is
 defined once in ``forms.profile`` and re-exported here; the form-only words (phone types,
@@ -11,30 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, TypedDict
 
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import ValidationError, fields, missing
 
 from . import messages
-from .base import Choice, Field, current_date
+from .base import Choice, ErrorCollector, Field, Submission, current_date, schema_of
 from .fields import (
-    NAME_MAX,
     check_country_code,
     check_extension,
-    check_text,
     national_digits,
-    normalise_client_number,
-    normalise_email,
-    normalise_name,
     normalise_phone_number,
     normalise_postal_code,
 )
@@ -44,6 +32,10 @@ from .profile import (  # noqa: F401 - re-exported: the forms read the vocabular
     SUBJECT_CATEGORY_LABELS,
     SUBJECT_CATEGORY_ORDER,
 )
+
+# ID_RANGE, INVALID_ID, MAX_ID and Email are re-exported for the service (``catalogue_svc.schemas``,
+# ``accounts.schemas``, ``web``).
+from .values import ID_RANGE, INVALID_ID, MAX_ID, Email, Text  # noqa: F401
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -143,143 +135,38 @@ def choices_of(table: Mapping[str, tuple[str, str]]) -> tuple[Choice, ...]:
     return tuple(Choice(code, fr, en) for code, (fr, en) in table.items())
 
 
-# --------------------------------------------------------------------------- marshmallow fields
-
-
-class BaseSchema(Schema):
-    """Every form schema: unknown fields are errors, never silently dropped."""
-
-    class Meta:
-        unknown = RAISE
-
-
-class Text(fields.String):
-    """A string with surrounding spaces removed; blank is an error (or ``None`` when optional).
-
-    No control or invisible character (``forms.fields.check_text``): a CR/LF typed in a name would
-    start a new paragraph of the emails that quote it. ``multiline`` (a comment) keeps ``\n``.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_length: int = 200,
-        blank_is_none: bool = False,
-        multiline: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        self.blank_is_none = blank_is_none
-        self.multiline = multiline
-        if blank_is_none:
-            kwargs.setdefault("allow_none", True)
-        super().__init__(validate=validate.Length(max=max_length), **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        text = text.strip() if isinstance(text, str) else text
-        if not text:
-            if self.blank_is_none:
-                return None
-            raise ValidationError(messages.BLANK)
-        if self.multiline:
-            text = text.replace("\r\n", "\n")
-        return check_text(text, multiline=self.multiline)
-
-    def _validate(self, value: Any) -> None:
-        # A blank optional text loads as None, which the length check must not see (marshmallow
-        # skips validators for a None *input* only): "" used to be a 500.
-        if value is not None:
-            super()._validate(value)
-
-
-class ChoiceField(fields.String):
-    """A string among fixed codes (``None`` allowed when ``allow_none``)."""
-
-    def __init__(self, codes: Iterable[str], **kwargs: Any) -> None:
-        super().__init__(validate=validate.OneOf(list(codes)), **kwargs)
-
-
-def attestation_field() -> fields.Boolean:
-    """A box that must be checked."""
-    return fields.Boolean(
-        required=True,
-        validate=validate.Equal(True, error=messages.ATTESTATION),
-    )
-
-
-# Ids are BIGINTs: beyond 2**63-1 the database driver fails (SQLite raises OverflowError), so a
-# larger number is refused like any invalid id. catalogue_svc.schemas.Id reads both from here.
-MAX_ID = 2**63 - 1
-INVALID_ID = "Doit être un identifiant valide (nombre entier positif)."
-ID_RANGE = validate.Range(min=1, max=MAX_ID, error=INVALID_ID)
-
-
-def id_field(**kwargs: Any) -> fields.Integer:
-    """A row id, as a JSON integer from 1 to 2**63-1."""
-    return fields.Integer(strict=True, validate=ID_RANGE, **kwargs)
-
-
-def unique_items(values: Sequence[Any]) -> None:
-    """Refuse a list that names the same value twice."""
-    if len(set(values)) != len(values):
-        raise ValidationError(messages.DUPLICATE_VALUE)
-
-
-def id_list(**kwargs: Any) -> fields.List:
-    """A list of distinct row ids."""
-    return fields.List(id_field(), validate=unique_items, **kwargs)
-
-
-def code_list(**kwargs: Any) -> fields.List:
-    """A list of distinct codes (subject codes)."""
-    return fields.List(
-        fields.String(validate=validate.Length(min=1, max=60)), validate=unique_items, **kwargs
-    )
-
-
 # --------------------------------------------------------------------------- phones
 
 
-class PhoneSchema(BaseSchema):
-    """One phone number: type, territory, country code, number (999 999-9999), extension."""
+def _rule(errors: ErrorCollector, name: str, check: Callable[..., object], *args: Any) -> bool:
+    """Run one value rule of ``forms.fields``; its French message goes to ``name``."""
+    try:
+        check(*args)
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add(name, str(message))
+        return False
+    return True
 
-    type = ChoiceField(PHONE_TYPES, required=True)
-    territory = ChoiceField(TERRITORIES, load_default=NORTH_AMERICA)
-    country_code = fields.String(load_default="+1")
-    number = Text(required=True, max_length=30)
-    extension = Text(max_length=10, blank_is_none=True, load_default=None)
 
-    @validates_schema(skip_on_field_errors=False)
-    def _check(self, data: Mapping[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        code = data.get("country_code")
-        if code is not None:
-            try:
-                check_country_code(code)
-            except ValidationError as exc:
-                errors["country_code"] = list(exc.messages)
-        north_america = data.get("territory") == NORTH_AMERICA
-        if "country_code" not in errors and north_america and code not in (None, "+1"):
-            errors["country_code"] = [messages.PHONE_TERRITORY_CODE]
-        number = data.get("number")
-        if number is not None:
-            try:
-                normalise_phone_number(number, code or "")
-            except ValidationError as exc:
-                errors["number"] = list(exc.messages)
-        extension = data.get("extension")
-        if extension is not None:
-            try:
-                check_extension(extension)
-            except ValidationError as exc:
-                errors["extension"] = list(exc.messages)
-        if errors:
-            raise ValidationError(errors)
+def check_phone(submitted: Submission, errors: ErrorCollector) -> None:
+    """A phone's country code (+1 in *Amérique du Nord*), its number for that code, its
+    extension."""
+    data = submitted.data
+    code = data.get("country_code")
+    code_ok = code is None or _rule(errors, "country_code", check_country_code, code)
+    if code_ok and data.get("territory") == NORTH_AMERICA and code not in (None, "+1"):
+        errors.add("country_code", messages.PHONE_TERRITORY_CODE)
+    if data.get("number") is not None:
+        _rule(errors, "number", normalise_phone_number, data["number"], code or "")
+    if data.get("extension") is not None:
+        _rule(errors, "extension", check_extension, data["extension"])
 
-    @post_load
-    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data["number"] = normalise_phone_number(data["number"], data["country_code"])
-        return data
+
+def normalise_phone(data: dict[str, Any]) -> dict[str, Any]:
+    """The number as stored: ``514 555-0101`` under +1, the digits elsewhere."""
+    data["number"] = normalise_phone_number(data["number"], data["country_code"])
+    return data
 
 
 def phone_e164(phone: Mapping[str, Any]) -> str:
@@ -294,11 +181,6 @@ def format_phone(phone: Mapping[str, Any]) -> str:
     if phone.get("extension"):
         text += f" poste {phone['extension']}"
     return text
-
-
-def phones_field(**kwargs: Any) -> fields.List:
-    """A list of phone numbers, the main one first."""
-    return fields.List(fields.Nested(PhoneSchema), **kwargs)
 
 
 PHONE_FIELDS: tuple[Field, ...] = (
@@ -318,7 +200,7 @@ PHONE_FIELDS: tuple[Field, ...] = (
         default=NORTH_AMERICA,
         choices=choices_of(TERRITORIES),
     ),
-    Field("country_code", "text", "Indicatif", "Country code", default="+1"),
+    Field("country_code", "text", "Indicatif", "Country code", default="+1", value=fields.String),
     Field(
         "number",
         "text",
@@ -326,9 +208,19 @@ PHONE_FIELDS: tuple[Field, ...] = (
         "Phone number",
         required=True,
         placeholder="999 999-9999",
+        value=partial(Text, max_length=30),
     ),
-    Field("extension", "text", "Poste", "Extension"),
+    Field(
+        "extension",
+        "text",
+        "Poste",
+        "Extension",
+        value=partial(Text, max_length=10, blank_is_none=True),
+    ),
 )
+
+# One phone number: type, territory, country code, number (999 999-9999), extension.
+PhoneSchema = schema_of(PHONE_FIELDS, name="PhoneSchema", rules=check_phone, finish=normalise_phone)
 
 
 def phones_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
@@ -340,6 +232,9 @@ def phones_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
         "Main phone number",
         many=True,
         fields=PHONE_FIELDS,
+        rules=check_phone,
+        finish=normalise_phone,
+        load_default=(),
         shown_when=shown_when,
         current_value_source="contact.phones",
         help_fr=(
@@ -356,48 +251,46 @@ def phones_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
 # --------------------------------------------------------------------------- addresses
 
 
-class AddressSchema(BaseSchema):
-    """A postal address; a Canadian one has a province and an ``A1A 1A1`` postal code."""
+def _check_address(submitted: Submission, errors: ErrorCollector) -> None:
+    """A two-letter country; in Canada, a province and an ``A1A 1A1`` postal code."""
+    data = submitted.data
+    country = data.get("country")
+    if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
+        errors.add("country", messages.COUNTRY)
+    if country is not None and country.upper() == "CA":
+        province = data.get("province")
+        if province is not None and province.upper() not in PROVINCES:
+            errors.add("province", messages.PROVINCE)
+        if data.get("postal_code") is not None:
+            _rule(errors, "postal_code", normalise_postal_code, data["postal_code"])
 
-    street = Text(required=True, max_length=200)
-    unit = Text(max_length=30, blank_is_none=True, load_default=None)
-    city = Text(required=True, max_length=100)
-    province = Text(max_length=60, load_default="QC")
-    postal_code = Text(required=True, max_length=20)
-    country = Text(max_length=2, load_default="CA")
 
-    @validates_schema(skip_on_field_errors=False)
-    def _check(self, data: Mapping[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        country = data.get("country")
-        if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
-            errors["country"] = [messages.COUNTRY]
-        if country is not None and country.upper() == "CA":
-            province = data.get("province")
-            if province is not None and province.upper() not in PROVINCES:
-                errors["province"] = [messages.PROVINCE]
-            postal = data.get("postal_code")
-            if postal is not None:
-                try:
-                    normalise_postal_code(postal)
-                except ValidationError as exc:
-                    errors["postal_code"] = list(exc.messages)
-        if errors:
-            raise ValidationError(errors)
-
-    @post_load
-    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        data["country"] = data["country"].upper()
-        if data["country"] == "CA":
-            data["province"] = data["province"].upper()
-            data["postal_code"] = normalise_postal_code(data["postal_code"])
-        return {k: v for k, v in data.items() if v is not None}
+def _normalise_address(data: dict[str, Any]) -> dict[str, Any]:
+    """Country in upper case; in Canada the province too and the postal code ``A1A 1A1``."""
+    data["country"] = data["country"].upper()
+    if data["country"] == "CA":
+        data["province"] = data["province"].upper()
+        data["postal_code"] = normalise_postal_code(data["postal_code"])
+    return {k: v for k, v in data.items() if v is not None}
 
 
 ADDRESS_FIELDS: tuple[Field, ...] = (
-    Field("street", "text", "Numéro et rue", "Street address", required=True),
-    Field("unit", "text", "Appartement, bureau", "Apartment, suite"),
-    Field("city", "text", "Ville", "City", required=True),
+    Field(
+        "street",
+        "text",
+        "Numéro et rue",
+        "Street address",
+        required=True,
+        value=partial(Text, max_length=200),
+    ),
+    Field(
+        "unit",
+        "text",
+        "Appartement, bureau",
+        "Apartment, suite",
+        value=partial(Text, max_length=30, blank_is_none=True),
+    ),
+    Field("city", "text", "Ville", "City", required=True, value=partial(Text, max_length=100)),
     Field(
         "province",
         "choice",
@@ -407,6 +300,8 @@ ADDRESS_FIELDS: tuple[Field, ...] = (
         choices=choices_of(PROVINCES),
         help_fr="Hors du Canada : l'État ou la région, en texte libre.",
         help_en="Outside Canada: the state or region, free text.",
+        # Free text outside Canada: the provinces are checked for a Canadian address only.
+        value=partial(Text, max_length=60),
     ),
     Field(
         "postal_code",
@@ -415,6 +310,7 @@ ADDRESS_FIELDS: tuple[Field, ...] = (
         "Postal code",
         required=True,
         placeholder="A1A 1A1",
+        value=partial(Text, max_length=20),
     ),
     Field(
         "country",
@@ -425,12 +321,14 @@ ADDRESS_FIELDS: tuple[Field, ...] = (
         choices=choices_of(COUNTRIES),
         help_fr="Code de pays de deux lettres (ISO 3166).",
         help_en="Two-letter country code (ISO 3166).",
+        value=partial(Text, max_length=2),
     ),
 )
 
 
 def address_description(current_value_source: str) -> Field:
-    """The *address* field of the address forms."""
+    """The *address* field of the address forms: a postal address; a Canadian one has a
+    province and an ``A1A 1A1`` postal code."""
     return Field(
         "address",
         "address",
@@ -438,6 +336,8 @@ def address_description(current_value_source: str) -> Field:
         "New address",
         required=True,
         fields=ADDRESS_FIELDS,
+        rules=_check_address,
+        finish=_normalise_address,
         current_value_source=current_value_source,
     )
 
@@ -453,36 +353,8 @@ def check_birth_date(value: dt.date) -> None:
         raise ValidationError(messages.BIRTH_DATE_TOO_OLD)
 
 
-class ClientNumber(Text):
-    """A client number (``forms.fields.normalise_client_number``): spaces dropped, upper case,
-    digits, letters and hyphens, as the import and the store hold it; blank means none."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        # The length is the rule's (20 once spaces are dropped); this bound only refuses a novel.
-        super().__init__(max_length=60, blank_is_none=True, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text is None:
-            return None
-        return normalise_client_number(text)
-
-
-class Name(Text):
-    """A person's name (``forms.fields.normalise_name``): the rule the import and accounts use."""
-
-    def __init__(self, *, max_length: int = NAME_MAX, **kwargs: Any) -> None:
-        super().__init__(max_length=max_length, **kwargs)
-        self.name_max = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        return None if text is None else normalise_name(text, max_length=self.name_max)
-
-
-def language_field(**kwargs: Any) -> fields.String:
-    """``fr`` or ``en``."""
-    return ChoiceField(LANGUAGES, **kwargs)
+# A birth date's value: a date, in the past, after 1900.
+birth_date_value = partial(fields.Date, validate=check_birth_date)
 
 
 def attestation_description(name: str, text_fr: str, text_en: str) -> Field:
@@ -491,7 +363,9 @@ def attestation_description(name: str, text_fr: str, text_en: str) -> Field:
 
 
 def profile_description() -> Field:
-    """*Profil concerné*: the profile the request is for (the one in the URL; checked)."""
+    """*Profil concerné*: the profile the request is for (the one in the URL; checked).
+
+    Absent stays absent (the service compares it with the URL's when given)."""
     return Field(
         "profile_id",
         "organisation",
@@ -500,38 +374,5 @@ def profile_description() -> Field:
         choices_source="account.profiles",
         help_fr="Le profil de votre organisation; il doit être celui de la demande.",
         help_en="Your organisation's profile; it must be the request's.",
+        load_default=missing,
     )
-
-
-class Email(fields.Email):
-    """An email address in its one stored form (``forms.fields.normalise_email``): NFKC, lower
-    case, the domain in IDNA ASCII; quoted local parts and mixed-script look-alikes refused."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # The rule replaces marshmallow's regex (which refused the NFD form of "rené@…").
-        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return normalise_email(value)
-
-
-def present(original: Mapping[str, Any], name: str) -> bool:
-    """Whether the submission gave ``name`` a value (not missing, null, blank or empty)."""
-    value = original.get(name)
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, list | tuple | dict):
-        return bool(value)
-    return True
-
-
-def flag(data: Mapping[str, Any], original: Mapping[str, Any], name: str) -> bool | None:
-    """A loaded boolean's value, or ``None`` when it was given but invalid (already reported)."""
-    if name in original and name not in data:
-        return None
-    return bool(data.get(name, False))

@@ -105,6 +105,9 @@ END_BEFORE_START = "La date de fin doit être égale ou postérieure à la date 
 DUPLICATE_VALUE = "Cette valeur est inscrite plus d'une fois."
 NOTHING_TO_CHANGE = "La demande ne change rien au profil : indiquez au moins une modification."
 SECTION_EMPTY = "Indiquez au moins une modification pour la section « {0} »."
+# A field shown when a box of a multi-choice is checked, given while it is not: {0} the box, {1}
+# the multi-choice. SECTION_NOT_CHOSEN is what it says for the sections of update-contact.
+NOT_CHOSEN = "Cochez « {0} » dans « {1} » pour modifier ce champ."
 SECTION_NOT_CHOSEN = "Cochez « {0} » dans « Que désirez-vous modifier? » pour modifier ce champ."
 CHOOSE_AT_LEAST_ONE = "Choisissez au moins un élément."
 WRONG_PROFILE = "Ce profil ne correspond pas au dossier visé par la demande."

@@ -20,25 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
-
 from . import messages
-from .base import BuildOptions, ErrorCollector, Field, FormDefinition
+from .base import BuildOptions, ErrorCollector, Field, FormDefinition, Submission
 from .changeset import EndContactRelation, Operation, RevokeGrant
 from .common import (
     ATTESTATION_EN,
     ATTESTATION_FR,
     CATALOGUE_PROFIL,
     CATEGORY_AUTORISATIONS,
-    BaseSchema,
-    ChoiceField,
     attestation_description,
-    attestation_field,
     choices_of,
-    id_field,
-    id_list,
     placement,
-    present,
     profile_description,
 )
 from .profile import GrantInfo, ProfileView, RelationInfo
@@ -63,40 +55,6 @@ NOTE_FR = (
     "reliés."
 )
 NOTE_EN = "Removing all relations also removes the authorized subjects tied to them."
-
-# Which list each removal uses; a list that does not belong to the chosen removal is refused.
-_LISTS: Mapping[str, tuple[str, ...]] = {
-    ALL_RELATIONS: (),
-    RELATIONS: ("relation_ids", "delegation_organisation_ids"),
-    SUBJECTS: ("grant_ids",),
-}
-
-
-class RemoveRelationSchema(BaseSchema):
-    """The variables of the form."""
-
-    profile_id = id_field()
-    contact_id = id_field(required=True)
-    removal = ChoiceField(REMOVALS, required=True)
-    relation_ids = id_list(load_default=list)
-    delegation_organisation_ids = id_list(load_default=list)
-    grant_ids = id_list(load_default=list)
-    attestation = attestation_field()
-
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _check(self, data: Mapping[str, Any], original_data: Mapping[str, Any], **_: Any) -> None:
-        removal = data.get("removal")
-        if not isinstance(removal, str) or removal not in _LISTS:
-            return
-        errors: dict[str, list[str]] = {}
-        used = _LISTS[removal]
-        for name in ("relation_ids", "delegation_organisation_ids", "grant_ids"):
-            if name not in used and present(original_data, name):
-                errors[name] = [messages.NOT_APPLICABLE]
-        if used and not any(present(original_data, name) for name in used):
-            errors[used[0]] = [messages.CHOOSE_AT_LEAST_ONE]
-        if errors:
-            raise ValidationError(errors)
 
 
 def _chosen(
@@ -176,6 +134,14 @@ def build(
 
 
 _RELATIONS_SHOWN = {"field": "removal", "equals": RELATIONS}
+
+
+def rules(submitted: Submission, errors: ErrorCollector) -> None:
+    """*Une ou plusieurs relation(s)* names at least one relation or one client's file."""
+    chosen = ("relation_ids", "delegation_organisation_ids")
+    if submitted.met(_RELATIONS_SHOWN) and not any(submitted.given(n) for n in chosen):
+        errors.add("relation_ids", messages.CHOOSE_AT_LEAST_ONE)
+
 
 FIELDS = (
     profile_description(),
@@ -274,7 +240,7 @@ FORM = FormDefinition(
         "Your organisation must keep at least one person in charge.",
     ),
     fields=FIELDS,
-    schema=RemoveRelationSchema,
+    rules=rules,
     validation_rule="never",
     requires_authority=True,
     popular=True,

@@ -34,12 +34,23 @@ whose submitter did not see the current numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, missing, validate
 
 from . import messages
-from .base import BuildOptions, ErrorCollector, Field, FormDefinition, current_date
+from .base import (
+    DISPLAY_ONLY_TYPES,
+    BuildOptions,
+    ErrorCollector,
+    Field,
+    FormDefinition,
+    Submission,
+    current_date,
+    schema_of,
+)
 from .changeset import (
     AddPhone,
     ChangePhone,
@@ -57,24 +68,15 @@ from .common import (
     DECLARATION_FR,
     LANGUAGES,
     PHONE_FIELDS,
-    PHONE_TYPES,
-    TERRITORIES,
-    BaseSchema,
-    ChoiceField,
     PhoneSchema,
-    Text,
     attestation_description,
-    attestation_field,
-    check_birth_date,
+    birth_date_value,
     choices_of,
-    id_field,
-    language_field,
     placement,
-    present,
     profile_description,
-    unique_items,
 )
 from .profile import ContactInfo, PhoneInfo, ProfileView
+from .values import Text, id_field, unique_items
 
 SLUG = "update-contact"
 TEMPLATE = "modification_confirmation"
@@ -87,13 +89,6 @@ SECTIONS: Mapping[str, tuple[str, str]] = {
     COORDONNEES: ("Coordonnées de communication", "Communication details"),
     PERSONAL: ("Informations personnelles", "Personal information"),
     RELATION_END: ("Date de fin d'une relation", "End date of a relation"),
-}
-
-# The fields each section changes.
-SECTION_FIELDS: Mapping[str, tuple[str, ...]] = {
-    COORDONNEES: ("language", "phones", "remove_phone_ids"),
-    PERSONAL: ("first_name", "last_name", "birth_date"),
-    RELATION_END: ("relation_id", "relation_end_date"),
 }
 
 RELATION_END_IN_PAST = (
@@ -111,97 +106,69 @@ NO_MEANS_OF_CONTACT = (
 )
 
 
-class PhoneEditSchema(BaseSchema):
-    """One item of ``phones``: with ``id``, a change of that phone of the contact (the values
-    given replace its own, the others are kept); without, a new phone (type and number
-    required; territory *Amérique du Nord* and country code +1 by default).
-
-    A new phone is checked and normalised here (``PhoneSchema``); a change, whose missing
-    values are the phone's current ones, when the changeset merges it with them.
-    """
-
-    id = id_field()
-    type = ChoiceField(PHONE_TYPES)
-    territory = ChoiceField(TERRITORIES)
-    country_code = fields.String()
-    number = Text(max_length=30)
-    extension = Text(max_length=10, blank_is_none=True)
-
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _check(self, data: Mapping[str, Any], original_data: Any, **_: Any) -> None:
-        if "id" in data or not isinstance(original_data, Mapping) or "id" in original_data:
-            return
-        errors = {
-            name: [messages.REQUIRED] for name in ("type", "number") if name not in original_data
-        }
-        if errors:
-            raise ValidationError(errors)
-
-    @post_load
-    def _new_phone(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        if "id" in data:
-            return data
-        loaded: dict[str, Any] = PhoneSchema().load(data)
-        return loaded
+PHONE_ID = Field(
+    "id",
+    "choice",
+    "Numéro actuel à modifier",
+    "Current number to change",
+    choices_source="contact.phones",
+    choices_depend_on="contact_id",
+    help_fr="Vide : le numéro est ajouté (Ajouter un autre numéro de téléphone).",
+    help_en="Empty: the number is added (Add another phone number).",
+    value=id_field,
+    load_default=missing,
+)
 
 
-class UpdateContactSchema(BaseSchema):
-    """The variables of the form."""
+def _check_phone_edit(submitted: Submission, errors: ErrorCollector) -> None:
+    """A new phone (no ``id``) has the values a phone requires."""
+    if "id" in submitted.data or "id" in submitted.original:
+        return
+    for spec in PHONE_FIELDS:
+        if spec.required and spec.name not in submitted.original:
+            errors.add(spec.name, messages.REQUIRED)
 
-    profile_id = id_field()
-    contact_id = id_field(required=True)
-    sections = fields.List(ChoiceField(SECTIONS), load_default=list)
-    language = language_field(allow_none=True, load_default=None)
-    # Declared only to answer with the guide's message instead of "unknown field".
-    email = fields.Raw(allow_none=True, load_default=None)
-    phones = fields.List(
-        fields.Nested(PhoneEditSchema),
-        allow_none=True,
-        load_default=None,
-        validate=validate.Length(min=1),
-    )
-    remove_phone_ids = fields.List(
-        id_field(),
-        allow_none=True,
-        load_default=None,
-        validate=[unique_items, validate.Length(min=1)],
-    )
-    first_name = Text(max_length=100, allow_none=True, load_default=None)
-    last_name = Text(max_length=100, allow_none=True, load_default=None)
-    birth_date = fields.Date(allow_none=True, load_default=None, validate=check_birth_date)
-    relation_id = id_field(allow_none=True, load_default=None)
-    relation_end_date = fields.Date(allow_none=True, load_default=None)
-    issue_linking_code = fields.Boolean(load_default=False)
-    attestation = attestation_field()
 
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _check(self, data: Mapping[str, Any], original_data: Mapping[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
-        if "email" in original_data:
-            errors["email"] = [messages.EMAIL_NOT_EDITABLE]
-        chosen = set(data.get("sections") or ())
-        if "sections" not in original_data or "sections" in data:
-            for section, names in SECTION_FIELDS.items():
-                label = SECTIONS[section][0]
-                if section not in chosen:
-                    for name in names:
-                        if present(original_data, name):
-                            errors[name] = [messages.SECTION_NOT_CHOSEN.format(label)]
-                    continue
-                given = [n for n in names if original_data.get(n) is not None]
-                if section == RELATION_END:
-                    for name in names:
-                        if name not in given:
-                            errors[name] = [messages.REQUIRED]
-                elif not given:
-                    errors.setdefault("sections", []).append(messages.SECTION_EMPTY.format(label))
-        if len(set(data.get("sections") or ())) != len(data.get("sections") or ()):
-            errors.setdefault("sections", []).append(messages.DUPLICATE_VALUE)
-        end = data.get("relation_end_date")
-        if end is not None and end < current_date():
-            errors["relation_end_date"] = [RELATION_END_IN_PAST]
-        if errors:
-            raise ValidationError(errors)
+def _finish_phone_edit(data: dict[str, Any]) -> dict[str, Any]:
+    """A new phone checked, normalised and completed as any phone (territory *Amérique du Nord*
+    and country code +1 by default); a change, whose missing values are the phone's current
+    ones, is checked when the changeset merges it with them."""
+    if "id" in data:
+        return data
+    loaded: dict[str, Any] = PhoneSchema().load(data)
+    return loaded
+
+
+# One item of ``phones``: with ``id``, a change of that phone of the contact (the values given
+# replace its own, the others are kept); without, a new phone. Every value is optional here (a
+# change gives only what changes): the rules above require and complete a new phone's.
+PhoneEditSchema = schema_of(
+    (PHONE_ID, *(replace(f, required=False, load_default=missing) for f in PHONE_FIELDS)),
+    name="PhoneEditSchema",
+    rules=_check_phone_edit,
+    finish=_finish_phone_edit,
+)
+
+
+def rules(submitted: Submission, errors: ErrorCollector) -> None:
+    """The email is changed elsewhere; a section of optional fields chosen changes one; each
+    section once; a relation's new end not in the past."""
+    if "email" in submitted.original:
+        errors.add("email", messages.EMAIL_NOT_EDITABLE)
+    for section, (label, _) in SECTIONS.items():
+        specs = SECTION_FIELDS[section]
+        if (
+            submitted.met(_SHOWN[section])
+            and not any(f.required for f in specs)
+            and all(submitted.original.get(f.name) is None for f in specs)
+        ):
+            errors.add("sections", messages.SECTION_EMPTY.format(label))
+    sections = submitted.data.get("sections") or ()
+    if len(set(sections)) != len(sections):
+        errors.add("sections", messages.DUPLICATE_VALUE)
+    end = submitted.data.get("relation_end_date")
+    if end is not None and end < current_date():
+        errors.add("relation_end_date", RELATION_END_IN_PAST)
 
 
 def build(
@@ -380,6 +347,8 @@ FIELDS = (
         "email_notice",
         "Adresse courriel",
         "Email address",
+        # Accepted only to answer with the guide's message instead of "unknown field".
+        value=fields.Raw,
         shown_when=_SHOWN[COORDONNEES],
         current_value_source="contact.email",
         help_fr=messages.EMAIL_NOT_EDITABLE,
@@ -391,19 +360,8 @@ FIELDS = (
         "Numéros de téléphone",
         "Phone numbers",
         many=True,
-        fields=(
-            Field(
-                "id",
-                "choice",
-                "Numéro actuel à modifier",
-                "Current number to change",
-                choices_source="contact.phones",
-                choices_depend_on="contact_id",
-                help_fr="Vide : le numéro est ajouté (Ajouter un autre numéro de téléphone).",
-                help_en="Empty: the number is added (Add another phone number).",
-            ),
-            *PHONE_FIELDS,
-        ),
+        fields=(PHONE_ID, *PHONE_FIELDS),
+        value=partial(fields.List, fields.Nested(PhoneEditSchema), validate=validate.Length(min=1)),
         shown_when=_SHOWN[COORDONNEES],
         current_value_source="contact.phones",
         help_fr=(
@@ -423,6 +381,7 @@ FIELDS = (
         "Numéros de téléphone à retirer",
         "Phone numbers to remove",
         many=True,
+        value=partial(fields.List, id_field(), validate=[unique_items, validate.Length(min=1)]),
         choices_source="contact.phones",
         choices_depend_on="contact_id",
         shown_when=_SHOWN[COORDONNEES],
@@ -435,6 +394,7 @@ FIELDS = (
         "text",
         "Prénom",
         "First name",
+        value=partial(Text, max_length=100),
         shown_when=_SHOWN[PERSONAL],
         current_value_source="contact.first_name",
     ),
@@ -443,6 +403,7 @@ FIELDS = (
         "text",
         "Nom",
         "Last name",
+        value=partial(Text, max_length=100),
         shown_when=_SHOWN[PERSONAL],
         current_value_source="contact.last_name",
     ),
@@ -451,6 +412,7 @@ FIELDS = (
         "date",
         "Date de naissance",
         "Date of birth",
+        value=birth_date_value,
         shown_when=_SHOWN[PERSONAL],
         current_value_source="contact.birth_date",
     ),
@@ -491,6 +453,14 @@ FIELDS = (
     attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
 )
 
+# The fields each section changes: the ones its box shows (the email is only shown).
+SECTION_FIELDS: Mapping[str, tuple[Field, ...]] = {
+    section: tuple(
+        f for f in FIELDS if f.shown_when == _SHOWN[section] and f.type not in DISPLAY_ONLY_TYPES
+    )
+    for section in SECTIONS
+}
+
 FORM = FormDefinition(
     slug=SLUG,
     version=1,
@@ -521,7 +491,7 @@ FORM = FormDefinition(
         "credentials to use.",
     ),
     fields=FIELDS,
-    schema=UpdateContactSchema,
+    rules=rules,
     validation_rule="never",
     requires_authority=True,
     popular=False,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import fields
-
 from . import messages
 from .base import BuildOptions, ErrorCollector, Field, FormDefinition
 from .changeset import NotifyContact, Operation, UpdateContactAddress
@@ -20,12 +18,8 @@ from .common import (
     CATEGORY_DOSSIER_CLIENT,
     DECLARATION_EN,
     DECLARATION_FR,
-    AddressSchema,
-    BaseSchema,
     address_description,
     attestation_description,
-    attestation_field,
-    id_field,
     placement,
     profile_description,
 )
@@ -33,15 +27,6 @@ from .profile import ProfileView
 from .update_contact import TEMPLATE
 
 SLUG = "update-contact-address"
-
-
-class UpdateContactAddressSchema(BaseSchema):
-    """The variables of the form."""
-
-    profile_id = id_field()
-    contact_id = id_field(required=True)
-    address = fields.Nested(AddressSchema, required=True)
-    attestation = attestation_field()
 
 
 def build(
@@ -100,7 +85,6 @@ FORM = FormDefinition(
     ),
     description_en="This form updates the address of an authorized individual or a contact.",
     fields=FIELDS,
-    schema=UpdateContactAddressSchema,
     validation_rule="never",
     requires_authority=True,
     popular=False,

@@ -9,12 +9,11 @@ it is no account's login. Only the values given change; at least one is needed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
-from marshmallow import ValidationError, fields, validates_schema
-
 from . import messages
-from .base import BuildOptions, Field, FormDefinition
+from .base import FORM_LEVEL, BuildOptions, ErrorCollector, Field, FormDefinition, Submission
 from .changeset import Operation, UpdateOrganisation
 from .common import (
     CATALOGUE_PROFIL,
@@ -23,51 +22,27 @@ from .common import (
     DECLARATION_FR,
     LANGUAGES,
     PHONE_FIELDS,
-    BaseSchema,
-    Email,
-    Name,
-    PhoneSchema,
     attestation_description,
-    attestation_field,
+    check_phone,
     choices_of,
     format_phone,
-    id_field,
-    language_field,
+    normalise_phone,
     placement,
-    present,
     profile_description,
 )
 from .fields import ORGANISATION_NAME_MAX
 from .profile import ProfileView
+from .values import Email, Name
 
 SLUG = "update-organisation"
 
 _CHANGEABLE = ("name", "language", "email", "phone")
 
 
-class OrganisationPhoneSchema(PhoneSchema):
-    """An organisation's phone: a contact's without the type."""
-
-    class Meta(PhoneSchema.Meta):
-        exclude = ("type",)
-
-
-class UpdateOrganisationSchema(BaseSchema):
-    """The variables of the form."""
-
-    profile_id = id_field()
-    # The import's rule for an organisation's name (200 characters, no CR/LF nor invisible
-    # character): applied without an agent, the name is quoted in every email of the firm.
-    name = Name(max_length=ORGANISATION_NAME_MAX, allow_none=True, load_default=None)
-    language = language_field(allow_none=True, load_default=None)
-    email = Email(allow_none=True, load_default=None)
-    phone = fields.Nested(OrganisationPhoneSchema, allow_none=True, load_default=None)
-    attestation = attestation_field()
-
-    @validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _check(self, data: Mapping[str, Any], original_data: Mapping[str, Any], **_: Any) -> None:
-        if not any(present(original_data, name) for name in _CHANGEABLE):
-            raise ValidationError({"_schema": [messages.NOTHING_TO_CHANGE]})
+def rules(submitted: Submission, errors: ErrorCollector) -> None:
+    """At least one value to change."""
+    if not any(submitted.given(name) for name in _CHANGEABLE):
+        errors.add(FORM_LEVEL, messages.NOTHING_TO_CHANGE)
 
 
 def build(
@@ -96,6 +71,9 @@ FIELDS = (
         "Nom de l'organisation",
         "Organisation name",
         current_value_source="organisation.name",
+        # The import's rule for an organisation's name (200 characters, no CR/LF nor invisible
+        # character): applied without an agent, the name is quoted in every email of the firm.
+        value=partial(Name, max_length=ORGANISATION_NAME_MAX),
     ),
     Field(
         "language",
@@ -113,13 +91,17 @@ FIELDS = (
         "Adresse courriel de l'organisation",
         "Organisation email address",
         current_value_source="organisation.email",
+        value=Email,
     ),
     Field(
         "phone",
         "group",
         "Numéro de téléphone de l'organisation",
         "Organisation phone number",
+        # An organisation's phone: a contact's without the type.
         fields=tuple(f for f in PHONE_FIELDS if f.name != "type"),
+        rules=check_phone,
+        finish=normalise_phone,
         current_value_source="organisation.phone",
     ),
     attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
@@ -140,7 +122,7 @@ FORM = FormDefinition(
         "and phone number."
     ),
     fields=FIELDS,
-    schema=UpdateOrganisationSchema,
+    rules=rules,
     validation_rule="never",
     requires_authority=True,
     popular=True,

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import fields
-
 from .base import BuildOptions, FormDefinition
 from .changeset import Operation, UpdateOrganisationAddress
 from .common import (
@@ -19,26 +17,14 @@ from .common import (
     CATEGORY_DOSSIER_CLIENT,
     DECLARATION_EN,
     DECLARATION_FR,
-    AddressSchema,
-    BaseSchema,
     address_description,
     attestation_description,
-    attestation_field,
-    id_field,
     placement,
     profile_description,
 )
 from .profile import ProfileView
 
 SLUG = "update-organisation-address"
-
-
-class UpdateOrganisationAddressSchema(BaseSchema):
-    """The variables of the form."""
-
-    profile_id = id_field()
-    address = fields.Nested(AddressSchema, required=True)
-    attestation = attestation_field()
 
 
 def build(
@@ -67,7 +53,6 @@ FORM = FormDefinition(
     description_fr="Ce formulaire permet de mettre à jour l'adresse de votre organisation.",
     description_en="This form updates your organisation's address.",
     fields=FIELDS,
-    schema=UpdateOrganisationAddressSchema,
     validation_rule="never",
     requires_authority=True,
     popular=True,
