@@ -171,17 +171,39 @@ def rules(submitted: Submission, errors: ErrorCollector) -> None:
         errors.add("relation_end_date", RELATION_END_IN_PAST)
 
 
+def contact_of(variables: Mapping[str, Any], view: ProfileView) -> ContactInfo:
+    """The contact the form modifies; a FormValidationError when it is not of the profile."""
+    contact = view.contacts.get(variables["contact_id"])
+    if contact is None:
+        errors = ErrorCollector()
+        errors.add("contact_id", messages.CONTACT_NOT_IN_PROFILE)
+        errors.raise_if_any()
+    assert contact is not None  # for the type checker: raise_if_any raised otherwise
+    return contact
+
+
+def confirmation(
+    view: ProfileView, contact: ContactInfo, changes: list[str], *, linking_credentials: bool
+) -> list[Operation]:
+    """The email confirming ``changes`` to the contact, when the contact has an address."""
+    if not changes or not contact.email:
+        return []
+    params = {
+        "organisation_id": view.organisation.id,
+        "organisation_name": view.organisation.name,
+        "changes": changes,
+        "linking_credentials": linking_credentials,
+    }
+    return [NotifyContact(contact=contact.id, template=TEMPLATE, params=params)]
+
+
 def build(
     variables: Mapping[str, Any], view: ProfileView, options: BuildOptions
 ) -> list[Operation]:
     """The changes that differ from the current values, the confirmation, the credentials."""
     errors = ErrorCollector()
-    contact_id = variables["contact_id"]
-    contact = view.contacts.get(contact_id)
-    if contact is None:
-        errors.add("contact_id", messages.CONTACT_NOT_IN_PROFILE)
-        errors.raise_if_any()
-    assert contact is not None  # for the type checker: raise_if_any raised otherwise
+    contact = contact_of(variables, view)
+    contact_id = contact.id
 
     operations: list[Operation] = []
     changes: dict[str, Any] = {}
@@ -225,19 +247,7 @@ def build(
         operations.append(
             IssueLinkingCredentials(contact=contact_id, organisation_id=view.organisation.id)
         )
-    if changed and contact.email:
-        operations.append(
-            NotifyContact(
-                contact=contact_id,
-                template=TEMPLATE,
-                params={
-                    "organisation_id": view.organisation.id,
-                    "organisation_name": view.organisation.name,
-                    "changes": changed,
-                    "linking_credentials": issue,
-                },
-            )
-        )
+    operations.extend(confirmation(view, contact, changed, linking_credentials=issue))
     return operations
 
 

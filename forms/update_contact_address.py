@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import messages
-from .base import BuildOptions, ErrorCollector, Field, FormDefinition
-from .changeset import NotifyContact, Operation, UpdateContactAddress
+from .base import BuildOptions, Field, FormDefinition
+from .changeset import Operation, UpdateContactAddress
 from .common import (
     CATALOGUE_PROFIL,
     CATEGORY_DOSSIER_CLIENT,
@@ -24,7 +23,7 @@ from .common import (
     profile_description,
 )
 from .profile import ProfileView
-from .update_contact import TEMPLATE
+from .update_contact import confirmation, contact_of
 
 SLUG = "update-contact-address"
 
@@ -33,31 +32,14 @@ def build(
     variables: Mapping[str, Any], view: ProfileView, options: BuildOptions
 ) -> list[Operation]:
     """The new address (when it differs) and the confirmation email."""
-    errors = ErrorCollector()
-    contact_id = variables["contact_id"]
-    contact = view.contacts.get(contact_id)
-    if contact is None:
-        errors.add("contact_id", messages.CONTACT_NOT_IN_PROFILE)
-        errors.raise_if_any()
-    assert contact is not None  # for the type checker: raise_if_any raised otherwise
+    contact = contact_of(variables, view)
     address = dict(variables["address"])
     if contact.address is not None and dict(contact.address) == address:
         return []
-    operations: list[Operation] = [UpdateContactAddress(contact_id=contact_id, address=address)]
-    if contact.email:
-        operations.append(
-            NotifyContact(
-                contact=contact_id,
-                template=TEMPLATE,
-                params={
-                    "organisation_id": view.organisation.id,
-                    "organisation_name": view.organisation.name,
-                    "changes": ["address"],
-                    "linking_credentials": False,
-                },
-            )
-        )
-    return operations
+    return [
+        UpdateContactAddress(contact_id=contact.id, address=address),
+        *confirmation(view, contact, ["address"], linking_credentials=False),
+    ]
 
 
 FIELDS = (
