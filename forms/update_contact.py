@@ -320,16 +320,19 @@ def _phone_operations(
 
 _SHOWN = {section: {"field": "sections", "contains": section} for section in SECTIONS}
 
+# The contact a modification of a contact is about (this form's and the address form's).
+CONTACT_FIELD = Field(
+    "contact_id",
+    "contact",
+    "Individu autorisé ou contact dans ce profil",
+    "Authorized individual or contact in this profile",
+    required=True,
+    choices_source="profile.contacts",
+)
+
 FIELDS = (
     profile_description(),
-    Field(
-        "contact_id",
-        "contact",
-        "Individu autorisé ou contact dans ce profil",
-        "Authorized individual or contact in this profile",
-        required=True,
-        choices_source="profile.contacts",
-    ),
+    CONTACT_FIELD,
     Field(
         "sections",
         "multi_choice",

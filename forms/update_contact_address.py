@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import BuildOptions, Field, FormDefinition
+from .base import BuildOptions, FormDefinition
 from .changeset import Operation, UpdateContactAddress
 from .common import (
     CATALOGUE_PROFIL,
@@ -23,7 +23,7 @@ from .common import (
     profile_description,
 )
 from .profile import ProfileView
-from .update_contact import confirmation, contact_of
+from .update_contact import CONTACT_FIELD, confirmation, contact_of
 
 SLUG = "update-contact-address"
 
@@ -44,14 +44,7 @@ def build(
 
 FIELDS = (
     profile_description(),
-    Field(
-        "contact_id",
-        "contact",
-        "Individu autorisé ou contact dans ce profil",
-        "Authorized individual or contact in this profile",
-        required=True,
-        choices_source="profile.contacts",
-    ),
+    CONTACT_FIELD,
     address_description("contact.address"),
     attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
 )
