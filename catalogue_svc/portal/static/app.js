@@ -99,11 +99,25 @@ const PROPAGATION =
 
 const pad = (n) => String(n).padStart(2, "0");
 
+// Times read on the service's clock, America/Montreal, whatever the zone of the person's machine:
+// the same time as in the emails (notifications/templates.py).
+const MONTREAL_CLOCK = new Intl.DateTimeFormat("fr-CA", {
+  timeZone: "America/Montreal",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
 function fmtDateTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())} h ${pad(d.getMinutes())}`;
+  const p = {};
+  for (const part of MONTREAL_CLOCK.formatToParts(d)) p[part.type] = part.value;
+  return `${p.year}-${p.month}-${p.day} ${p.hour} h ${p.minute}`;
 }
 
 function fmtDate(iso) {
