@@ -542,13 +542,15 @@ class RQTransport(Transport):
                 topics = [t for t, fresh in zip(topics, pipe.execute(), strict=True) if fresh]
             if not topics:
                 return
+            from .jobs import drain_topic  # jobs builds on this module: imported when used
+
             with self.redis.pipeline() as pipe:
                 for topic in topics:
                     queue = self.queues[
                         _handlers[topic].queue if topic in _handlers else "pipeline"
                     ]
                     queue.enqueue(
-                        "catalogue_svc.jobs.drain_topic",
+                        drain_topic,
                         topic,
                         job_timeout=300,
                         retry=Retry(max=3, interval=[1, 5, 15]),

@@ -8,13 +8,15 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from .. import audit, queue
+from workflows import State, Trigger
+
+from .. import audit
 from ..clock import now
 from ..db import db
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..profiles.models import Contact
 from ..requests import service as requests
-from ..requests.models import Request, RequestEvent
+from ..requests.models import Request
 
 NOT_IN_VALIDATION = "Cette demande n'est pas en validation par un agent (état : {label})."
 
@@ -31,7 +33,7 @@ def _get(number: str) -> Request:
 
 
 def _require_validation_state(request: Request) -> None:
-    if request.state != "agent_validation":
+    if request.state != State.AGENT_VALIDATION:
         import workflows
 
         raise Conflict(
@@ -47,27 +49,13 @@ def _claim_is_live(request: Request) -> bool:
     )
 
 
-def _history(request: Request, trigger: str, agent: requests.Actor, reason: str | None) -> None:
-    db.session.add(
-        RequestEvent(
-            request_id=request.id,
-            at=now(),
-            trigger=trigger,
-            from_state=request.state,
-            to_state=request.state,
-            actor_account_id=agent.account_id,
-            actor_kind="agent",
-            actor_name=agent.name,
-            reason=reason,
-            version=None,
-        )
-    )
-
-
 # What the queue shows: the requests waiting for an agent's decision, and those whose apply
 # failed (an agent reads the reason and retries once the cause is fixed).
-QUEUE_STATES = ("agent_validation", "failed")
-ACTIONS = {"agent_validation": ["claim", "release", "approve", "reject"], "failed": ["retry"]}
+QUEUE_STATES = (State.AGENT_VALIDATION, State.FAILED)
+ACTIONS: dict[str, list[str]] = {
+    State.AGENT_VALIDATION: ["claim", "release", Trigger.APPROVE.value, Trigger.REJECT.value],
+    State.FAILED: [Trigger.RETRY.value],
+}
 
 
 def queue_page(
@@ -123,7 +111,7 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
         update(Request)
         .where(
             Request.id == request.id,
-            Request.state == "agent_validation",
+            Request.state == State.AGENT_VALIDATION,
             or_(
                 Request.claimed_by_account_id.is_(None),
                 Request.claimed_by_account_id == agent.account_id,
@@ -136,7 +124,7 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("Cette demande est déjà prise en charge par un autre agent.")
-    _history(request, "claim", agent, None)
+    requests.record(request, "claim", agent)
     audit.record(
         "request.claim",
         actor_account_id=agent.account_id,
@@ -162,7 +150,7 @@ def release(number: str, agent: requests.Actor) -> dict[str, Any]:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("Vous n'avez pas pris cette demande en charge.")
-    _history(request, "release", agent, None)
+    requests.record(request, "release", agent)
     db.session.commit()
     db.session.refresh(request)
     return requests.summary(request)
@@ -257,12 +245,8 @@ def approve(
             )
         if create_new_contact and candidates:
             reason = "Nouveau contact créé malgré les doublons possibles (décision de l'agent)."
-    requests.transition(request, "approve", agent, reason=reason, values=values)
-    queue.emit(
-        requests.APPLY_TOPIC,
-        {"request_id": request.id},
-        dedupe_key=f"apply:{request.id}:{request.version}",
-    )
+    # Entering approved schedules the apply (requests.lifecycle.ON_ENTER).
+    requests.transition(request, Trigger.APPROVE, agent, reason=reason, values=values)
     db.session.commit()
     return requests.summary(request)
 
@@ -274,14 +258,14 @@ def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
     request = _get(number)
     _require_validation_state(request)
     _require_own_claim(request, agent)
+    # Entering rejected queues the submitter's email (requests.lifecycle.ON_ENTER).
     requests.transition(
         request,
-        "reject",
+        Trigger.REJECT,
         agent,
         reason=reason.strip(),
         values={"reason": reason.strip(), "claimed_by_account_id": None, "claimed_at": None},
     )
-    requests.notify_rejected(request)
     db.session.commit()
     return requests.summary(request)
 
@@ -289,12 +273,8 @@ def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
 def retry(number: str, agent: requests.Actor) -> dict[str, Any]:
     """Send a failed request back to apply (after the agent fixed the cause)."""
     request = _get(number)
-    requests.transition(request, "retry", agent, values={"reason": None})
-    queue.emit(
-        requests.APPLY_TOPIC,
-        {"request_id": request.id},
-        dedupe_key=f"apply:{request.id}:{request.version}",
-    )
+    # Back to approved: the apply is scheduled again (requests.lifecycle.ON_ENTER).
+    requests.transition(request, Trigger.RETRY, agent, values={"reason": None})
     db.session.commit()
     return requests.summary(request)
 

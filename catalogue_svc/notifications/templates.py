@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
 
 SIGNATURE = {
     "fr": "\n\n--\nServices en ligne\nCe courriel est envoyé automatiquement; n'y répondez pas.",
@@ -130,12 +133,24 @@ def _say(value: object, language: str) -> object:
     return value
 
 
+class _Params(dict[str, object]):
+    """A template's values; a placeholder its row lacks is written as nothing.
+
+    An email is rendered when it is sent, from the parameters stored with its outbox row: a row
+    queued before a template gained a placeholder must still go out (never dropped), not fail
+    at every attempt until it is exhausted."""
+
+    def __missing__(self, key: str) -> str:
+        log.warning("email parameter missing", extra={"fields": {"parameter": key}})
+        return ""
+
+
 def render(name: str, language: str, params: dict[str, object]) -> tuple[str, str]:
     """Subject and body of template ``name`` in ``language`` (French when unknown)."""
     template = TEMPLATES[name]
     lang = language if language in template.subject else "fr"
     merged = {**template.defaults, **params}
-    values = {k: _say(v, lang) for k, v in merged.items() if not isinstance(v, Text)}
+    values = _Params({k: _say(v, lang) for k, v in merged.items() if not isinstance(v, Text)})
     values.update({k: v[lang].format_map(values) for k, v in merged.items() if isinstance(v, Text)})
     subject = template.subject[lang].format_map(values)
     body = template.body[lang].format_map(values) + SIGNATURE[lang]

@@ -22,6 +22,7 @@ register(
                 '{visible_at} at the latest.\n\nFollow your requests in "My requests".'
             ),
         },
+        defaults={"summary": ""},
     ),
 )
 

@@ -1206,7 +1206,7 @@ def test_a_failure_in_the_same_drain_costs_no_request_its_emails(make_app, mailb
     horse killed between the release and the commit loses them the same way: seen once in 16
     nemesis runs). Fixed by ``db.begin_writing()`` before the savepoint."""
     from catalogue_svc import queue
-    from catalogue_svc.requests import service
+    from catalogue_svc.requests import handlers, service
 
     app = make_app()
     firm = guide_firm(app)
@@ -1224,14 +1224,14 @@ def test_a_failure_in_the_same_drain_costs_no_request_its_emails(make_app, mailb
             assert status == 202
         queue.drain(service.CHECK_TOPIC)
         first, second = db.session.scalars(select(Request.id).order_by(Request.id)).all()
-        original = service.apply_operation
+        original = handlers.apply_operation
 
         def apply_operation(operation: Any, index: int, ctx: Any) -> Any:
             if ctx.request_id == second:
                 raise RuntimeError("the second request's apply fails")
             return original(operation, index, ctx)
 
-        monkeypatch.setattr(service, "apply_operation", apply_operation)
+        monkeypatch.setattr(handlers, "apply_operation", apply_operation)
         queue.drain(service.APPLY_TOPIC)
         db.session.rollback()
         assert db.session.get(Request, first).state == "applied"

@@ -82,7 +82,7 @@ def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs,
     its first operations are undone, and the other requests of the same batch are applied."""
     from catalogue_svc.profiles.apply import ApplyError
     from catalogue_svc.profiles.models import Contact, ProfileChange
-    from catalogue_svc.requests import service
+    from catalogue_svc.requests import handlers
 
     firm = guide_firm(app)
     account = create_account(app)
@@ -100,14 +100,14 @@ def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs,
         db.session.commit()
         third = db.session.scalars(select(Request.id).order_by(Request.id)).all()[2]
 
-    real = service.apply_operation
+    real = handlers.apply_operation
 
     def fail_third_after_its_first_operation(operation, index, ctx):
         if ctx.request_id == third and index == 1:
             raise ApplyError("Panne injectée au deuxième changement.")
         return real(operation, index, ctx)
 
-    monkeypatch.setattr(service, "apply_operation", fail_third_after_its_first_operation)
+    monkeypatch.setattr(handlers, "apply_operation", fail_third_after_its_first_operation)
     run_jobs()
     with app.app_context():
         states = {r.id: r.state for r in db.session.scalars(select(Request))}
@@ -232,7 +232,7 @@ def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
     """The chunk's deferred compare-and-set finds a request that changed since it was read:
     nothing of the chunk is kept, and its messages run again one by one."""
     from catalogue_svc.errors import Conflict
-    from catalogue_svc.requests import service
+    from catalogue_svc.requests import chunk, service
 
     firm, account = _rebecca(app)
     with app.app_context():
@@ -248,7 +248,7 @@ def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
                 .values(version=Request.__table__.c.version + 1)
             )
             with pytest.raises(Conflict):
-                service._finish_chunk()
+                chunk.finish()
         finally:
             db.session.rollback()
             db.session.info.pop("in_chunk", None)

@@ -365,7 +365,11 @@ class PipelineMachine(RuleBasedStateMachine):
                 else None
             )
             if self._expect(
-                lambda: agents.approve(number, actor, merge_id),
+                # Without a merge the agent chooses a new contact (a probable duplicate needs
+                # that choice said).
+                lambda: agents.approve(
+                    number, actor, merge_id, create_new_contact=merge_id is None
+                ),
                 state == "agent_validation" and free,
                 f"approve from {state}",
             ):

@@ -15,7 +15,7 @@ from catalogue_svc.db import db
 from catalogue_svc.profiles.models import ContactPhone, ContactRelation
 from catalogue_svc.profiles.snapshot import contacts_view, profile_view
 from catalogue_svc.queue import OutboxMessage
-from catalogue_svc.requests import service
+from catalogue_svc.requests import service, sql
 from catalogue_svc.requests.models import (
     IdempotencyKey,
     Request,
@@ -190,7 +190,7 @@ def test_a_key_raced_by_another_submission_answers_the_winner(app, firm, respons
     first = submit(responsable, firm, "update-contact", rename(firm), **key)
     # The read no longer sees the stored key, as if the winner had not committed yet.
     blind = access_statement().add_columns(literal(None), literal(None), literal(None))
-    monkeypatch.setattr(service, "_access_and_key_query", lambda: blind)
+    monkeypatch.setattr(sql, "access_and_key_query", lambda: blind)
     again = submit(responsable, firm, "update-contact", rename(firm), **key)
     assert (again.status_code, again.json) == (202, first.json)
     other = submit(responsable, firm, "update-contact", {**rename(firm), "first_name": "Z"}, **key)

@@ -412,3 +412,24 @@ def test_concurrent_calls_give_the_sequential_results() -> None:
     for results in runs:
         assert results == expected
     assert wf_requests._MACHINE.models == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "facts", "expected"),
+    [
+        ("never", {}, False),
+        ("never", {"conflicts": True}, True),
+        ("always", {}, True),
+        ("client_number_or_candidates", {}, False),
+        ("client_number_or_candidates", {"client_number": True}, True),
+        ("client_number_or_candidates", {"candidates": True}, True),
+        ("never", {"candidates": True, "client_number": True}, False),
+    ],
+)
+def test_an_agent_validates_a_client_number_a_candidate_or_a_conflict(rule, facts, expected):
+    """The guide's rule: a client number or a possible duplicate sends the request to an agent;
+    a conflict with another pending request always does."""
+    from workflows import needs_agent
+
+    given = {"conflicts": False, "candidates": False, "client_number": False, **facts}
+    assert needs_agent(rule, **given) is expected

@@ -1,0 +1,141 @@
+"""What a request reads as: its summary, its detail, who may read it, *Mes demandes*."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+import workflows
+from forms import registry, sentences
+
+from ..access import ProfileAccess, profile_access
+from ..clock import now
+from ..db import db
+from ..errors import NotFound
+from ..profiles.models import Organisation
+from .conflicts import linked
+from .models import Request, RequestComment
+
+
+def summary(request: Request) -> dict[str, Any]:
+    """The short form of a request (as answered to a submission and in lists)."""
+    form = registry.get(request.form_slug)
+    return {
+        "number": request.number,
+        "item": request.form_slug,
+        "title": form.title_fr if form else request.form_slug,
+        "state": request.state,
+        "state_label": workflows.label(request.state),
+        "profile_id": request.organisation_id,
+        "submitted_at": request.created_at.isoformat(),
+        "submitted_by": request.submitted_by_name,
+        "applied_at": request.applied_at.isoformat() if request.applied_at else None,
+        "visible_at": request.visible_at.isoformat() if request.visible_at else None,
+    }
+
+
+def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
+    """Everything about a request that its reader may see."""
+    body = summary(request)
+    labels = request.labels or {}
+    body["organisation"] = _organisation_name(request.organisation_id)
+    body["operations"] = sentences.describe(request.changeset, labels)
+    body["contacts"] = [
+        {"id": int(contact_id), "name": name}
+        for contact_id, name in (labels.get("contacts") or {}).items()
+    ]
+    body["variables"] = request.variables
+    body["reason"] = request.reason
+    body["history"] = [
+        {
+            "at": e.at.isoformat(),
+            "trigger": e.trigger,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "to_state_label": workflows.label(e.to_state) if e.to_state else None,
+            "actor": e.actor_name,
+            "reason": e.reason,
+        }
+        for e in request.events
+    ]
+    comments = db.session.scalars(
+        select(RequestComment)
+        .where(RequestComment.request_id == request.id)
+        .order_by(RequestComment.id)
+    ).all()
+    body["comments"] = [
+        {
+            "at": c.created_at.isoformat(),
+            "author": c.author_name,
+            "author_kind": c.author_kind,
+            "body": c.body,
+            "internal": c.internal,
+        }
+        for c in comments
+        if for_agent or not c.internal
+    ]
+    body["visibility"] = (
+        {
+            "visible_at": request.visible_at.isoformat(),
+            "visible": bool(request.visible_at and request.visible_at <= now()),
+        }
+        if request.visible_at
+        else None
+    )
+    body["linked_requests"] = linked(request)
+    if for_agent:
+        body["duplicate_candidates"] = request.duplicate_candidates or []
+        body["claimed_by_account_id"] = request.claimed_by_account_id
+        body["changeset"] = request.changeset
+        body["merge_with_contact_id"] = request.merge_with_contact_id
+    return body
+
+
+def _organisation_name(organisation_id: int) -> dict[str, Any]:
+    organisation = db.session.get(Organisation, organisation_id)
+    assert organisation is not None  # a request's organisation is never deleted
+    return {
+        "id": organisation.id,
+        "name": organisation.name,
+        "client_number": organisation.client_number,
+    }
+
+
+def get_for_account(number: str, account_id: int, *, role: str) -> tuple[Request, bool]:
+    """A request the account may read, and whether it reads as an agent; 404 otherwise.
+
+    Visible to agents, to its submitter while they still have access to the profile, and to
+    those who may manage the organisation (responsables, administrateurs, dirigeants). Anyone
+    else gets the same 404 as for a number that does not exist: numbers are sequential, and a
+    different answer would let a member walk the firm's requests.
+    """
+    request = db.session.scalar(select(Request).where(Request.number == number))
+    if request is None:
+        raise NotFound()
+    if role == "agent":
+        return request, True
+    access = profile_access(account_id, request.organisation_id)
+    if access is None:
+        raise NotFound()
+    if request.submitted_by_account_id != account_id and not access.can_manage:
+        raise NotFound()
+    return request, False
+
+
+def list_for_profile(
+    access: ProfileAccess, *, state: str | None, page: int, per_page: int
+) -> dict[str, Any]:
+    """*Mes demandes*: the profile's requests, newest first."""
+    stmt = select(Request).where(Request.organisation_id == access.organisation_id)
+    if not access.can_manage:
+        stmt = stmt.where(Request.submitted_by_account_id == access.account_id)
+    if state:
+        stmt = stmt.where(Request.state == state)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(
+        stmt.order_by(Request.created_at.desc(), Request.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return {"items": [summary(r) for r in rows], "page": page, "per_page": per_page, "total": total}
