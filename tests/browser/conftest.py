@@ -261,12 +261,29 @@ class Screens:
     folder: Path
     size: dict[str, int]
     problems: list[str] = field(default_factory=list)
-    count: int = 0
+    prefix: str = ""
     axe: str = ""
+    portal: Any = None
+    counter: list[int] = field(default_factory=lambda: [0])
+    others: list[Screens] = field(default_factory=list)
+
+    def another(self, who: str) -> Screens:
+        """A second person's browser (a new context), its screens in the same folder."""
+        page = _new_page(self.page.context.browser, self.portal, self.size)
+        page.on("pageerror", lambda exc: self.problems.append(f"erreur JavaScript : {exc}"))
+        other = Screens(
+            page=page, folder=self.folder, size=self.size, problems=self.problems, prefix=who
+        )
+        other.portal = self.portal
+        other.counter = self.counter
+        self.others.append(other)
+        return other
 
     def look(self, name: str) -> None:
         """Screenshot ``name`` at both sizes; note any overflow at 390 px and axe violation."""
-        self.count += 1
+        self.counter[0] += 1
+        if self.prefix:
+            name = f"{self.prefix}, {name}"
         plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
         slug = re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -285,7 +302,8 @@ class Screens:
                 for violation in self._axe():
                     self.problems.append(f"{name} ({label}) : axe {violation}")
                 self.page.screenshot(
-                    path=str(self.folder / f"{self.count:02d}-{slug}-{label}.png"), full_page=True
+                    path=str(self.folder / f"{self.counter[0]:02d}-{slug}-{label}.png"),
+                    full_page=True,
                 )
         finally:
             self.page.set_viewport_size(self.size)
@@ -339,10 +357,12 @@ def _screens(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"erreur JavaScript : {exc}"))
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")
-    seen = Screens(page=page, folder=SCREENSHOTS / name, size=size)
+    seen = Screens(page=page, folder=SCREENSHOTS / name, size=size, portal=portal)
     try:
         yield seen
     finally:
+        for other in seen.others:
+            other.page.context.close()
         page.context.close()
     problems = errors + seen.problems
     assert not problems, "à l'écran :\n" + "\n".join(dict.fromkeys(problems))

@@ -30,7 +30,10 @@ def open_add_form(page) -> None:
     expect(page.get_by_role("heading", name=ADD, level=1)).to_be_visible()
 
 
-def fill_new_member(page, first: str, last: str, email: str) -> None:
+def fill_new_member(
+    page, first: str, last: str, email: str, *, birth: str = "1990-05-17", client: str = ""
+) -> None:
+    """« Le contact n'existe pas » and the new member's information, as a Membre du personnel."""
     page.get_by_label("Le contact n'existe pas").check()
     group = page.get_by_role(
         "group", name=re.compile("Informations personnelles du nouveau membre")
@@ -38,8 +41,10 @@ def fill_new_member(page, first: str, last: str, email: str) -> None:
     expect(group).to_be_visible()
     group.get_by_label(re.compile("^Prénom")).fill(first)
     group.get_by_label(re.compile("^Nom")).fill(last)
-    group.get_by_label(re.compile("^Date de naissance")).fill("1990-05-17")
+    group.get_by_label(re.compile("^Date de naissance")).fill(birth)
     group.get_by_label(re.compile("^Adresse courriel")).fill(email)
+    if client:
+        group.get_by_label(re.compile("^Numéro de client")).fill(client)
     page.get_by_role("group", name=re.compile("^Choisir la relation à ajouter")).get_by_role(
         "radio", name="Membre du personnel"
     ).check()
