@@ -23,7 +23,7 @@ def submit_member(page, first: str, last: str, email: str, birth: str, client: s
     open_add_form(page)
     fill_new_member(page, first, last, email, birth=birth, client=client)
     attest(page)
-    page.get_by_role("button", name="Soumettre").click()
+    page.get_by_role("button", name="Soumettre", exact=True).click()
     expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
     expect(page.get_by_text("État : Soumise")).to_be_visible()
     return page.locator(".alert--success strong").inner_text()

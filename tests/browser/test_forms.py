@@ -68,7 +68,7 @@ def test_a_new_member_without_client_number_is_applied_and_gets_credentials(
     fill_new_member(page, "Léa", "Côté", "lea.cote@laforce-comptable.example")
     attest(page)
     screens.look("Ajouter un membre, rempli")
-    page.get_by_role("button", name="Soumettre").click()
+    page.get_by_role("button", name="Soumettre", exact=True).click()
     expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
     screens.look("Demande soumise")
     page.get_by_role("link", name="Suivre la demande").click()

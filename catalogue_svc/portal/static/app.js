@@ -2695,12 +2695,22 @@ function phonesNode(field, model, scope) {
   const node = baseNode(field, model, scope, wrapper, slot, []);
   wrapper.insertBefore(node.current, rowsEl);
   const rows = [];
+  // Optional phones: no asterisk on a row's fields (a person may give no phone at all); those a
+  // given number needs say so in their help.
+  const IF_GIVEN = "Obligatoire si vous inscrivez un numéro.";
   const rowField = {
     name: "phone",
     type: "group",
     label: field.label,
     required: false,
-    fields: field.fields || [],
+    fields: (field.fields || []).map((f) =>
+      field.required || !f.required
+        ? f
+        : Object.assign({}, f, {
+            required: false,
+            help: f.help ? `${f.help} ${IF_GIVEN}` : IF_GIVEN,
+          }),
+    ),
   };
   const relabel = () => {
     rows.forEach((row, i) => {
