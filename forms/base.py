@@ -356,6 +356,70 @@ def _same(a: Any, b: Any) -> bool:
 Lookup = Callable[[str], tuple[bool, Any]]
 
 
+Condition = Callable[[Lookup], "bool | None"]
+
+
+def _always(lookup: Lookup) -> bool | None:
+    return True
+
+
+def compile_condition(condition: Mapping[str, Any] | None) -> Condition:
+    """A ``shown_when`` as a function of a lookup (see :func:`condition_met`), built once per
+    schema: validation runs on every submission and in every pipeline chunk."""
+    if not condition:
+        return _always
+    if isinstance(condition.get("all"), list | tuple):
+        parts = [compile_condition(c) for c in condition["all"]]
+
+        def all_met(lookup: Lookup) -> bool | None:
+            met = [part(lookup) for part in parts]
+            return False if False in met else None if None in met else True
+
+        return all_met
+    if isinstance(condition.get("any"), list | tuple):
+        parts = [compile_condition(c) for c in condition["any"]]
+
+        def any_met(lookup: Lookup) -> bool | None:
+            met = [part(lookup) for part in parts]
+            return True if True in met else None if None in met else False
+
+        return any_met
+    name = condition["field"]
+    if "equals" in condition:
+        expected = condition["equals"]
+
+        def equals(lookup: Lookup) -> bool | None:
+            known, value = lookup(name)
+            if not known:
+                return None
+            return (expected is False and value is None) or _same(value, expected)
+
+        return equals
+    if "contains" in condition:
+        wanted = condition["contains"]
+
+        def contains(lookup: Lookup) -> bool | None:
+            known, value = lookup(name)
+            if not known:
+                return None
+            return isinstance(value, list | tuple) and any(_same(v, wanted) for v in value)
+
+        return contains
+    if isinstance(condition.get("in"), list | tuple):
+        among = list(condition["in"])
+
+        def among_values(lookup: Lookup) -> bool | None:
+            known, value = lookup(name)
+            return any(_same(v, value) for v in among) if known else None
+
+        return among_values
+
+    def unknown_operator(lookup: Lookup) -> bool | None:
+        return True if lookup(name)[0] else None
+
+    return unknown_operator
+
+
 def condition_met(condition: Mapping[str, Any] | None, lookup: Lookup) -> bool | None:
     """Whether a ``shown_when`` is met, as ``conditionMet`` in ``app.js`` evaluates it; ``None``
     when it depends on a value that did not load.
@@ -363,29 +427,7 @@ def condition_met(condition: Mapping[str, Any] | None, lookup: Lookup) -> bool |
     ``equals`` (``false`` also matches an absent or null value), ``contains`` (a list holding the
     value), ``in`` (the value among a list), ``all`` and ``any`` of conditions.
     """
-    if not condition:
-        return True
-    if isinstance(condition.get("all"), list | tuple):
-        met = [condition_met(c, lookup) for c in condition["all"]]
-        return False if False in met else None if None in met else True
-    if isinstance(condition.get("any"), list | tuple):
-        met = [condition_met(c, lookup) for c in condition["any"]]
-        return True if True in met else None if None in met else False
-    known, value = lookup(condition["field"])
-    if not known:
-        return None
-    if "equals" in condition:
-        expected = condition["equals"]
-        if expected is False and value is None:
-            return True
-        return _same(value, expected)
-    if "contains" in condition:
-        return isinstance(value, list | tuple) and any(
-            _same(v, condition["contains"]) for v in value
-        )
-    if isinstance(condition.get("in"), list | tuple):
-        return any(_same(v, value) for v in condition["in"])
-    return True
+    return compile_condition(condition)(lookup)
 
 
 @dataclass(frozen=True)
@@ -398,10 +440,15 @@ class Submission:
     original: Mapping[str, Any]
     shown: Mapping[str, bool | None]
     lookup: Lookup
+    # The fields' conditions already evaluated, by identity (a form reuses its condition dicts).
+    evaluated: Mapping[int, bool | None] = field(default_factory=dict)
 
     def met(self, condition: Mapping[str, Any]) -> bool | None:
         """Whether ``condition`` (a ``shown_when``) is met by these values (see
         :func:`condition_met`)."""
+        key = id(condition)
+        if key in self.evaluated:
+            return self.evaluated[key]
         return condition_met(condition, self.lookup)
 
     def given(self, name: str) -> bool:
@@ -496,6 +543,10 @@ def schema_of(
         for spec in specs
         if spec.shown_when is not None and spec.type not in DISPLAY_ONLY_TYPES
     ]
+    # Each distinct condition is evaluated once per load (fields shown together share theirs).
+    conditions = {
+        id(spec.shown_when): compile_condition(spec.shown_when) for spec, _ in conditional
+    }
     # A field that is required and absent did not load: a condition on it is not judged.
     always_required = frozenset(s.name for s in specs if s.required and s.shown_when is None)
 
@@ -511,10 +562,17 @@ def schema_of(
                     return True, data[field_name]
                 return field_name not in original and field_name not in always_required, None
 
-            shown = {spec.name: condition_met(spec.shown_when, lookup) for spec, _ in conditional}
+            evaluated = {key: met(lookup) for key, met in conditions.items()}
+            shown = {spec.name: evaluated[id(spec.shown_when)] for spec, _ in conditional}
             errors = ErrorCollector()
             for spec, hidden in conditional:
-                if shown[spec.name] is False:
+                if spec.name not in original:
+                    if shown[spec.name] and spec.required:
+                        errors.add(
+                            spec.name,
+                            messages.CHOOSE_AT_LEAST_ONE if spec.many else messages.REQUIRED,
+                        )
+                elif shown[spec.name] is False:
                     if present(original, spec.name) and not spec.accepted_when_hidden:
                         errors.add(spec.name, hidden)
                 elif shown[spec.name] and spec.required:
@@ -523,7 +581,7 @@ def schema_of(
                     elif not spec.many and original.get(spec.name) is None:
                         errors.add(spec.name, messages.REQUIRED)
             if rules is not None:
-                rules(Submission(data, original, shown, lookup), errors)
+                rules(Submission(data, original, shown, lookup, evaluated), errors)
             if errors:
                 raise ValidationError(errors.errors)
 
