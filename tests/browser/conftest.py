@@ -378,27 +378,42 @@ _people = iter(range(1, 10_000))
 
 
 def firm_responsable(portal: Portal, *, first_name: str = "Rebecca") -> str:
-    """A new confirmed account linked to the demo responsable's contact at the firm (set up in
-    the database, as a redeemed courriel explicatif would); returns its email (password
-    ``PASSWORD``)."""
+    """A new responsable of the firm (her contact and relation) and her confirmed account,
+    linked to the firm's profile, set up in the database as a redeemed courriel explicatif
+    would leave them; returns the account's email (password ``PASSWORD``)."""
+    import datetime as dt
+
     from sqlalchemy import select
 
-    from catalogue_svc.profiles.models import Contact, Organisation
+    from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation
     from tests.accounts_helpers import create_account, link_account
 
-    email = f"responsable-{next(_people)}@laforce-comptable.example"
+    number = next(_people)
+    email = f"responsable-{number}@laforce-comptable.example"
     with portal.db() as session:
-        contact = session.scalar(select(Contact).where(Contact.email == REBECCA))
         firm = session.scalar(select(Organisation).where(Organisation.client_number == FIRM_NUMBER))
-        assert contact is not None and firm is not None
+        assert firm is not None
+        contact = Contact(first_name=first_name, last_name=f"Responsable-{number}", email=email)
+        session.add(contact)
+        session.flush()
+        session.add(
+            ContactRelation(
+                contact_id=contact.id,
+                organisation_id=firm.id,
+                type="responsable",
+                start_date=dt.date(2024, 1, 1),
+            )
+        )
+        session.commit()
+        contact_id, firm_id = contact.id, firm.id
         account = create_account(
             portal.app,
             email=email,
             password=PASSWORD,
             first_name=first_name,
-            last_name="Descoteaux-Laforce",
+            last_name=f"Responsable-{number}",
         )
-        link_account(portal.app, account.id, contact_id=contact.id, organisation_id=firm.id)
+        link_account(portal.app, account.id, contact_id=contact_id, organisation_id=firm_id)
     return email
 
 
