@@ -27,6 +27,7 @@ def summary(request: Request) -> dict[str, Any]:
         "title": form.title_fr if form else request.form_slug,
         "state": request.state,
         "state_label": workflows.label(request.state),
+        "awaiting_system": request.state in workflows.AWAITING_SYSTEM,
         "profile_id": request.organisation_id,
         "submitted_at": request.created_at.isoformat(),
         "submitted_by": request.submitted_by_name,

@@ -40,6 +40,12 @@ class RequestSummarySchema(StrictSchema):
     title = fields.String()
     state = fields.String()
     state_label = fields.String()
+    awaiting_system = fields.Boolean(
+        metadata={
+            "description": "Vrai quand la prochaine étape revient au service (vérification des "
+            "doublons, application) : l'état changera sans intervention de personne"
+        }
+    )
     profile_id = fields.Integer()
     submitted_at = fields.String()
     submitted_by = fields.String()

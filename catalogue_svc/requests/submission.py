@@ -97,6 +97,7 @@ def submit(
         "title": form.title_fr,
         "state": "submitted",
         "state_label": workflows.label("submitted"),
+        "awaiting_system": workflows.State.SUBMITTED in workflows.AWAITING_SYSTEM,
         "profile_id": profile_id,
         "submitted_at": created_at.isoformat(),
         "submitted_by": account_name,

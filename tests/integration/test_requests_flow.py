@@ -137,14 +137,19 @@ def test_redelivered_messages_take_effect_once(app, firm, responsable, run_jobs)
 def test_client_number_sends_the_request_to_an_agent(app, firm, responsable, run_jobs, mailbox):
     """A member who already has a client number waits for an agent, who approves it."""
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
-    number = submit(responsable, firm, "add-relation", variables).json["number"]
+    answer = submit(responsable, firm, "add-relation", variables).json
+    number = answer["number"]
+    assert answer["awaiting_system"] is True  # the duplicate check is the service's to run
     run_jobs()
     assert state_of(number) == "agent_validation"
+    # An agent owes the next step now: the portal stops asking again.
+    assert responsable.get(f"/api/requests/{number}").json["awaiting_system"] is False
     agent = login_client(app, role="agent", first_name="Alex", last_name="Agent")
     queue_page = agent.get("/api/agent/queue").json
     assert [i["number"] for i in queue_page["items"]] == [number]
     assert agent.post(f"/api/agent/requests/{number}/claim").status_code == 200
     assert agent.post(f"/api/agent/requests/{number}/approve", json={}).status_code == 200
+    assert responsable.get(f"/api/requests/{number}").json["awaiting_system"] is True
     run_jobs()
     assert state_of(number) == "applied"
     history = responsable.get(f"/api/requests/{number}").json["history"]

@@ -268,7 +268,9 @@ async function loadProfiles(force) {
 
 /** French order of names, whatever their case and accents (« BÉRARD » beside « Bérard »). */
 const frenchOrder = new Intl.Collator("fr-CA", { sensitivity: "base", numeric: true });
-const byName = (a, b) => frenchOrder.compare(a.name, b.name);
+const byName = (a, b) =>
+  frenchOrder.compare(a.last_name || a.name, b.last_name || b.name) ||
+  frenchOrder.compare(a.first_name || "", b.first_name || "");
 
 /** Every row of a paginated list (the contacts of a profile, for filters and current values). */
 async function loadContacts(pid) {
@@ -835,6 +837,10 @@ async function route() {
 }
 
 async function render(view, params, query) {
+  // A new screen: the status region no longer speaks of the last one (a logout must not keep
+  // « Demande … soumise. » for the next person at this computer).
+  const live = document.getElementById("announcer");
+  if (live) live.textContent = "";
   const main = document.getElementById("contenu");
   const root = h("div", { class: "view" });
   main.replaceChildren(root);
@@ -961,6 +967,8 @@ function renderChrome(ctx) {
 }
 
 async function logOut() {
+  const live = document.getElementById("announcer");
+  if (live) live.textContent = "";
   await api("DELETE", "/api/session", { allow401: true });
   state.profiles = null;
   state.currentPid = null;
@@ -3182,6 +3190,42 @@ async function viewRequest(root, ctx) {
   );
   root.append(h("h2", null, "Suivi"), historyTable(r.history));
   root.append(commentsSection(r, reload, false));
+  if (r.awaiting_system) followRequest(root, ctx, r);
+}
+
+/** While the service moves a request on its own (duplicate check, apply), its page follows it:
+ * it asks again after 1, 2, 4… seconds (15 at most, for 10 minutes) and, once the state changed,
+ * shows the page again where it stands, without moving the focus, and says the new state. A
+ * comment being typed is never thrown away: the page then offers to show the new state. */
+function followRequest(root, ctx, r) {
+  const hash = location.hash;
+  const started = Date.now();
+  let wait = 1000;
+  const here = () => root.isConnected && location.hash === hash;
+  const check = async () => {
+    if (!here() || Date.now() - started > 600000) return;
+    const res = await api("GET", `/api/requests/${encodeURIComponent(r.number)}`);
+    if (!here()) return;
+    if (!res.ok || res.data.state === r.state) {
+      wait = Math.min(wait * 2, 15000);
+      window.setTimeout(check, wait);
+      return;
+    }
+    const news = `La demande est maintenant à l'état « ${res.data.state_label} ».`;
+    const typing = Array.from(root.querySelectorAll("textarea")).some((t) => t.value.trim());
+    if (typing) {
+      const show = h("button", { type: "button", class: "button button--secondary" }, "Afficher");
+      show.addEventListener("click", () => route());
+      root.prepend(h("div", { class: "alert alert--info", role: "status" }, h("p", null, news), show));
+      return;
+    }
+    const scroll = window.scrollY;
+    root.replaceChildren();
+    await viewRequest(root, Object.assign({}, ctx, { focus: false }));
+    window.scrollTo(0, scroll);
+    announce(news);
+  };
+  window.setTimeout(check, wait);
 }
 
 // ------------------------------------------------------------------------------------- Mes dossiers autorisés
