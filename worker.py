@@ -27,6 +27,7 @@ from rq import SimpleWorker, Worker
 from rq.timeouts import BaseDeathPenalty, JobTimeoutException, UnixSignalDeathPenalty
 
 from catalogue_svc import create_app, jobs, queue
+from catalogue_svc.config import ConfigError, load_settings
 from catalogue_svc.db import db
 from catalogue_svc.logs import configure
 
@@ -113,24 +114,25 @@ def _forget_connections_after_fork(app) -> None:  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> None:
     """Start one worker on one queue, with a sweeper thread; start again if RQ gives up."""
+    try:
+        # Checked before anything starts: a bad setting stops here with its French message.
+        defaults = load_settings()
+    except ConfigError as exc:
+        raise SystemExit(f"Configuration invalide : {exc}") from None
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("queue", nargs="?", default=os.environ.get("CATALOGUE_QUEUE", "pipeline"))
+    parser.add_argument("queue", nargs="?", default=defaults.worker_queue)
     parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     parser.add_argument("--fork", action="store_true", help="fork a work-horse per job")
-    parser.add_argument(
-        "--sweep-interval",
-        type=float,
-        default=float(os.environ.get("CATALOGUE_SWEEP_INTERVAL", "10")),
-    )
+    parser.add_argument("--sweep-interval", type=float, default=defaults.sweep_interval)
     parser.add_argument(
         "--job-timeout",
         type=int,
-        default=int(os.environ.get("CATALOGUE_JOB_TIMEOUT") or 0),
+        default=defaults.job_timeout,
         help="kill a job after this many seconds (default: the timeout it was enqueued with)",
     )
     args = parser.parse_args(argv)
 
-    configure()
+    configure(defaults.log_level)
     app = create_app({"CATALOGUE_QUEUE_MODE": "rq"})
     settings = app.config["CATALOGUE_SETTINGS"]
     if not settings.redis_url:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import ENV_KEYS, load_settings
+from .config import ENV_KEYS, environment, load_settings
 
 __all__ = ["create_app"]
 
@@ -20,8 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     over the process environment, and any Flask config key (``TESTING``…).
     """
     config = dict(config or {})
-    env = {**os.environ, **{k: str(v) for k, v in config.items() if k in ENV_KEYS}}
-    settings = load_settings(env)
+    settings = load_settings(environment(config))
 
     app = Flask(__name__, instance_path=settings.instance_path)
     app.config.update(

@@ -5,13 +5,42 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
-class ConfigError(Exception):
-    """A setting is missing or malformed; the message names the variable."""
+class ConfigError(SystemExit):
+    """A setting is missing or malformed; the message names the variable.
+
+    A ``SystemExit``: whatever starts the service (``flask …``, ``worker.py``, gunicorn's master
+    through ``gunicorn.conf.py``) stops with this French sentence on stderr and status 1, not a
+    traceback, and no ``except Exception`` on the way can swallow it and start half-configured.
+    """
+
+    def __str__(self) -> str:
+        return str(self.code)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+WORKER_QUEUES = ("pipeline", "email")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the mail relay (``CATALOGUE_SMTP_*``); the password is never logged."""
+
+    host: str
+    port: int
+    # "starttls": plain connection upgraded with STARTTLS (required, never opportunistic: a relay
+    # that does not offer it fails the send instead of sending in clear); "tls": TLS from the
+    # first byte (smtps://); "none": clear text, for a relay on the same machine or network.
+    security: str = "none"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+    # Verification of the relay's certificate is always on; a private CA is trusted with a file.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +64,18 @@ class Settings:
     outbox_lease_seconds: int = 120
     # Unset: /metrics answers only a scraper on this machine (loopback, no proxy header between).
     metrics_token: str | None = None
+    smtp: SmtpSettings | None = None
+    log_level: str = "INFO"
+    # worker.py's defaults (its command line wins): the queue, the sweeper's period, the job cap.
+    worker_queue: str = "pipeline"
+    sweep_interval: float = 10.0
+    job_timeout: int = 0
+    # Limits overridden by name: {"login-ip": (max, window seconds)}.
+    ratelimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Reverse proxies in front of the service whose X-Forwarded-* headers are believed (ProxyFix).
+    trusted_proxies: int = 0
+    # Days kept by `flask purge` for done outbox rows, expired sessions, codes, idempotency keys.
+    retention_days: int = 30
 
     def as_flask_config(self) -> dict[str, object]:
         """The Flask config keys derived from these settings."""
@@ -97,20 +138,124 @@ def _check_redis_url(url: str) -> str:
     return url
 
 
-def _smtp(env: Mapping[str, str]) -> tuple[str | None, int | None]:
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "oui", "on"):
+        return True
+    if value in ("0", "false", "no", "non", "off", ""):
+        return False
+    raise ConfigError(f"{name} doit valoir 1 ou 0 (reçu : {raw!r}).")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     raw = env.get("CATALOGUE_SMTP_URL", "")
     if not raw:
-        return None, None
+        return None
+    name = "CATALOGUE_SMTP_URL"
     parts = urlsplit(raw)
-    if parts.scheme != "smtp" or not parts.hostname:
+    # Never echo the URL itself: it may hold the password.
+    shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else "(valeur masquée)"
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
-            f"CATALOGUE_SMTP_URL doit avoir la forme smtp://hôte:port (reçu : {raw!r})."
+            f"{name} doit avoir la forme smtp://hôte:port ou smtps://hôte:port (reçu : {shown!r})."
         )
     try:
-        port = parts.port or 25
+        port = parts.port
     except ValueError:
-        raise ConfigError(f"CATALOGUE_SMTP_URL : port invalide (reçu : {raw!r}).") from None
-    return parts.hostname, port
+        raise ConfigError(f"{name} : le port est invalide (reçu : {shown!r}).") from None
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(query) - {"starttls"})
+    if unknown:
+        raise ConfigError(
+            f"{name} : paramètre inconnu {', '.join(unknown)} (seul starttls=1 est accepté)."
+        )
+    starttls = _flag(f"{name} (starttls)", query.get("starttls", "0"))
+    if parts.scheme == "smtps":
+        if starttls:
+            raise ConfigError(f"{name} : starttls ne s'emploie qu'avec smtp://, pas smtps://.")
+        security = "tls"
+    else:
+        security = "starttls" if starttls else "none"
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if env.get("CATALOGUE_SMTP_USER"):
+        username = env["CATALOGUE_SMTP_USER"]
+    if env.get("CATALOGUE_SMTP_PASSWORD"):
+        password = env["CATALOGUE_SMTP_PASSWORD"]
+    if password and not username:
+        raise ConfigError(
+            "CATALOGUE_SMTP_PASSWORD : un mot de passe SMTP demande aussi un utilisateur "
+            "(dans CATALOGUE_SMTP_URL ou CATALOGUE_SMTP_USER)."
+        )
+    if username and security == "none":
+        raise ConfigError(
+            f"{name} : un utilisateur SMTP demande une connexion chiffrée "
+            "(smtps:// ou smtp://…?starttls=1), sinon le mot de passe passerait en clair."
+        )
+    ca_file = env.get("CATALOGUE_SMTP_CA_FILE") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError(
+            f"CATALOGUE_SMTP_CA_FILE doit désigner un fichier lisible (reçu : {ca_file!r})."
+        )
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or (465 if security == "tls" else 25),
+        security=security,
+        username=username,
+        password=password,
+        timeout=_float(env, "CATALOGUE_SMTP_TIMEOUT", 10.0, 1.0, 300.0),
+        ca_file=ca_file,
+    )
+
+
+def _float(
+    env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float
+) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} doit être un nombre (reçu : {raw!r}).") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(
+            f"{name} doit être compris entre {minimum:g} et {maximum:g} (reçu : {value:g})."
+        )
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name) or default
+    value = raw.strip()
+    if name == "CATALOGUE_LOG_LEVEL":
+        value = value.upper()
+    if value not in allowed:
+        raise ConfigError(f"{name} doit valoir {' ou '.join(allowed)} (reçu : {raw!r}).")
+    return value
+
+
+def _ratelimits(raw: object) -> dict[str, tuple[int, int]]:
+    """``login-ip=5/60,signup-ip=10/3600``: at most 5 in 60 s for login-ip, and so on."""
+    name = "CATALOGUE_RATELIMITS"
+    if isinstance(raw, Mapping):  # create_app({"CATALOGUE_RATELIMITS": {...}}), as in the tests
+        return {str(k): (int(v[0]), int(v[1])) for k, v in raw.items()}
+    text = str(raw or "").strip()
+    limits: dict[str, tuple[int, int]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        limit, _, rule = item.partition("=")
+        maximum, _, window = rule.partition("/")
+        try:
+            value = (int(maximum), int(window))
+        except ValueError:
+            value = (0, 0)
+        if not limit.strip() or value[0] < 1 or value[1] < 1:
+            raise ConfigError(
+                f"{name} : « {item} » doit avoir la forme nom=maximum/secondes, "
+                "par exemple login-ip=30/300."
+            )
+        limits[limit.strip()] = value
+    return limits
 
 
 ENV_KEYS = frozenset(
@@ -128,20 +273,44 @@ ENV_KEYS = frozenset(
         "CATALOGUE_CLAIM_LAPSE",
         "CATALOGUE_OUTBOX_LEASE",
         "CATALOGUE_METRICS_TOKEN",
+        "CATALOGUE_SMTP_USER",
+        "CATALOGUE_SMTP_PASSWORD",
+        "CATALOGUE_SMTP_TIMEOUT",
+        "CATALOGUE_SMTP_CA_FILE",
+        "CATALOGUE_LOG_LEVEL",
+        "CATALOGUE_QUEUE",
+        "CATALOGUE_SWEEP_INTERVAL",
+        "CATALOGUE_JOB_TIMEOUT",
+        "CATALOGUE_RATELIMITS",
+        "CATALOGUE_TRUSTED_PROXIES",
+        "CATALOGUE_RETENTION_DAYS",
     }
 )
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+def environment(overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+    """The process environment, with ``overrides`` (create_app's config) for the known keys.
+
+    The one place the process environment is read: a test fails if another module does.
+    """
+    env: dict[str, object] = dict(os.environ)
+    for key, value in (overrides or {}).items():
+        if key in ENV_KEYS:
+            env[key] = value if isinstance(value, Mapping) else str(value)
+    return env
+
+
+def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
     """Read and check every setting; raise ConfigError naming the first bad variable."""
-    env = dict(os.environ if env is None else env)
+    source = environment() if environ is None else environ
+    env = {k: v for k, v in source.items() if isinstance(v, str)}
     instance = Path(env.get("CATALOGUE_INSTANCE_PATH") or Path.cwd() / "instance")
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'catalogue.sqlite3'}"
     database_url = _check_database_url(database_url)
     redis_url = env.get("REDIS_URL") or None
     if redis_url:
         redis_url = _check_redis_url(redis_url)
-    smtp_host, smtp_port = _smtp(env)
+    smtp = _smtp(env)
     embedded = redis_url is None and database_url.startswith("sqlite")
     secret_key = env.get("CATALOGUE_SECRET_KEY", "")
     if not secret_key:
@@ -166,8 +335,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
-        smtp_host=smtp_host,
-        smtp_port=smtp_port,
+        smtp_host=smtp.host if smtp else None,
+        smtp_port=smtp.port if smtp else None,
         propagation_delay=_int(env, "CATALOGUE_PROPAGATION_DELAY", 86400, 0, 86400),
         secret_key=secret_key,
         mail_from=mail_from,
@@ -179,4 +348,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         claim_lapse_seconds=_int(env, "CATALOGUE_CLAIM_LAPSE", 3600, 1, 7 * 86400),
         outbox_lease_seconds=_int(env, "CATALOGUE_OUTBOX_LEASE", 120, 1, 3600),
         metrics_token=metrics_token,
+        smtp=smtp,
+        log_level=_choice(env, "CATALOGUE_LOG_LEVEL", "INFO", LOG_LEVELS),
+        worker_queue=_choice(env, "CATALOGUE_QUEUE", "pipeline", WORKER_QUEUES),
+        sweep_interval=_float(env, "CATALOGUE_SWEEP_INTERVAL", 10.0, 0.0, 3600.0),
+        job_timeout=_int(env, "CATALOGUE_JOB_TIMEOUT", 0, 0, 86400),
+        ratelimits=_ratelimits(source.get("CATALOGUE_RATELIMITS")),
+        trusted_proxies=_int(env, "CATALOGUE_TRUSTED_PROXIES", 0, 0, 5),
+        retention_days=_int(env, "CATALOGUE_RETENTION_DAYS", 30, 1, 3650),
     )

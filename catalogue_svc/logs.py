@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
 import secrets
 import sys
@@ -50,15 +49,15 @@ class JsonFormatter(logging.Formatter):
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def configure(level: str | None = None) -> None:
-    """Install the JSON handler on the root logger once, at ``level`` (default: the
-    ``CATALOGUE_LOG_LEVEL`` environment variable, else INFO)."""
+def configure(level: str = "INFO") -> None:
+    """Install the JSON handler on the root logger once, at ``level`` (the setting
+    ``CATALOGUE_LOG_LEVEL``, checked by ``config.load_settings``)."""
     root = logging.getLogger()
     if any(getattr(h, "_catalogue", False) for h in root.handlers):
         return
-    level = (level or os.environ.get("CATALOGUE_LOG_LEVEL") or "INFO").upper()
+    level = level.upper()
     if level not in LEVELS:
-        raise ValueError(f"CATALOGUE_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
+        raise ValueError(f"unknown log level {level!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler._catalogue = True  # type: ignore[attr-defined]
@@ -72,7 +71,7 @@ def configure(level: str | None = None) -> None:
 def init_app(app: Flask) -> None:
     """Give every HTTP request an id, echoed in ``X-Request-Id`` and on each log line."""
     if not app.testing:
-        configure()
+        configure(app.config["CATALOGUE_SETTINGS"].log_level)
 
     @app.before_request
     def _assign_request_id() -> None:

@@ -270,7 +270,7 @@ class RateLimiter:
 def init_app(app: Flask) -> None:
     """Choose the store: Redis when REDIS_URL is set, this process's memory otherwise.
 
-    Flask config ``CATALOGUE_RATELIMITS`` overrides limits by name (``{"login-ip": (5, 60)}``);
+    ``CATALOGUE_RATELIMITS`` (a setting, ``login-ip=5/60,…``) overrides limits by name;
     ``CATALOGUE_RATELIMIT_PREFIX`` prefixes the Redis keys (default ``rl``).
     """
     settings = app.config["CATALOGUE_SETTINGS"]
@@ -279,9 +279,7 @@ def init_app(app: Flask) -> None:
         store = RedisStore(settings.redis_url, app.config.get("CATALOGUE_RATELIMIT_PREFIX", "rl"))
     else:
         store = MemoryStore()
-    app.extensions["catalogue_ratelimit"] = RateLimiter(
-        store, app.config.get("CATALOGUE_RATELIMITS") or {}
-    )
+    app.extensions["catalogue_ratelimit"] = RateLimiter(store, dict(settings.ratelimits))
 
 
 def limiter() -> RateLimiter:
