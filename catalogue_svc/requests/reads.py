@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, cast, func, or_, select
 
 import workflows
 from forms import registry, sentences
@@ -13,6 +16,7 @@ from ..access import ProfileAccess, profile_access
 from ..clock import now
 from ..db import db
 from ..errors import NotFound
+from ..notifications.templates import PORTAL_ZONE
 from ..profiles.models import Organisation
 from .conflicts import linked
 from .models import Request, RequestComment
@@ -31,6 +35,7 @@ def summary(request: Request) -> dict[str, Any]:
         "profile_id": request.organisation_id,
         "submitted_at": request.created_at.isoformat(),
         "submitted_by": request.submitted_by_name,
+        "submitted_by_account_id": request.submitted_by_account_id,
         "applied_at": request.applied_at.isoformat() if request.applied_at else None,
         "visible_at": request.visible_at.isoformat() if request.visible_at else None,
     }
@@ -124,19 +129,73 @@ def get_for_account(number: str, account_id: int, *, role: str) -> tuple[Request
     return request, False
 
 
-def list_for_profile(
-    access: ProfileAccess, *, state: str | None, page: int, per_page: int
-) -> dict[str, Any]:
-    """*Mes demandes*: the profile's requests, newest first."""
+@dataclass(frozen=True)
+class RequestFilters:
+    """The filters of the firm's requests; ``None`` filters nothing. Dates are days on the
+    portal's clock (America/Montreal), both included."""
+
+    state: str | None = None
+    item: str | None = None
+    submitter: int | None = None
+    contact: int | None = None
+    from_date: dt.date | None = None
+    to_date: dt.date | None = None
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    """The UTC instant at which ``day`` begins in Montréal."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(PORTAL_ZONE)).astimezone(dt.UTC)
+
+
+def filtered(access: ProfileAccess, filters: RequestFilters) -> Select[Any]:
+    """The profile's requests the caller may read (a member: their own), filtered, newest
+    first: the statement of the list and of its export."""
     stmt = select(Request).where(Request.organisation_id == access.organisation_id)
     if not access.can_manage:
         stmt = stmt.where(Request.submitted_by_account_id == access.account_id)
-    if state:
-        stmt = stmt.where(Request.state == state)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(Request.created_at.desc(), Request.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return {"items": [summary(r) for r in rows], "page": page, "per_page": per_page, "total": total}
+    if filters.state:
+        stmt = stmt.where(Request.state == filters.state)
+    if filters.item:
+        stmt = stmt.where(Request.form_slug == filters.item)
+    if filters.submitter is not None:
+        stmt = stmt.where(Request.submitted_by_account_id == filters.submitter)
+    if filters.contact is not None:
+        # As a contact's pending requests find theirs (profiles.service.pending_requests_about):
+        # the JSON value compared as text, the same on SQLite and PostgreSQL.
+        named = cast(Request.variables["contact_id"].as_string(), String)
+        stmt = stmt.where(
+            or_(named == str(filters.contact), Request.merge_with_contact_id == filters.contact)
+        )
+    if filters.from_date is not None:
+        stmt = stmt.where(Request.created_at >= _local_midnight(filters.from_date))
+    if filters.to_date is not None:
+        next_day = filters.to_date + dt.timedelta(days=1)
+        stmt = stmt.where(Request.created_at < _local_midnight(next_day))
+    return stmt.order_by(Request.created_at.desc(), Request.id.desc())
+
+
+def list_for_profile(
+    access: ProfileAccess, filters: RequestFilters, *, page: int, per_page: int
+) -> dict[str, Any]:
+    """*Mes demandes* (a manager: every request of the firm, with who submitted it), newest
+    first, one page; ``submitters`` lists whom the ``submitter`` filter can name."""
+    stmt = filtered(access, filters)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    people = select(Request.submitted_by_account_id, func.max(Request.submitted_by_name)).where(
+        Request.organisation_id == access.organisation_id
+    )
+    if not access.can_manage:
+        people = people.where(Request.submitted_by_account_id == access.account_id)
+    named = db.session.execute(people.group_by(Request.submitted_by_account_id)).all()
+    submitters = [
+        {"account_id": account_id, "name": name}
+        for account_id, name in sorted(named, key=lambda row: (row[1].casefold(), row[0]))
+    ]
+    return {
+        "items": [summary(r) for r in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "submitters": submitters,
+    }

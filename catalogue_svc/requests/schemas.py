@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
+from forms import registry
 from workflows import State
 
 from ..schemas import Id, PageArgs, StrictSchema
@@ -17,7 +18,38 @@ class SubmitSchema(StrictSchema):
 
 
 class RequestListArgs(PageArgs):
-    state = fields.String(validate=validate.OneOf(STATES))
+    """The filters of the firm's requests (each optional; together they all apply)."""
+
+    state = fields.String(
+        validate=validate.OneOf(STATES), metadata={"description": "L'état de la demande"}
+    )
+    item = fields.String(
+        validate=validate.OneOf(
+            sorted(registry.REGISTRY), error="Formulaire inconnu du catalogue."
+        ),
+        metadata={"description": "Le formulaire (son identifiant dans le catalogue)"},
+    )
+    submitter = Id(metadata={"description": "Le compte qui a soumis (``submitted_by_account_id``)"})
+    contact = Id(
+        metadata={"description": "Le contact existant dont la demande parle (ou qu'elle fusionne)"}
+    )
+    from_date = fields.Date(
+        data_key="from",
+        metadata={"description": "Soumises ce jour-là ou après (heure de Montréal)"},
+    )
+    to_date = fields.Date(
+        data_key="to",
+        metadata={"description": "Soumises ce jour-là ou avant (heure de Montréal)"},
+    )
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, object], **_: object) -> None:
+        start, end = data.get("from_date"), data.get("to_date")
+        if start is not None and end is not None and end < start:  # type: ignore[operator]
+            raise ValidationError(
+                "La date de fin (to) doit être le même jour que la date de début (from) ou après.",
+                field_name="to",
+            )
 
 
 class CommentSchema(StrictSchema):
@@ -49,6 +81,9 @@ class RequestSummarySchema(StrictSchema):
     profile_id = fields.Integer()
     submitted_at = fields.String()
     submitted_by = fields.String()
+    submitted_by_account_id = fields.Integer(
+        metadata={"description": "Le compte qui a soumis (le filtre ``submitter``)"}
+    )
     applied_at = fields.String(allow_none=True)
     visible_at = fields.String(allow_none=True)
 
@@ -71,6 +106,18 @@ class RequestPageSchema(StrictSchema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
+    submitters = fields.List(
+        fields.Nested(lambda: SubmitterSchema()),
+        metadata={
+            "description": "Les personnes qui ont soumis des demandes du profil (le choix du "
+            "filtre ``submitter`` ; pour un membre, lui-même)"
+        },
+    )
+
+
+class SubmitterSchema(StrictSchema):
+    account_id = fields.Integer(required=True)
+    name = fields.String(required=True)
 
 
 class HistoryEntrySchema(StrictSchema):

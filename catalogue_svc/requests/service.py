@@ -22,7 +22,7 @@ from .lifecycle import (
     record,
     transition,
 )
-from .reads import detail, get_for_account, list_for_profile, summary
+from .reads import RequestFilters, detail, get_for_account, list_for_profile, summary
 from .sql import number_sql
 from .submission import add_comment, cancel, form_or_404, submit, variables_errors
 
@@ -31,6 +31,7 @@ __all__ = [
     "CHECK_TOPIC",
     "SYSTEM_ACTOR",
     "Actor",
+    "RequestFilters",
     "add_comment",
     "cancel",
     "detail",

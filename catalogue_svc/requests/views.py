@@ -118,11 +118,20 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
 @blp.alt_response(403, description=FIRMS_ONLY)
 @blp.alt_response(404, description=NO_PROFILE)
 def list_requests(args: dict[str, Any], profile_id: int) -> Any:
-    """« Mes demandes » : les demandes du profil, les plus récentes d'abord."""
+    """« Mes demandes » : les demandes du profil, les plus récentes d'abord.
+
+    Une personne qui gère l'organisation (responsable, administratrice, dirigeante) voit
+    toutes les demandes du profil, quel qu'en soit le demandeur (``submitted_by``,
+    ``submitted_by_account_id``) ; un membre, les siennes. Filtres : ``state``, ``item``
+    (formulaire), ``submitter`` (compte), ``contact`` (contact dont la demande parle),
+    ``from`` et ``to`` (jours de soumission, heure de Montréal, inclus). Un filtre invalide :
+    422 qui le nomme.
+    """
     account = require_user()
     access = require_profile(account.id, profile_id)
+    page, per_page = args.pop("page"), args.pop("per_page")
     return service.list_for_profile(
-        access, state=args.get("state"), page=args["page"], per_page=args["per_page"]
+        access, service.RequestFilters(**args), page=page, per_page=per_page
     )
 
 
