@@ -39,7 +39,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined, misc]
 
 
 def client_ip() -> str | None:
-    """The caller's address (the direct peer: no proxy header is trusted by default)."""
+    """The caller's address: the direct peer, or the client a trusted proxy names
+    (``CATALOGUE_TRUSTED_PROXIES``, ``web.trust_proxies``)."""
     return request.remote_addr if has_request_context() else None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from forms.common import MAX_ID
@@ -90,6 +91,24 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe the ``X-Forwarded-For``, ``-Proto``, ``-Host`` and ``-Port`` of the
+    ``CATALOGUE_TRUSTED_PROXIES`` proxies in front of the service (werkzeug's ProxyFix).
+
+    Zero (the default) believes none: anyone can send these headers, and a forged
+    ``X-Forwarded-For`` would give each attempt a fresh per-address rate limit and write what it
+    likes in the audit. Behind N proxies, the N-th address from the right of the header is the
+    client the outermost proxy saw, so ``request.remote_addr`` (the rate limits, ``audit.ip``) and
+    ``request.is_secure`` (HSTS) are the client's. The emails' links never come from the request:
+    they are built on ``CATALOGUE_BASE_URL``, so a forged ``Host`` cannot point them elsewhere.
+    """
+    hops = app.config["CATALOGUE_SETTINGS"].trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+
+
 def init_app(app: Flask) -> None:
     """Bound path ids, refuse JSON bodies the parser cannot survive, add the security headers.
 
@@ -97,6 +116,7 @@ def init_app(app: Flask) -> None:
     after the metrics' timer (a refused body is still counted).
     """
     app.url_map.converters["int"] = IdConverter
+    trust_proxies(app)
 
     @app.before_request
     def _refuse_unparseable_json() -> Response | None:
