@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .sla.settings import ENV_KEYS as SLA_ENV_KEYS
+from .sla.settings import SlaSettings, load_sla_settings
+
 
 class ConfigError(SystemExit):
     """A setting is missing or malformed; the message names the variable.
@@ -76,6 +79,8 @@ class Settings:
     trusted_proxies: int = 0
     # Days kept by `flask purge` for done outbox rows, expired sessions, codes, idempotency keys.
     retention_days: int = 30
+    # Business calendar and validation targets (catalogue_svc.sla.settings).
+    sla: SlaSettings = field(default_factory=SlaSettings)
 
     def as_flask_config(self) -> dict[str, object]:
         """The Flask config keys derived from these settings."""
@@ -273,6 +278,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_CLAIM_LAPSE",
         "CATALOGUE_OUTBOX_LEASE",
         "CATALOGUE_METRICS_TOKEN",
+        *SLA_ENV_KEYS,
         "CATALOGUE_SMTP_USER",
         "CATALOGUE_SMTP_PASSWORD",
         "CATALOGUE_SMTP_TIMEOUT",
@@ -332,6 +338,10 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
     metrics_token = env.get("CATALOGUE_METRICS_TOKEN") or None
     if metrics_token is not None and len(metrics_token) < 32:
         raise ConfigError("CATALOGUE_METRICS_TOKEN doit compter au moins 32 caractères.")
+    try:
+        sla = load_sla_settings(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -348,6 +358,7 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
         claim_lapse_seconds=_int(env, "CATALOGUE_CLAIM_LAPSE", 3600, 1, 7 * 86400),
         outbox_lease_seconds=_int(env, "CATALOGUE_OUTBOX_LEASE", 120, 1, 3600),
         metrics_token=metrics_token,
+        sla=sla,
         smtp=smtp,
         log_level=_choice(env, "CATALOGUE_LOG_LEVEL", "INFO", LOG_LEVELS),
         worker_queue=_choice(env, "CATALOGUE_QUEUE", "pipeline", WORKER_QUEUES),

@@ -287,7 +287,7 @@ def parse_closure_days(raw: str) -> ClosureDays:
 
 
 def parse_targets(raw: str) -> dict[str, int]:
-    """``update_contact=8,add_relation=24`` → business minutes by form (hours, decimals allowed)."""
+    """``update-contact=8,add-relation=24`` → business minutes by form (hours, decimals allowed)."""
     targets: dict[str, int] = {}
     for part in (p.strip() for p in raw.split(",") if p.strip()):
         slug, sep, hours = part.partition("=")

@@ -41,7 +41,8 @@ def _require_validation_state(request: Request) -> None:
         )
 
 
-def _claim_is_live(request: Request) -> bool:
+def claim_is_live(request: Request) -> bool:
+    """Whether the request's claim holds (taken, and not lapsed)."""
     return bool(
         request.claimed_by_account_id
         and request.claimed_at
@@ -90,7 +91,7 @@ def queue_page(
         item = requests.summary(request)
         item["age_seconds"] = int((at - request.state_changed_at).total_seconds())
         item["claimed_by_account_id"] = (
-            request.claimed_by_account_id if _claim_is_live(request) else None
+            request.claimed_by_account_id if claim_is_live(request) else None
         )
         item["candidates"] = len(request.duplicate_candidates or [])
         item["probable_candidates"] = sum(
@@ -157,7 +158,7 @@ def release(number: str, agent: requests.Actor) -> dict[str, Any]:
 
 
 def _require_own_claim(request: Request, agent: requests.Actor) -> None:
-    if _claim_is_live(request) and request.claimed_by_account_id != agent.account_id:
+    if claim_is_live(request) and request.claimed_by_account_id != agent.account_id:
         raise Conflict("Cette demande est prise en charge par un autre agent.")
 
 

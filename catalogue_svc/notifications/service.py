@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import ssl
 import time
 import uuid
 from email.message import EmailMessage
@@ -15,6 +16,7 @@ from sqlalchemy import update
 
 from .. import queue
 from ..clock import now
+from ..config import SmtpSettings
 from ..db import add_row, db, reserve_id
 from .models import SCRUBBED, Email
 from .templates import render
@@ -74,17 +76,18 @@ def _build(email: Email, mail_from: str) -> EmailMessage:
 
 
 # One SMTP connection per process, kept between sends: a mailer sending a batch does not pay a
-# connection and a greeting for each email (nor does the server). Checked with NOOP before each
-# send and opened again if the server closed it; a send that fails closes it, and the message is
-# retried by the outbox like any failure.
-_SMTP: dict[tuple[str, int, int], smtplib.SMTP] = {}
+# connection, a greeting, a TLS handshake and a login for each email (nor does the server).
+# Checked with NOOP before each send and opened again if the server closed it; a send that fails
+# closes it, and the message is retried by the outbox like any failure.
+_Key = tuple[str, int, str, str | None, int]
+_SMTP: dict[_Key, smtplib.SMTP] = {}
 _SMTP_IDLE = 30.0  # seconds after which a kept connection is not trusted without a new one
 
 
 class _Kept:
     """A kept connection for exactly one send: back in the cache if it succeeds."""
 
-    def __init__(self, smtp: smtplib.SMTP, key: tuple[str, int, int]) -> None:
+    def __init__(self, smtp: smtplib.SMTP, key: _Key) -> None:
         self.smtp, self.key = smtp, key
 
     def send_message(self, message: EmailMessage) -> None:
@@ -100,8 +103,35 @@ class _Kept:
         _SMTP[self.key] = self.smtp
 
 
-def _connection(host: str, port: int) -> _Kept:
-    key = (host, port, os.getpid())  # a forked process never shares its parent's socket
+def _open(relay: SmtpSettings) -> smtplib.SMTP:
+    """A new connection to the relay: TLS or STARTTLS as configured, then AUTH if a user is set.
+
+    The certificate and the host name are always verified (against ``CATALOGUE_SMTP_CA_FILE``
+    when set, the system's CAs otherwise). STARTTLS is required, not opportunistic: a relay that
+    stops offering it (or a man in the middle stripping it) fails the send, which the outbox
+    retries, rather than the password and the codes going out in clear. A wrong password is an
+    ordinary failure too: the email stays queued and is retried with back-off.
+    """
+    context = ssl.create_default_context(cafile=relay.ca_file)
+    smtp: smtplib.SMTP
+    if relay.security == "tls":
+        smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout)
+    try:
+        if relay.security == "starttls":
+            smtp.starttls(context=context)
+        if relay.username:
+            smtp.login(relay.username, relay.password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _connection(relay: SmtpSettings) -> _Kept:
+    # A forked process never shares its parent's socket.
+    key = (relay.host, relay.port, relay.security, relay.username, os.getpid())
     smtp = _SMTP.pop(key, None)
     if smtp is not None:
         try:
@@ -113,7 +143,7 @@ def _connection(host: str, port: int) -> _Kept:
             smtp.close()
             smtp = None
     if smtp is None:
-        smtp = smtplib.SMTP(host, port, timeout=10)
+        smtp = _open(relay)
     return _Kept(smtp, key)
 
 
@@ -125,10 +155,8 @@ def send_email(message: queue.OutboxMessage) -> None:
     settings = current_app.config["CATALOGUE_SETTINGS"]
     if not queue.renew_lease(message):
         return  # another mailer sends it
-    if settings.smtp_host:
-        _connection(settings.smtp_host, settings.smtp_port or 25).send_message(
-            _build(email, settings.mail_from)
-        )
+    if settings.smtp is not None:
+        _connection(settings.smtp).send_message(_build(email, settings.mail_from))
         body = SCRUBBED
     else:
         # Embedded mode without SMTP: the row itself is the dev mailbox shown at /dev/mail.

@@ -28,6 +28,7 @@ from ..clock import now
 from ..db import add_row, compare_and_set
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..profiles.apply import ApplyContext
+from ..sla import clock as sla_clock
 from . import chunk, emails
 from .models import Request, RequestEvent
 from .topics import APPLY_TOPIC, CHECK_TOPIC
@@ -106,10 +107,13 @@ def transition(
             raise ValidationFailed(exc.reason, errors={"reason": [exc.reason]}) from None
         raise Conflict(exc.reason, allowed=exc.allowed, state=request.state) from None
     at = now()
+    # Entering agent_validation starts the service-level clock, leaving it stops it (sla.clock).
+    clock = sla_clock.on_transition(request, target, at)
     changes = {
         "state": target.value,
         "version": request.version + 1,
         "state_changed_at": at,
+        **(clock.values if clock else {}),
         **(values or {}),
     }
     expected = {"state": request.state, "version": request.version}
@@ -132,6 +136,8 @@ def transition(
             "version": request.version,
         },
     )
+    if clock is not None:
+        record(request, clock.trigger, SYSTEM_ACTOR, reason=clock.reason, state=target.value)
     audit.record(
         "request.transition",
         actor_account_id=actor.account_id,
@@ -149,16 +155,24 @@ def transition(
     return request
 
 
-def record(request: Request, trigger: str, actor: Actor, *, reason: str | None = None) -> None:
-    """A history row for a step that moves no state (an agent's claim or release)."""
+def record(
+    request: Request,
+    trigger: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    state: str | None = None,
+) -> None:
+    """A history row for a step that moves no state (an agent's claim or release, the
+    service-level clock; ``state``: the one it happens in, when the row's is not yet written)."""
     add_row(
         RequestEvent,
         {
             "request_id": request.id,
             "at": now(),
             "trigger": trigger,
-            "from_state": request.state,
-            "to_state": request.state,
+            "from_state": state or request.state,
+            "to_state": state or request.state,
             "actor_account_id": actor.account_id,
             "actor_kind": actor.kind,
             "actor_name": actor.name,

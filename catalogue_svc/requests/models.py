@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now
@@ -42,6 +51,12 @@ class Request(db.Model):  # type: ignore[name-defined, misc]
     # The names the changeset refers to, as they were when it was built (``forms.sentences``):
     # the request still tells whom it was about after a contact is removed or renamed.
     labels: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The agent validation's service-level clock (catalogue_svc.sla): started on entering
+    # agent_validation, paused while waiting for the submitter's answer, stopped at the decision.
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sla_target_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sla_stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[RequestEvent]] = relationship(
         order_by="RequestEvent.id", viewonly=True, lazy="select"
@@ -50,6 +65,7 @@ class Request(db.Model):  # type: ignore[name-defined, misc]
     __table_args__ = (
         Index("ix_requests_org_created", "organisation_id", "created_at"),
         Index("ix_requests_state_changed", "state", "state_changed_at"),
+        Index("ix_requests_state_due", "state", "due_at"),
     )
 
 
@@ -86,6 +102,8 @@ class RequestComment(db.Model):  # type: ignore[name-defined, misc]
     author_name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An agent's question that waits for the submitter's answer (it pauses the clock).
+    asks_answer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
 
 

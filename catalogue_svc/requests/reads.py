@@ -18,6 +18,7 @@ from ..db import db
 from ..errors import NotFound
 from ..notifications.templates import PORTAL_ZONE
 from ..profiles.models import Organisation
+from ..sla import clock as sla_clock
 from .conflicts import linked
 from .models import Request, RequestComment
 
@@ -38,6 +39,8 @@ def summary(request: Request) -> dict[str, Any]:
         "submitted_by_account_id": request.submitted_by_account_id,
         "applied_at": request.applied_at.isoformat() if request.applied_at else None,
         "visible_at": request.visible_at.isoformat() if request.visible_at else None,
+        # Waiting for an agent: the day the decision is due (sla.clock), told to the submitter.
+        **sla_clock.expected_decision(request),
     }
 
 
@@ -77,6 +80,7 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
             "author_kind": c.author_kind,
             "body": c.body,
             "internal": c.internal,
+            "asks_answer": c.asks_answer,
         }
         for c in comments
         if for_agent or not c.internal

@@ -55,6 +55,14 @@ class RequestListArgs(PageArgs):
 class CommentSchema(StrictSchema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     internal = fields.Boolean(load_default=False)
+    asks_answer = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Une question de l'agent qui a pris la demande en charge : le délai "
+            "de validation est suspendu jusqu'à la réponse du demandeur (un commentaire de sa "
+            "part le reprend)"
+        },
+    )
 
 
 class DescribeArgs(StrictSchema):
@@ -86,6 +94,30 @@ class RequestSummarySchema(StrictSchema):
     )
     applied_at = fields.String(allow_none=True)
     visible_at = fields.String(allow_none=True)
+    expected_decision = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date",
+            "description": "En validation par un agent : le jour où la décision est due "
+            "(jours ouvrables du Québec), sauf pendant l'attente de la réponse du demandeur",
+        },
+    )
+    expected_decision_text = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "La même chose en phrase, ou depuis quand la demande attend la "
+            "réponse du demandeur",
+            "example": "Décision prévue au plus tard le 9 décembre 2026",
+        },
+    )
+    awaiting_answer_since = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "Depuis quand la demande attend la réponse du demandeur à une "
+            "question de l'agent (le délai est suspendu)",
+        },
+    )
 
 
 # ---------------------------------------------------------------- answers
@@ -138,6 +170,9 @@ class CommentOutSchema(StrictSchema):
     author_kind = fields.String(required=True, metadata={"description": "submitter | agent"})
     body = fields.String(required=True)
     internal = fields.Boolean(required=True)
+    asks_answer = fields.Boolean(
+        required=True, metadata={"description": "Une question qui attend la réponse du demandeur"}
+    )
 
 
 class VisibilitySchema(StrictSchema):

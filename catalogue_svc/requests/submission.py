@@ -20,6 +20,7 @@ from ..clock import now
 from ..db import db
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..profiles.snapshot import contacts_view
+from ..sla import service as sla
 from . import lifecycle, sql
 from .conflicts import record_keys
 from .models import IdempotencyKey, RequestComment
@@ -180,12 +181,21 @@ def cancel(number: str, account_id: int, account_name: str) -> dict[str, Any]:
 
 
 def add_comment(
-    number: str, account_id: int, account_name: str, role: str, body: str, internal: bool
+    number: str,
+    account_id: int,
+    account_name: str,
+    role: str,
+    body: str,
+    internal: bool,
+    asks_answer: bool = False,
 ) -> dict[str, Any]:
-    """A comment by the submitter's side or an agent (``internal``: agents only)."""
+    """A comment by the submitter's side or an agent (``internal``: agents only; ``asks_answer``:
+    the claiming agent's question, which pauses the validation's clock until the answer)."""
     request, is_agent = get_for_account(number, account_id, role=role)
     if internal and not is_agent:
         raise Forbidden("Seuls les agents peuvent écrire un commentaire interne.")
+    if asks_answer:
+        sla.check_question(request, is_agent=is_agent, internal=internal, account_id=account_id)
     comment = RequestComment(
         request_id=request.id,
         author_account_id=account_id,
@@ -193,8 +203,11 @@ def add_comment(
         author_name=account_name,
         body=body,
         internal=internal,
+        asks_answer=asks_answer,
     )
     db.session.add(comment)
+    actor = lifecycle.Actor("agent" if is_agent else "submitter", account_id, account_name)
+    sla.on_comment(request, actor, is_agent=is_agent, asks_answer=asks_answer)
     audit.record(
         "request.comment",
         actor_account_id=account_id,
@@ -209,4 +222,5 @@ def add_comment(
         "author_kind": comment.author_kind,
         "body": body,
         "internal": internal,
+        "asks_answer": asks_answer,
     }

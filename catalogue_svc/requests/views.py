@@ -169,10 +169,19 @@ def cancel(number: str) -> Any:
 @blp.answers(201, CommentOutSchema)
 @blp.alt_response(403, description="Un commentaire interne est réservé aux agents.")
 @blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(
+    422, description="Une question (asks_answer) vient de l'agent qui a pris la demande en charge."
+)
 def comment(data: dict[str, Any], number: str) -> Any:
     """Ajouter un commentaire (demandeur ou agent)."""
     account = require_any()
     body = service.add_comment(
-        number, account.id, _name(account), account.role, data["body"], data["internal"]
+        number,
+        account.id,
+        _name(account),
+        account.role,
+        data["body"],
+        data["internal"],
+        asks_answer=data["asks_answer"],
     )
     return body, 201
