@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from forms import registry
+
 from ..requests.schemas import RequestSummarySchema
 from ..schemas import Id, PageArgs, StrictSchema
 
@@ -15,8 +17,28 @@ class QueueArgs(PageArgs):
             "description": "agent_validation (à valider) ou failed (en erreur); les deux par défaut"
         },
     )
-    form = fields.String(validate=validate.Length(max=80))
-    claimed = fields.Boolean()
+    form = fields.String(
+        validate=validate.OneOf(sorted(registry.REGISTRY)),
+        metadata={
+            "description": "Le formulaire (son identifiant au catalogue, ex. update-contact)"
+        },
+    )
+    organisation = Id(metadata={"description": "L'organisation (son numéro de profil)"})
+    claimed = fields.String(
+        validate=validate.OneOf(["me", "nobody", "others", "true", "false"]),
+        metadata={
+            "description": "me : prises en charge par moi; nobody : par personne (ou dont la "
+            "prise en charge est échue); others : par un autre agent. true et false (anciennes "
+            "valeurs) : prises en charge par quelqu'un, par personne"
+        },
+    )
+    q = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "Recherche : le numéro de la demande, une partie du nom de "
+            "l'organisation, ou son numéro de client"
+        },
+    )
 
 
 class ApproveSchema(StrictSchema):
@@ -57,10 +79,30 @@ class QueueItemSchema(RequestSummarySchema):
         required=True,
         metadata={"description": "Les actions permises dans cet état (claim, approve… retry)"},
     )
+    due_at = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "L'échéance de la validation (jours et heures ouvrables du Québec); "
+            "null en erreur",
+        },
+    )
+    overdue = fields.Boolean(
+        required=True, metadata={"description": "En retard : l'échéance est passée, le délai court"}
+    )
+    due_text = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Le temps qui reste ou le retard, en temps ouvrable",
+            "example": "Échéance dans 3 h ouvrables",
+        },
+    )
 
 
 class QueuePageSchema(StrictSchema):
-    """The validation queue, oldest first."""
+    """The validation queue, overdue first, then by due time."""
 
     items = fields.List(fields.Nested(QueueItemSchema), required=True)
     page = fields.Integer(required=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from workflows import State, Trigger
 
@@ -14,9 +14,11 @@ from .. import audit
 from ..clock import now
 from ..db import db
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..profiles.models import Contact
+from ..notifications.templates import french_datetime
+from ..profiles.models import Contact, Organisation
 from ..requests import service as requests
 from ..requests.models import Request
+from ..sla import clock as sla_clock
 
 NOT_IN_VALIDATION = "Cette demande n'est pas en validation par un agent (état : {label})."
 
@@ -59,30 +61,76 @@ ACTIONS: dict[str, list[str]] = {
 }
 
 
+def _due_columns(at: dt.datetime) -> tuple[Any, Any]:
+    """SQL of a row's urgency: overdue (0 first), and its running due time (null: none)."""
+    running = (
+        (Request.state == State.AGENT_VALIDATION)
+        & Request.sla_paused_at.is_(None)
+        & Request.sla_stopped_at.is_(None)
+    )
+    overdue = case((running & (Request.due_at <= at), 0), else_=1)
+    due = case((Request.state == State.AGENT_VALIDATION, Request.due_at), else_=None)
+    return overdue, due
+
+
+def _due_fields(request: Request, at: dt.datetime) -> dict[str, Any]:
+    """A queue row's ``due_at``, ``overdue`` and French ``due_text``."""
+    if request.state != State.AGENT_VALIDATION or request.due_at is None:
+        return {"due_at": None, "overdue": False, "due_text": None}
+    if request.sla_paused_at is not None:
+        since = french_datetime(request.sla_paused_at)
+        text = f"En attente de la réponse du demandeur depuis le {since}"
+    else:
+        text = sla_clock.calendar().due_text(at, request.due_at)
+    return {
+        "due_at": request.due_at.isoformat(),
+        "overdue": sla_clock.is_overdue(request, at),
+        "due_text": text,
+    }
+
+
 def queue_page(
     *,
+    agent_id: int,
     form: str | None,
-    claimed: bool | None,
+    claimed: str | None,
     page: int,
     per_page: int,
     state: str | None = None,
+    organisation: int | None = None,
+    q: str | None = None,
 ) -> dict[str, Any]:
-    """Requests waiting for an agent or in error, oldest first, with their age."""
+    """Requests waiting for an agent or in error: overdue first, then by due time (the failed
+    ones, which have none, last, oldest first); each with its age and time left."""
     at = now()
     states = (state,) if state else QUEUE_STATES
     stmt = select(Request).where(Request.state.in_(states))
     if form:
         stmt = stmt.where(Request.form_slug == form)
-    live = (Request.claimed_by_account_id.is_not(None)) & (Request.claimed_at > at - _lapse())
-    if claimed is True:
-        stmt = stmt.where(live)
-    elif claimed is False:
-        stmt = stmt.where(
-            or_(Request.claimed_by_account_id.is_(None), Request.claimed_at <= at - _lapse())
+    if organisation is not None:
+        stmt = stmt.where(Request.organisation_id == organisation)
+    if q:
+        text = q.strip()
+        stmt = stmt.join(Organisation, Organisation.id == Request.organisation_id).where(
+            or_(
+                Request.number == text,
+                Organisation.client_number == text,
+                func.lower(Organisation.name).contains(text.lower(), autoescape=True),
+            )
         )
+    live = (Request.claimed_by_account_id.is_not(None)) & (Request.claimed_at > at - _lapse())
+    if claimed in ("true",):
+        stmt = stmt.where(live)
+    elif claimed == "me":
+        stmt = stmt.where(live & (Request.claimed_by_account_id == agent_id))
+    elif claimed == "others":
+        stmt = stmt.where(live & (Request.claimed_by_account_id != agent_id))
+    elif claimed in ("nobody", "false"):
+        stmt = stmt.where(~live)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    overdue, due = _due_columns(at)
     rows = db.session.scalars(
-        stmt.order_by(Request.state_changed_at, Request.id)
+        stmt.order_by(overdue, due.is_(None), due, Request.state_changed_at, Request.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
@@ -99,6 +147,7 @@ def queue_page(
         )
         item["reason"] = request.reason
         item["actions"] = ACTIONS.get(request.state, [])
+        item.update(_due_fields(request, at))
         items.append(item)
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 

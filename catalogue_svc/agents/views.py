@@ -30,13 +30,18 @@ def _agent() -> Actor:
 @blp.arguments(QueueArgs, location="query")
 @blp.answers(200, QueuePageSchema)
 @blp.alt_response(403, description=AGENTS_ONLY)
+@blp.alt_response(422, description="Un filtre invalide (le paramètre est nommé).")
 def agent_queue(args: dict[str, Any]) -> Any:
-    """La file de validation : à valider et en erreur, les plus anciennes d'abord."""
-    _agent()
+    """La file de validation : en retard d'abord, puis par échéance (jours ouvrables du Québec);
+    les demandes en erreur à la fin. Un filtre invalide : 422 qui nomme le paramètre."""
+    agent = _agent()
     return service.queue_page(
+        agent_id=agent.account_id or 0,
         form=args.get("form"),
         claimed=args.get("claimed"),
         state=args.get("state"),
+        organisation=args.get("organisation"),
+        q=args.get("q"),
         page=args["page"],
         per_page=args["per_page"],
     )

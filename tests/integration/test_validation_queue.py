@@ -1,0 +1,186 @@
+"""The validation queue ordered by urgency, as agents use it: overdue first then by due time,
+each row with its time left in business hours, filters by form, organisation, state, claim and a
+search; a bad filter is a 422 naming the parameter (issue 17, item 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from catalogue_svc.clock import clock
+from catalogue_svc.db import db
+from catalogue_svc.profiles.models import Contact
+from catalogue_svc.requests.models import Request
+from tests.accounts_helpers import link_account, login_client
+from tests.factories import guide_firm
+from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
+
+MONTREAL = ZoneInfo("America/Montreal")
+MONDAY_9H = dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL)
+
+
+@pytest.fixture()
+def app(make_app):
+    """The app on a frozen clock: Monday 14 December 2026, 9 h in Montréal."""
+    application = make_app(CATALOGUE_SESSION_ABSOLUTE=str(7 * 86400))
+    clock.freeze(MONDAY_9H.astimezone(dt.UTC))
+    with application.app_context():
+        yield application
+
+
+def _in_queue(client, firm, run_jobs, n: int) -> str:
+    """A request in the queue for the n-th new person (a probable duplicate of one in store)."""
+    person = {**NEW_MEMBER, "last_name": f"Nom{n}", "email": f"p{n}@laforce.example"}
+    db.session.add(
+        Contact(
+            first_name=person["first_name"],
+            last_name=person["last_name"],
+            birth_date=dt.date(1990, 5, 17),
+            email=f"autre{n}@ailleurs.example",
+        )
+    )
+    db.session.commit()
+    answer = submit(client, firm, "add-relation", {**ADD_NEW, "new_contact": person})
+    assert answer.status_code == 202, answer.json
+    run_jobs()
+    assert state_of(answer.json["number"]) == "agent_validation"
+    return answer.json["number"]
+
+
+def _set_due(number: str, at: dt.datetime) -> None:
+    db.session.execute(update(Request).where(Request.number == number).values(due_at=at))
+    db.session.commit()
+
+
+def _numbers(agent, **query) -> list[str]:
+    answer = agent.get("/api/agent/queue", query_string=query)
+    assert answer.status_code == 200, answer.json
+    return [item["number"] for item in answer.json["items"]]
+
+
+def test_overdue_requests_come_first_then_by_due_time(app, firm, responsable, agent, run_jobs):
+    """Whatever their age: the overdue one first, then the one due soonest."""
+    first, second, third = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    _set_due(first, dt.datetime(2026, 12, 16, 9, 0, tzinfo=MONTREAL))
+    _set_due(second, dt.datetime(2026, 12, 15, 9, 0, tzinfo=MONTREAL))
+    _set_due(third, dt.datetime(2026, 12, 14, 8, 45, tzinfo=MONTREAL))
+    page = agent.get("/api/agent/queue").json
+    assert [i["number"] for i in page["items"]] == [third, second, first]
+    assert [i["overdue"] for i in page["items"]] == [True, False, False]
+
+
+def test_each_row_says_its_time_left_in_business_hours(app, firm, responsable, agent, run_jobs):
+    """Entered Monday 9 h: « Échéance dans 2 jours ouvrables »; on Wednesday at 11 h (due 9 h),
+    « En retard de 2 h ouvrables » and overdue."""
+    number = _in_queue(responsable, firm, run_jobs, 0)
+    [row] = agent.get("/api/agent/queue").json["items"]
+    assert dt.datetime.fromisoformat(row["due_at"]) == dt.datetime(
+        2026, 12, 16, 9, 0, tzinfo=MONTREAL
+    )
+    assert row["due_text"] == "Échéance dans 2 jours ouvrables"
+    assert row["overdue"] is False
+    _set_due(number, dt.datetime(2026, 12, 14, 12, 0, tzinfo=MONTREAL))
+    [row] = agent.get("/api/agent/queue").json["items"]
+    assert row["due_text"] == "Échéance dans 3 h ouvrables"
+    _set_due(number, dt.datetime(2026, 12, 11, 9, 0, tzinfo=MONTREAL))
+    [row] = agent.get("/api/agent/queue").json["items"]
+    assert row["due_text"] == "En retard de 1 jour ouvrable"
+    assert row["overdue"] is True
+
+
+def test_a_request_waiting_for_the_submitter_says_so(app, firm, responsable, agent, run_jobs):
+    """Paused by the agent's question: not overdue, and the row says since when it waits."""
+    number = _in_queue(responsable, firm, run_jobs, 0)
+    agent.post(f"/api/agent/requests/{number}/claim")
+    agent.post(f"/api/requests/{number}/comments", json={"body": "Date ?", "asks_answer": True})
+    _set_due(number, dt.datetime(2026, 12, 11, 9, 0, tzinfo=MONTREAL))
+    [row] = agent.get("/api/agent/queue").json["items"]
+    assert row["overdue"] is False
+    assert row["due_text"] == (
+        "En attente de la réponse du demandeur depuis le 14 décembre 2026 à 9 h 00"
+    )
+
+
+def test_claimed_filters_me_nobody_and_others(app, firm, responsable, agent, run_jobs):
+    """claimed=me, nobody and others split the queue by who holds each request."""
+    mine, theirs, free = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    other = login_client(app, role="agent", first_name="Bea", last_name="Autre")
+    agent.post(f"/api/agent/requests/{mine}/claim")
+    other.post(f"/api/agent/requests/{theirs}/claim")
+    assert _numbers(agent, claimed="me") == [mine]
+    assert _numbers(agent, claimed="others") == [theirs]
+    assert _numbers(agent, claimed="nobody") == [free]
+    assert _numbers(other, claimed="me") == [theirs]
+    assert sorted(_numbers(agent, claimed="true")) == sorted([mine, theirs])
+
+
+def test_filters_by_organisation_form_and_state(app, firm, responsable, agent, run_jobs):
+    """organisation keeps one profile's requests; form and state keep theirs."""
+    ours = _in_queue(responsable, firm, run_jobs, 0)
+    second = guide_firm(app, prefix="2", name="CABINET BOUCHARD")
+    theirs_client = login_client(app, email="rebecca2@bouchard.example")
+    link_account(
+        app, theirs_client.account.id, contact_id=second.rebecca, organisation_id=second.firm
+    )
+    theirs = _in_queue(theirs_client, second, run_jobs, 1)
+    assert _numbers(agent, organisation=firm.firm) == [ours]
+    assert _numbers(agent, organisation=second.firm) == [theirs]
+    assert _numbers(agent, form="add-relation", state="agent_validation") == [ours, theirs]
+    assert _numbers(agent, form="update-contact") == []
+    assert _numbers(agent, state="failed") == []
+
+
+def test_search_by_number_organisation_name_or_client_number(
+    app, firm, responsable, agent, run_jobs
+):
+    """q finds a request by its number, part of its organisation's name (any case) or the
+    organisation's client number."""
+    number = _in_queue(responsable, firm, run_jobs, 0)
+    other = _in_queue(responsable, firm, run_jobs, 1)
+    assert _numbers(agent, q=number) == [number]
+    assert _numbers(agent, q="laforce") == [number, other]
+    assert _numbers(agent, q="1000001") == [number, other]
+    assert _numbers(agent, q="100%") == []
+    assert _numbers(agent, q="ENTREPRISE SHAW") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("claimed", "moi"),
+        ("organisation", "abc"),
+        ("organisation", "0"),
+        ("state", "applied"),
+        ("form", "formulaire-inconnu"),
+        ("q", ""),
+        ("q", "x" * 101),
+        ("tri", "urgence"),
+    ],
+)
+def test_a_bad_filter_is_refused_naming_the_parameter(app, agent, name, value):
+    """A bad filter value answers 422 whose errors name the parameter, in French."""
+    answer = agent.get("/api/agent/queue", query_string={name: value})
+    assert answer.status_code == 422, answer.json
+    assert list(answer.json["errors"]) == [name]
+    message = answer.json["errors"][name][0]
+    assert message[0].isupper() and message.endswith(".")
+    assert "Must" not in message and "Not a valid" not in message
+
+
+def test_the_decided_request_leaves_the_queue_with_its_clock_stopped(
+    app, firm, responsable, agent, run_jobs
+):
+    """An approved request is no longer in the queue; its stored clock is stopped."""
+    number = _in_queue(responsable, firm, run_jobs, 0)
+    agent.post(f"/api/agent/requests/{number}/claim")
+    agent.post(f"/api/agent/requests/{number}/approve", json={"create_new_contact": True})
+    assert _numbers(agent) == []
+    stopped = db.session.scalar(
+        select(Request.sla_stopped_at)
+        .where(Request.number == number)
+        .execution_options(populate_existing=True)
+    )
+    assert stopped is not None
