@@ -79,6 +79,8 @@ class Settings:
     trusted_proxies: int = 0
     # Days kept by `flask purge` for done outbox rows, expired sessions, codes, idempotency keys.
     retention_days: int = 30
+    # Where documents joined to requests are kept (None: ``<instance>/documents``).
+    documents_dir: str | None = None
     # Business calendar and validation targets (catalogue_svc.sla.settings).
     sla: SlaSettings = field(default_factory=SlaSettings)
 
@@ -278,7 +280,6 @@ ENV_KEYS = frozenset(
         "CATALOGUE_CLAIM_LAPSE",
         "CATALOGUE_OUTBOX_LEASE",
         "CATALOGUE_METRICS_TOKEN",
-        *SLA_ENV_KEYS,
         "CATALOGUE_SMTP_USER",
         "CATALOGUE_SMTP_PASSWORD",
         "CATALOGUE_SMTP_TIMEOUT",
@@ -290,6 +291,8 @@ ENV_KEYS = frozenset(
         "CATALOGUE_RATELIMITS",
         "CATALOGUE_TRUSTED_PROXIES",
         "CATALOGUE_RETENTION_DAYS",
+        "CATALOGUE_DOCUMENTS_DIR",
+        *SLA_ENV_KEYS,
     }
 )
 
@@ -367,4 +370,5 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
         ratelimits=_ratelimits(source.get("CATALOGUE_RATELIMITS")),
         trusted_proxies=_int(env, "CATALOGUE_TRUSTED_PROXIES", 0, 0, 5),
         retention_days=_int(env, "CATALOGUE_RETENTION_DAYS", 30, 1, 3650),
+        documents_dir=env.get("CATALOGUE_DOCUMENTS_DIR") or None,
     )

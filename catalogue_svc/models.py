@@ -2,6 +2,7 @@
 
 from .accounts.models import Account, AccountLink, AccountSession, OneTimeCode  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
+from .documents.models import RequestDocument  # noqa: F401
 from .duplicates.models import ContactMatchKey  # noqa: F401
 from .linking.models import LegacyCredential, LinkingCredential  # noqa: F401
 from .notifications.models import Email  # noqa: F401

@@ -15,6 +15,7 @@ from forms import registry, sentences
 from ..access import ProfileAccess, profile_access
 from ..clock import now
 from ..db import db
+from ..documents.listing import documents_of
 from ..errors import NotFound
 from ..notifications.templates import PORTAL_ZONE
 from ..profiles.models import Organisation
@@ -94,6 +95,7 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
         else None
     )
     body["linked_requests"] = linked(request)
+    body["documents"] = documents_of(request)
     if for_agent:
         body["duplicate_candidates"] = request.duplicate_candidates or []
         body["claimed_by_account_id"] = request.claimed_by_account_id

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from forms import registry
 from workflows import State
 
+from ..documents.schemas import DocumentSchema
 from ..schemas import Id, PageArgs, StrictSchema
 
 STATES = [state.value for state in State]
@@ -229,6 +230,11 @@ class RequestDetailSchema(RequestSummarySchema):
     comments = fields.List(fields.Nested(CommentOutSchema), required=True)
     visibility = fields.Nested(VisibilitySchema, required=True, allow_none=True)
     linked_requests = fields.List(fields.Nested(LinkedRequestSchema), required=True)
+    documents = fields.List(
+        fields.Nested(DocumentSchema),
+        required=True,
+        metadata={"description": "Les documents joints, dans l'ordre où ils l'ont été"},
+    )
     duplicate_candidates = fields.List(fields.Dict(), metadata={"description": "Agents seulement"})
     claimed_by_account_id = fields.Integer(
         allow_none=True, metadata={"description": "Agents seulement"}

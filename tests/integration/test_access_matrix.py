@@ -14,7 +14,9 @@ import pytest
 from forms import registry
 from tests.accounts_helpers import anonymous_client, link_account, login_client
 from tests.factories import guide_firm
+from tests.integration.test_request_documents import join as join_document
 from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, submit
+from tests.sample_files import pdf
 
 BODIES = {
     "approve": {},
@@ -39,11 +41,12 @@ def object_routes(app):
     return sorted(found)
 
 
-def url_of(rule: str, a, number: str) -> str:
+def url_of(rule: str, a, number: str, document: int = 0) -> str:
     """The rule with firm A's ids: its profile, the request, one of its contacts (the new
     member's own data would be the worst leak: Marie-Karine, a plain member, is named)."""
     url = rule.replace("<int:profile_id>", str(a.firm)).replace("<number>", number)
     url = url.replace("<int:contact_id>", str(a.rebecca))
+    url = url.replace("<int:document_id>", str(document))
     assert "<" not in url, f"no firm-A id for {url}: add one to url_of"
     return url
 
@@ -57,6 +60,7 @@ def world(app, run_jobs):
     link_account(app, owner.account.id, contact_id=a.rebecca, organisation_id=a.firm)
     variables = {**ADD_NEW, "new_contact": {**NEW_MEMBER, "client_number": "7654321"}}
     number = submit(owner, a, "add-relation", variables).json["number"]
+    document = join_document(owner, number, pdf()).json["id"]
     run_jobs()
     member_a = login_client(app)
     link_account(app, member_a.account.id, contact_id=a.marie_karine, organisation_id=a.firm)
@@ -67,6 +71,7 @@ def world(app, run_jobs):
     return {
         "a": a,
         "number": number,
+        "document": document,
         "member_a": member_a,
         "clients": {
             "responsable": responsable_b,
@@ -84,6 +89,8 @@ def expected(role: str, rule: str) -> set[int]:
     if "/api/agent/" in rule:
         return {200, 409} if role == "agent" else {403}  # 409: not a legal move in this state
     if role == "agent":
+        if rule.endswith("/documents"):
+            return {403}  # agents read documents; they ask for them, never join them
         if rule.startswith("/api/requests/") and not rule.endswith("/cancel"):
             return {200, 201}  # agents read and comment on every request by design
         return {403, 404}  # firm calls: refused, or no such profile for this account
@@ -103,7 +110,7 @@ def test_no_role_of_another_firm_reaches_a_firms_objects(app, world):
     a, number = world["a"], world["number"]
     failures = []
     for method, rule in object_routes(app):
-        url = url_of(rule, a, number)
+        url = url_of(rule, a, number, world["document"])
         last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         for role, client in world["clients"].items():
             if role == "agent" and "/api/agent/" in rule and last in ("approve", "reject"):
@@ -141,7 +148,7 @@ def test_a_member_without_authority_reaches_only_their_own(app, world):
     for method, rule in object_routes(app):
         if method == "DELETE" and rule.endswith("/link"):
             continue  # the member's own link: removing it is theirs to do (test_linking)
-        url = url_of(rule, a, number)
+        url = url_of(rule, a, number, world["document"])
         last = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         answer = member.open(url, method=method, json=BODIES.get(last) if method != "GET" else None)
         if answer.status_code not in expected_for_member(method, rule):

@@ -346,6 +346,7 @@ def test_fuzz_firm_a_on_its_own_objects(app: Any, world: World) -> None:
         fixed={
             "profile_id": world.a.firm,
             "number": world.number_a,
+            "document_id": 1,
             "contact_id": world.a.marie_karine,
             "slug": "add-relation",
         },
@@ -374,6 +375,7 @@ def test_fuzz_firm_a_on_firm_b_objects(app: Any, world: World) -> None:
         fixed={
             "profile_id": world.b.firm,
             "number": world.number_b,
+            "document_id": 1,
             "contact_id": world.b.marie_karine,
         },
     )
@@ -401,6 +403,7 @@ def test_fuzz_member_without_authority(app: Any, world: World) -> None:
         fixed={
             "profile_id": world.a.firm,
             "number": world.number_a,
+            "document_id": 1,
             "contact_id": world.a.rebecca,
             "slug": "add-relation",
         },
@@ -425,6 +428,7 @@ def test_fuzz_anonymous(app: Any, world: World) -> None:
         fixed={
             "profile_id": world.a.firm,
             "number": world.number_a,
+            "document_id": 1,
             "contact_id": world.a.marie_karine,
             "slug": "add-relation",
         },
@@ -442,7 +446,12 @@ def test_fuzz_agent(app: Any, world: World) -> None:
     count = fuzz(
         schema,
         one,
-        fixed={"profile_id": world.a.firm, "number": world.number_a, "slug": "add-relation"},
+        fixed={
+            "profile_id": world.a.firm,
+            "number": world.number_a,
+            "document_id": 1,
+            "slug": "add-relation",
+        },
         tags={"agents", "requests"},
     )
     assert count >= 10
@@ -598,6 +607,13 @@ def user_a(app: Any) -> UserA:
     return UserA(firm, client)
 
 
+def _a_file(content: dict[str, Any]) -> bool:
+    """A documented download: every type of the answer a binary string (issue 18's documents)."""
+    return bool(content) and all(
+        part.get("schema") == {"type": "string", "format": "binary"} for part in content.values()
+    )
+
+
 def test_openapi_documents_every_operation(client: FlaskClient) -> None:
     """Every API operation says who may call it, what it answers on success (with a schema) and
     documents its errors as problem details (the document used to show flask-smorest's ``Error``
@@ -619,7 +635,8 @@ def test_openapi_documents_every_operation(client: FlaskClient) -> None:
             if not success:
                 missing.append(f"{label}: no success answer")
             for code in success:
-                if code != "204" and "application/json" not in answers[code].get("content", {}):
+                content = answers[code].get("content", {})
+                if code != "204" and "application/json" not in content and not _a_file(content):
                     missing.append(f"{label}: {code} without a schema")
             for code, answer in answers.items():
                 if (

@@ -1,0 +1,1 @@
+"""Documents joined to a request (issue 18, item 2)."""
