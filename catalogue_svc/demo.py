@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 DOSSIERS = Path(__file__).parent / "demo" / "dossiers.json"
 
 DEMO_AGENT = {
-    "email": "agent@demo.local",
+    "email": "agent@demo.example",
     "password": "Boreal-Validation-2026!",
     "first_name": "Alex",
     "last_name": "Agent",

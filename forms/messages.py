@@ -13,28 +13,56 @@ _EXACT = {
     "Unknown field.": UNKNOWN,
     "Field may not be null.": NULL,
     "Not a valid string.": "Doit être une chaîne de caractères.",
+    "Not a valid utf-8 string.": "Doit être un texte en UTF-8 valide.",
     "Not a valid integer.": "Doit être un nombre entier.",
     "Not a valid number.": "Doit être un nombre.",
+    "Number too large.": "Nombre trop grand.",
+    "Special numeric values (nan or infinity) are not permitted.": (
+        "Doit être un nombre fini (ni NaN ni l'infini)."
+    ),
     "Not a valid boolean.": "Doit être vrai ou faux.",
     "Not a valid date.": "Date invalide (format attendu : AAAA-MM-JJ).",
     "Not a valid datetime.": "Date et heure invalides (format ISO 8601 attendu).",
+    "Not a valid aware datetime.": (
+        "Date et heure invalides : le fuseau horaire doit être indiqué (format ISO 8601)."
+    ),
+    "Not a valid naive datetime.": (
+        "Date et heure invalides : le fuseau horaire ne doit pas être indiqué."
+    ),
+    "Not a valid time.": "Heure invalide (format attendu : HH:MM:SS).",
+    "Not a valid aware time.": "Heure invalide : le fuseau horaire doit être indiqué.",
+    "Not a valid naive time.": "Heure invalide : le fuseau horaire ne doit pas être indiqué.",
+    "Not a valid period of time.": "Durée invalide.",
     "Not a valid email address.": "Adresse courriel invalide.",
+    "Not a valid URL.": "Adresse web (URL) invalide.",
+    "Not a valid IP address.": "Adresse IP invalide.",
+    "Not a valid IPv4 address.": "Adresse IPv4 invalide.",
+    "Not a valid IPv6 address.": "Adresse IPv6 invalide.",
+    "Not a valid IP interface.": "Interface IP invalide.",
+    "Not a valid IPv4 interface.": "Interface IPv4 invalide.",
+    "Not a valid IPv6 interface.": "Interface IPv6 invalide.",
     "Not a valid list.": "Doit être une liste.",
+    "Not a valid tuple.": "Doit être une liste de valeurs.",
     "Not a valid mapping type.": "Doit être un objet.",
     "Invalid input type.": "Type de donnée invalide.",
+    "Invalid type.": "Type de donnée invalide.",
     "Invalid value.": "Valeur invalide.",
+    "Invalid input.": "Valeur invalide.",
     "Not a valid UUID.": "Identifiant invalide.",
     "Shorter than minimum length 1.": "Ce champ ne peut pas être vide.",
+    "String does not match expected pattern.": "Format invalide.",
 }
 
+# marshmallow.validate.Range's comparisons, as they are built into its messages.
+_COMPARISONS = {
+    "greater than or equal to": "supérieur ou égal à",
+    "greater than": "supérieur à",
+    "less than or equal to": "inférieur ou égal à",
+    "less than": "inférieur à",
+}
+_COMPARE = "|".join(_COMPARISONS)  # longest first: "… or equal to" before its prefix
+
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^Must be one of: (.*)\.$"), "Doit être l'une des valeurs suivantes : {0}."),
-    (
-        re.compile(r"^Length must be between (\d+) and (\d+)\.$"),
-        "La longueur doit être entre {0} et {1}.",
-    ),
-    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "Doit compter au moins {0} caractères."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), "Doit compter au plus {0} caractères."),
     (
         re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"),
         "Doit être entre {0} et {1}.",
@@ -44,18 +72,61 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "Doit être supérieur ou égal à {0}.",
     ),
     (re.compile(r"^Must be less than or equal to (\S+)\.$"), "Doit être inférieur ou égal à {0}."),
-    (re.compile(r"^String does not match expected pattern\.$"), "Format invalide."),
+    (re.compile(r"^Must be one of: (.*)\.$", re.S), "Doit être l'une des valeurs suivantes : {0}."),
+    (re.compile(r"^Must be equal to (.*)\.$", re.S), "Doit valoir {0}."),
+    (
+        re.compile(r"^Length must be between (\d+) and (\d+)\.$"),
+        "La longueur doit être entre {0} et {1}.",
+    ),
+    (
+        re.compile(r"^Length must be (\d+)\.$"),
+        "Doit compter exactement {0} caractères ou éléments.",
+    ),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "Doit compter au moins {0} caractères."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), "Doit compter au plus {0} caractères."),
+    (
+        re.compile(r"^One or more of the choices you made was not in: (.*)\.$", re.S),
+        "Chaque choix doit être l'une des valeurs suivantes : {0}.",
+    ),
+    (
+        re.compile(r"^One or more of the choices you made was in: (.*)\.$", re.S),
+        "Aucun choix ne peut être l'une des valeurs suivantes : {0}.",
+    ),
+    (
+        re.compile(r'^"(.*)" cannot be formatted as a (date|datetime|time)\.$', re.S),
+        "« {0} » ne peut pas être écrit comme une date ou une heure.",
+    ),
+    (
+        re.compile(r"^(.*) cannot be formatted as a timedelta\.$", re.S),
+        "{0} ne peut pas être écrit comme une durée.",
+    ),
 ]
+_RANGE = re.compile(rf"^Must be ({_COMPARE}) (\S+?)(?: and ({_COMPARE}) (\S+?))?\.$")
+
+
+def _range(match: re.Match[str]) -> str:
+    first = f"{_COMPARISONS[match[1]]} {match[2]}"
+    if match[3] is None:
+        return f"Doit être {first}."
+    return f"Doit être {first} et {_COMPARISONS[match[3]]} {match[4]}."
 
 
 def translate(message: str) -> str:
-    """The French form of one of marshmallow's default English messages (others unchanged)."""
+    """The French form of one of marshmallow's default English messages (others unchanged).
+
+    Every default message of marshmallow's fields and validators is here
+    (tests/unit/test_french_messages.py lists them from marshmallow itself, so an upgrade that
+    adds one fails the test rather than answering in English).
+    """
     if message in _EXACT:
         return _EXACT[message]
     for pattern, template in _PATTERNS:
         match = pattern.match(message)
         if match:
             return template.format(*match.groups())
+    match = _RANGE.match(message)
+    if match:
+        return _range(match)
     return message
 
 
@@ -173,3 +244,6 @@ EMAIL_MIXED_SCRIPTS = (
     "cyrillique, grec) qui se ressemblent."
 )
 EMAIL_DOMAIN = "Adresse courriel invalide : le nom de domaine après « @ » n'est pas valide."
+EMAIL_SPECIAL_DOMAIN = (
+    "Adresse courriel invalide : le domaine « {domain} » ne reçoit pas de courriel d'Internet."
+)

@@ -46,8 +46,10 @@ class SignUpSchema(Schema):
         metadata={
             "description": (
                 "Adresse courriel (identifiant du compte), enregistrée sous sa forme normale : "
-                "minuscules, NFKC, domaine en IDNA ASCII; les parties locales entre guillemets et "
-                "les mélanges d'alphabets latin, cyrillique et grec sont refusés"
+                "minuscules, NFKC, domaine en IDNA ASCII; syntaxe vérifiée par email-validator; "
+                "les parties locales entre guillemets, les mélanges d'alphabets latin, cyrillique "
+                "et grec et les domaines qui ne reçoivent pas de courriel (localhost, .local, "
+                ".invalid, .onion, .arpa) sont refusés"
             )
         },
     )
