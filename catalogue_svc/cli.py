@@ -90,3 +90,8 @@ def register_commands(app: Flask) -> None:
         from .queue import run_until_idle
 
         click.echo(f"{run_until_idle()} tâche(s) traitée(s).")
+
+    from .maintenance import COMMANDS as MAINTENANCE
+
+    for command in MAINTENANCE:  # outbox-failed, outbox-requeue, purge
+        app.cli.add_command(command)
