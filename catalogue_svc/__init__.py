@@ -59,12 +59,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .notifications import service as notifications
     from .ops import metrics
     from .requests import service as requests
+    from .sla import escalation as sla_escalation
 
     metrics.init_app(app)
     web.init_app(app)  # after the metrics' timer, before the blueprints' routes
     notifications.init_app()
     duplicates.init_app(app)
     requests.init_app()
+    sla_escalation.init_app()
     init_accounts(app)
     register_blueprints(app, api)
     register_commands(app)

@@ -1,6 +1,7 @@
 """Import every model so that the metadata (and Alembic) knows every table."""
 
 from .accounts.models import Account, AccountLink, AccountSession, OneTimeCode  # noqa: F401
+from .agents.models import Supervisor  # noqa: F401
 from .audit import AuditEvent  # noqa: F401
 from .documents.models import RequestDocument  # noqa: F401
 from .duplicates.models import ContactMatchKey  # noqa: F401

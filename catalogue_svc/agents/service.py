@@ -352,3 +352,25 @@ def create_agent(*, email: str, password: str, first_name: str, last_name: str) 
         "agent.create", actor_kind="operator", subject_type="account", subject_id=account.id
     )
     return account
+
+
+def make_supervisor(*, email: str) -> Any:
+    """Make an existing agent a supervisor (operator command); caller's transaction. Anyone
+    but an agent is refused, naming ``email``; an agent already supervisor stays one."""
+    from ..accounts.service import find_by_email
+    from .models import Supervisor
+
+    account = find_by_email(email)
+    if account is None or account.role != "agent":
+        raise ValidationFailed(
+            errors={"email": ["Aucun compte d'agent n'a cette adresse courriel."]}
+        )
+    if db.session.get(Supervisor, account.id) is None:
+        db.session.add(Supervisor(account_id=account.id))
+        audit.record(
+            "agent.supervisor",
+            actor_kind="operator",
+            subject_type="account",
+            subject_id=account.id,
+        )
+    return account

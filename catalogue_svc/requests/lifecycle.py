@@ -4,7 +4,8 @@ A move is legal when ``workflows`` says so; it is then a compare-and-set on the 
 and version with its history row, in the caller's transaction (deferred to the chunk's end in a
 pipeline chunk, :mod:`.chunk`). This module is the only writer of history rows, and the only
 place that schedules the next step: :data:`ON_ENTER` declares what entering each state does
-(``approved`` → the apply, ``rejected`` → the rejection email, ``applied`` → the applied emails),
+(``agent_validation`` → the supervisors' reminders, ``approved`` → the apply, ``rejected`` → the
+rejection email, ``applied`` → the applied emails),
 whoever fired the trigger (the check, an agent, a retry). Effects are outbox rows: they are sent
 after commit, never from here.
 """
@@ -29,6 +30,7 @@ from ..db import add_row, compare_and_set
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..profiles.apply import ApplyContext
 from ..sla import clock as sla_clock
+from ..sla import escalation
 from . import chunk, emails
 from .models import Request, RequestEvent
 from .topics import APPLY_TOPIC, CHECK_TOPIC
@@ -74,9 +76,15 @@ def _notify_applied(request: Request, applied: ApplyContext | None) -> None:
     emails.queue_apply_emails(request, applied)
 
 
+def _schedule_escalations(request: Request, applied: ApplyContext | None) -> None:
+    """``agent_validation``: the supervisors' reminders at the target's share and when overdue."""
+    escalation.schedule(request)
+
+
 Effect = Callable[[Request, ApplyContext | None], None]
 ON_ENTER: Mapping[State, Effect] = MappingProxyType(
     {
+        State.AGENT_VALIDATION: _schedule_escalations,
         State.APPROVED: _schedule_apply,
         State.REJECTED: _notify_rejected,
         State.APPLIED: _notify_applied,

@@ -21,7 +21,7 @@ from ..errors import ValidationFailed
 from ..notifications.templates import french_datetime
 from ..requests import lifecycle
 from ..requests.models import Request
-from . import clock
+from . import clock, escalation
 
 NOT_AN_AGENT = "Seul un agent peut demander une réponse au demandeur."
 INTERNAL = (
@@ -94,6 +94,7 @@ def resume(request: Request, actor: lifecycle.Actor) -> None:
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return
+    escalation.schedule(request)
     waited = clock.calendar().minutes_between(paused_at, at)
     set_committed_value(request, "sla_paused_at", None)
     set_committed_value(request, "due_at", due)

@@ -27,6 +27,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_CLOSURE_DAYS",
         "CATALOGUE_VALIDATION_TARGET",
         "CATALOGUE_VALIDATION_TARGETS",
+        "CATALOGUE_ESCALATION_SHARE",
     }
 )
 
@@ -39,6 +40,8 @@ class SlaSettings:
     default_target_minutes: int = DEFAULT_TARGET_MINUTES
     # (form slug, minutes) pairs: a tuple keeps the settings hashable.
     targets: tuple[tuple[str, int], ...] = ()
+    # The share of the target (%) at which the supervisors are told (again when overdue).
+    escalation_share: int = 75
 
     def target_minutes(self, form_slug: str) -> int:
         """The validation target of a form, in business minutes."""
@@ -69,6 +72,12 @@ def load_sla_settings(env: Mapping[str, str]) -> SlaSettings:
             default = parse_target_hours(raw)
         name = "CATALOGUE_VALIDATION_TARGETS"
         targets = parse_targets(env.get(name) or "")
+        name = "CATALOGUE_ESCALATION_SHARE"
+        share = 75
+        if (raw := _read(env, name)) is not None:
+            if not raw.strip().isdigit() or not 1 <= int(raw) <= 99:
+                raise ValueError(f"doit être un pourcentage de 1 à 99 (reçu : {raw!r}).")
+            share = int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} : {exc}") from None
     unknown = sorted(slug for slug in targets if registry.get(slug) is None)
@@ -81,4 +90,5 @@ def load_sla_settings(env: Mapping[str, str]) -> SlaSettings:
         calendar=BusinessCalendar(**calendar_args),  # type: ignore[arg-type]
         default_target_minutes=default,
         targets=tuple(sorted(targets.items())),
+        escalation_share=share,
     )
