@@ -9,6 +9,7 @@ from typing import Any
 from . import (
     add_relation,
     remove_relation,
+    send_linking_credentials,
     update_contact,
     update_contact_address,
     update_organisation,
@@ -26,6 +27,7 @@ _FORMS: tuple[FormDefinition, ...] = (
     update_contact_address.FORM,
     update_organisation.FORM,
     update_organisation_address.FORM,
+    send_linking_credentials.FORM,
 )
 
 REGISTRY: Mapping[str, FormDefinition] = MappingProxyType({f.slug: f for f in _FORMS})

@@ -153,9 +153,13 @@ def _replayed(stored: Any, body_hash: str) -> tuple[int, dict[str, Any]]:
 
 
 def contacts_named(variables: Any, *extra: int | None) -> set[int]:
-    """The existing contacts a submission is about (its view of the profile is scoped to them)."""
-    named = {variables.get("contact_id") if isinstance(variables, dict) else None, *extra}
-    return {i for i in named if isinstance(i, int)}
+    """The existing contacts a submission is about (its view of the profile is scoped to them):
+    ``contact_id``, and each of ``contact_ids`` (the bulk sending of linking credentials)."""
+    if not isinstance(variables, dict):
+        return {i for i in extra if isinstance(i, int)}
+    many = variables.get("contact_ids")
+    named = {variables.get("contact_id"), *(many if isinstance(many, list) else ()), *extra}
+    return {i for i in named if isinstance(i, int) and not isinstance(i, bool)}
 
 
 def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, Any]] | None:

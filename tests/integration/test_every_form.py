@@ -46,6 +46,10 @@ def variables(slug, firm):
         },
         "update-organisation": {"name": "LAFORCE COMPTABLE S.E.N.C.", "attestation": True},
         "update-organisation-address": {"address": ADDRESS, "attestation": True},
+        "send-linking-credentials": {
+            "contact_ids": [firm.marie_karine, firm.marie_helene],
+            "attestation": True,
+        },
     }[slug]
 
 
@@ -62,6 +66,13 @@ def store_shows(slug, firm) -> bool:
         return db.session.get(Contact, firm.marie_helene).address["city"] == "Montréal"
     if slug == "update-organisation":
         return db.session.get(Organisation, firm.firm).name == "LAFORCE COMPTABLE S.E.N.C."
+    if slug == "send-linking-credentials":
+        from catalogue_svc.linking.models import LinkingCredential
+
+        active = db.session.scalars(
+            select(LinkingCredential.contact_id).where(LinkingCredential.state == "active")
+        ).all()
+        return sorted(active) == sorted([firm.marie_karine, firm.marie_helene])
     return db.session.get(Organisation, firm.firm).address["postal_code"] == "H2L 1L9"
 
 
@@ -72,6 +83,7 @@ EXPECTED_EMAILS = {  # recipient → subjects, besides the submitter's "appliqu�
     "update-contact-address": {"mh.demierre.1@laforce.example"},
     "update-organisation": set(),
     "update-organisation-address": set(),
+    "send-linking-credentials": {"mk.berard.1@laforce.example", "mh.demierre.1@laforce.example"},
 }
 SLUGS = sorted(EXPECTED_EMAILS)
 

@@ -220,6 +220,7 @@ VALID: dict[str, dict[str, Any]] = {
     "update-contact-address": {"contact_id": MARIE_KARINE, "address": ADDRESS, **ATTESTED},
     "update-organisation": {"name": "LAFORCE COMPTABLE S.E.N.C.", **ATTESTED},
     "update-organisation-address": {"address": ADDRESS, **ATTESTED},
+    "send-linking-credentials": {"contact_ids": [MARIE_KARINE], **ATTESTED},
 }
 
 
@@ -267,8 +268,10 @@ def add(**variables: Any) -> dict[str, Any]:
 
 
 def test_registry_holds_every_form_of_the_guide() -> None:
-    """The registry has the six forms of the guide, by slug."""
+    """The registry has the six forms of the guide, by slug, and the bulk sending of linking
+    credentials (issue 18)."""
     assert set(REGISTRY) == {
+        "send-linking-credentials",
         "add-relation",
         "remove-relation",
         "update-contact",
@@ -295,7 +298,7 @@ def test_catalogue_lists_profil_with_autorisations_and_dossier_client() -> None:
     assert [(c["code"], c["label"]) for c in tree] == [("profil", "Profil")]
     categories = {cat["label"]: [i["slug"] for i in cat["items"]] for cat in tree[0]["categories"]}
     assert categories == {
-        "Autorisations": ["add-relation", "remove-relation"],
+        "Autorisations": ["add-relation", "remove-relation", "send-linking-credentials"],
         "Dossier client": [
             "update-contact",
             "update-contact-address",
