@@ -31,7 +31,7 @@ ADVISORY_LOCK_KEY = 72_360_001
 
 
 def import_document(
-    document: Any, *, progress: bool = False, source: str = "import"
+    document: Any, *, progress: bool = False, source: str = "import", dry_run: bool = False
 ) -> dict[str, dict[str, int]]:
     """Validate ``document`` (a parsed dossiers file) whole, then apply it in one transaction.
 
@@ -42,14 +42,18 @@ def import_document(
     def validate(validator: Validator) -> None:
         validator.parse(document)
 
-    return _import(validate, progress=progress, source=source)
+    return _import(validate, progress=progress, source=source, dry_run=dry_run)
 
 
 def _import(
-    validate: Callable[[Validator], None], *, progress: bool, source: str
+    validate: Callable[[Validator], None], *, progress: bool, source: str, dry_run: bool = False
 ) -> dict[str, dict[str, int]]:
     """Lock, read the database, ``validate`` (which loads the rows into the validator), check
-    the references, apply, commit; roll back on any error."""
+    the references, apply, commit; roll back on any error.
+
+    ``dry_run`` applies and then rolls back: the counts are what the import would do, and
+    nothing is written (nor any email queued: their outbox rows go with the transaction).
+    """
     report = Progress(progress)
     collecting = gc.isenabled()
     # The import builds millions of dicts, lists and tuples that live until it ends, and no
@@ -74,7 +78,11 @@ def _import(
             raise ImportRejected(sorted(validator.errors, key=document_order))
         report.note("Fichier valide. Application…")
         counts = Applier(snapshot, plan, source, report).run()
-        db.session.commit()
+        if dry_run:
+            db.session.rollback()
+            report.note("Essai à blanc : rien n'a été écrit.")
+        else:
+            db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
@@ -129,7 +137,7 @@ def read_document(path: str | Path) -> Any:
 
 
 def import_file(
-    path: str | Path, progress: bool = False, *, source: str = "import"
+    path: str | Path, progress: bool = False, *, source: str = "import", dry_run: bool = False
 ) -> dict[str, dict[str, int]]:
     """Import a dossiers file (docs/import-format.md); see :func:`import_document`.
 
@@ -152,4 +160,4 @@ def import_file(
             raise _Restart(whole) from None
         held.clear()  # the rows are loaded: the text can go before the apply phase
 
-    return _import(streamed, progress=progress, source=source)
+    return _import(streamed, progress=progress, source=source, dry_run=dry_run)
