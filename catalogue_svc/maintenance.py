@@ -1,10 +1,11 @@
-"""Operators' maintenance: failed outbox messages (list, requeue) and the retention purge.
+"""Operators' maintenance: failed outbox messages (list, requeue), the retention purge and
+disabling an account.
 
-``flask --app catalogue_svc outbox-failed | outbox-requeue | purge``. What is purged is only
-bookkeeping whose use has passed: outbox rows done without failure, sessions ended (expired or
-revoked), one-time codes past their expiry, idempotency keys. Nothing of the requests' history,
-the audit, the emails or the profile store is ever purged (STYLE.md, habit 5), and failed outbox
-messages stay until an operator requeues them.
+``flask --app catalogue_svc outbox-failed | outbox-requeue | purge | disable-account``.
+What is purged is only bookkeeping whose use has passed: outbox rows done without failure,
+sessions ended (expired or revoked), one-time codes past their expiry, idempotency keys. Nothing
+of the requests' history, the audit, the emails or the profile store is ever purged (STYLE.md,
+habit 5), and failed outbox messages stay until an operator requeues them.
 """
 
 from __future__ import annotations
@@ -151,3 +152,43 @@ def purge_command(days: int | None) -> None:
 
 
 COMMANDS = [outbox_failed_command, outbox_requeue_command, purge_command]
+
+
+def disable_account(email: str) -> tuple[int, int] | None:
+    """Disable the account of ``email``: no more logins, every session ended, audited; its
+    requests, links and history stay. (account id, sessions ended), or None if no account."""
+    from . import audit
+    from .accounts.service import find_by_email
+    from .accounts.sessions import revoke_all
+
+    account = find_by_email(email)
+    if account is None:
+        return None
+    if account.disabled_at is None:
+        account.disabled_at = now()
+    ended = revoke_all(account.id, "disabled")
+    audit.record(
+        "account.disable",
+        actor_kind="operator",
+        subject_type="account",
+        subject_id=account.id,
+        details={"sessions_ended": ended},
+    )
+    db.session.commit()
+    return account.id, ended
+
+
+@click.command("disable-account")
+@click.option("--email", required=True, help="the account's email address")
+@with_appcontext
+def disable_account_command(email: str) -> None:
+    """Disable an account: it can no longer log in and its open sessions end at once."""
+    outcome = disable_account(email)
+    if outcome is None:
+        click.echo(f"Aucun compte n'a l'adresse {email}.", err=True)
+        raise SystemExit(1)
+    account_id, ended = outcome
+    click.echo(f"Compte n° {account_id} désactivé; {ended} session(s) fermée(s).")
+
+
+COMMANDS.append(disable_account_command)

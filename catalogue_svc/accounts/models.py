@@ -27,6 +27,8 @@ class Account(db.Model):  # type: ignore[name-defined, misc]
     terms_accepted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=now)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set by an operator (`flask disable-account`): no login, every session ended; never deleted.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("role IN ('user', 'agent')", name="role"),

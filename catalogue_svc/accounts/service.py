@@ -315,8 +315,16 @@ def log_in(*, email: str, password: str) -> Account:
     )
     account = find_by_email(email)
     ok = verify_password(account.password_hash if account else None, password)
-    if account is None or not ok or account.verified_at is None:
-        reason = "unknown_email" if account is None else "bad_password" if not ok else "unverified"
+    if account is None or not ok or account.verified_at is None or account.disabled_at:
+        reason = (
+            "unknown_email"
+            if account is None
+            else "bad_password"
+            if not ok
+            else "unverified"
+            if account.verified_at is None
+            else "disabled"
+        )
         limiter().add((limits.LOGIN_EMAIL, email))
         audit.record(
             "session.login",

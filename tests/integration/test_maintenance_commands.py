@@ -15,7 +15,7 @@ from catalogue_svc.notifications.models import Email
 from catalogue_svc.notifications.service import queue_email
 from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.models import IdempotencyKey
-from tests.accounts_helpers import create_account
+from tests.accounts_helpers import DEFAULT_PASSWORD, anonymous_client, create_account, login_client
 from tests.factories import guide_firm
 from tests.servers import SmtpSink, free_port
 
@@ -159,3 +159,36 @@ def test_purge_never_touches_history_audit_emails_or_profiles(make_app):
         }
         assert result.exit_code == 0, result.output
         assert after == before and all(before.values())
+
+
+def test_disabled_account_is_logged_out_and_cannot_log_in(make_app):
+    """disable-account ends the account's open sessions and refuses its next login, audited."""
+    app = make_app()
+    client = login_client(app)
+    email = client.account.email
+    assert client.get("/api/account").status_code == 200
+
+    result = app.test_cli_runner().invoke(args=["disable-account", "--email", email.upper()])
+
+    assert result.exit_code == 0, result.output
+    assert "désactivé; 1 session(s) fermée(s)." in result.output
+    assert client.get("/api/account").status_code == 401
+    again = anonymous_client(app).post(
+        "/api/session", json={"email": email, "password": DEFAULT_PASSWORD}
+    )
+    assert again.status_code == 401
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+        assert {"account.disable", "session.login"} <= actions
+
+
+def test_disabling_an_unknown_address_says_so(make_app):
+    """disable-account with an address no account has exits 1 with a French sentence."""
+    result = (
+        make_app()
+        .test_cli_runner()
+        .invoke(args=["disable-account", "--email", "personne@exemple.test"])
+    )
+
+    assert result.exit_code == 1
+    assert "Aucun compte n'a l'adresse personne@exemple.test." in result.output
