@@ -57,18 +57,45 @@ def record(
     """Add an audit row to the current transaction and log it (ids only, never secrets)."""
     add_row(
         AuditEvent,
-        {
-            "action": action,
-            "outcome": outcome,
-            "actor_account_id": actor_account_id,
-            "actor_kind": actor_kind,
-            "ip": client_ip(),
-            "subject_type": subject_type,
-            "subject_id": None if subject_id is None else str(subject_id),
-            "details": details,
-        },
+        audit_row(
+            action,
+            outcome,
+            actor_account_id=actor_account_id,
+            actor_kind=actor_kind,
+            ip=client_ip(),
+            subject_type=subject_type,
+            subject_id=None if subject_id is None else str(subject_id),
+            details=details,
+        ),
     )
     log_line(action, outcome, actor_account_id, subject_type, subject_id)
+
+
+def audit_row(
+    action: Any,
+    outcome: Any,
+    *,
+    actor_account_id: Any,
+    actor_kind: Any,
+    ip: Any,
+    subject_type: Any,
+    subject_id: Any,
+    details: Any,
+    **more: Any,
+) -> dict[str, Any]:
+    """The values of an audit row: :func:`record` adds one; the submission's single statement
+    (``requests.sql``) writes one with SQL expressions as values (and its ``at``)."""
+    return {
+        "action": action,
+        "outcome": outcome,
+        "actor_account_id": actor_account_id,
+        "actor_kind": actor_kind,
+        "ip": ip,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": details,
+        **more,
+    }
 
 
 def log_line(

@@ -20,11 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # The end date of what has no end (9999-12-31), defined once by the pure layer; the models and
 # the import read it from here.
 from forms.base import END_OF_TIME  # noqa: F401 - re-exported
+
+from . import unit
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -133,7 +135,7 @@ def reserve_id(model: Any) -> int:
     meanwhile without a reserved id could collide there: the insert then fails and the
     transaction is rolled back whole, never half-applied.
     """
-    pools: dict[str, list[int]] = db.session.info.setdefault("reserved_ids", {})
+    pools = unit.of(db.session).reserved_ids
     table = model.__table__
     pool = pools.get(table.name)
     if pool is None or pool[0] >= pool[1]:
@@ -164,12 +166,6 @@ def _reserve_block(table: Any, previous: list[int] | None) -> list[int]:
     return [int(largest or 0) + 1, int(largest or 0) + 1 + size, size]
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_reserved_ids(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the whole transaction, not a savepoint
-        session.info.pop("reserved_ids", None)
-
-
 def add_row(model: Any, values: dict[str, Any]) -> None:
     """Add a new row of an append-only table (history, audit, outbox, emails, changes).
 
@@ -179,7 +175,7 @@ def add_row(model: Any, values: dict[str, Any]) -> None:
     object added to the session, as usual. Such rows are never read back in the transaction
     that writes them.
     """
-    deferred = db.session.info.get("deferred_rows")
+    deferred = unit.of(db.session).deferred_rows
     if deferred is None:
         db.session.add(model(**values))
     else:
@@ -189,7 +185,7 @@ def add_row(model: Any, values: dict[str, Any]) -> None:
 def defer_rows() -> None:
     """From now on in this transaction, :func:`add_row` keeps rows for
     :func:`write_deferred_rows`."""
-    db.session.info["deferred_rows"] = {}
+    unit.of(db.session).deferred_rows = {}
 
 
 @functools.cache
@@ -201,7 +197,8 @@ def _column_names(model: Any) -> dict[str, str]:
 def write_deferred_rows() -> None:
     """Write the rows kept since :func:`defer_rows` (one statement per table and set of columns)
     and stop deferring."""
-    deferred: dict[Any, list[dict[str, Any]]] = db.session.info.pop("deferred_rows", None) or {}
+    kept = unit.of(db.session)
+    deferred, kept.deferred_rows = kept.deferred_rows or {}, None
     for model, rows in deferred.items():
         columns = _column_names(model)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -216,10 +213,6 @@ def write_deferred_rows() -> None:
 @event.listens_for(Session, "before_commit")
 def _write_deferred_rows_before_commit(session: Session) -> None:
     # A commit never leaves kept rows behind, whoever forgot to write them.
-    if session.info.get("deferred_rows") and session is db.session():
+    kept = unit.peek(session)
+    if kept is not None and kept.deferred_rows and session is db.session():
         write_deferred_rows()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_deferred_rows(session: Session) -> None:
-    session.info.pop("deferred_rows", None)

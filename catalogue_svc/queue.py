@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import Index, Integer, String, Text, event, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import unit
 from .clock import now
 from .db import JSONType, UTCDateTime, add_row, db, defer_rows, write_deferred_rows
 
@@ -71,27 +72,27 @@ class Handler:
     # with effects outside the database (sending an email), which a retry would repeat.
     batched: bool = False
     # Loads what a chunk's handlers read (one query for the chunk instead of one per message);
-    # it may keep the rows in ``session.info["prefetched"]``, dropped when the chunk ends.
-    prefetch: Callable[[list[OutboxMessage]], None] | None = None
+    # it may keep the rows in the chunk's ``prefetched``, dropped when the chunk ends.
+    prefetch: Callable[[list[OutboxMessage], unit.Chunk], None] | None = None
     # A batched handler that never reads its own chunk's pending rows can run the whole chunk
     # without autoflush: its inserts (history, audit, outbox) then go in one statement per table.
     autoflush: bool = True
     # Runs after a chunk's handlers, in its transaction, before its messages are marked done:
-    # writes what the handlers deferred while :func:`in_chunk` (one statement for the chunk).
-    finish: Callable[[], None] | None = None
+    # writes what the handlers deferred in the chunk (one statement for the chunk).
+    finish: Callable[[unit.Chunk], None] | None = None
     # A topic the same drain takes up next, whose messages this one's handlers emit: the next
     # step starts at once instead of after another wake-up job (the wake-up is still
     # published, and finds nothing left or what others emitted).
     then: str | None = None
 
 
-def in_chunk() -> bool:
-    """True while a batched handler runs inside a chunk (:func:`process_together`).
+def running_chunk() -> unit.Chunk | None:
+    """The chunk of a batched topic running now (:func:`process_together`), if any.
 
-    The handler may then defer writes to its ``finish``, and may raise instead of recovering
-    from a failure: the chunk is rolled back and each message runs again on its own.
+    Its handlers may defer writes to their ``finish``, and may raise instead of recovering from
+    a failure: the chunk is rolled back and each message runs again on its own.
     """
-    return bool(db.session.info.get("in_chunk"))
+    return unit.of(db.session).chunk
 
 
 _handlers: dict[str, Handler] = {}
@@ -107,6 +108,22 @@ def handler_for(topic: str) -> Handler:
     return _handlers[topic]
 
 
+def outbox_row(
+    topic: Any, payload: Any, *, dedupe_key: Any, at: Any, available_at: Any = None
+) -> dict[str, Any]:
+    """The values of a new outbox row, ready to send: :func:`emit` adds one; the submission's
+    single statement (``requests.sql``) writes one with SQL expressions as values."""
+    return {
+        "topic": topic,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "created_at": at,
+        "available_at": at if available_at is None else available_at,
+        "attempts": 0,
+        "failed": False,
+    }
+
+
 def emit(
     topic: str,
     payload: dict[str, Any],
@@ -118,41 +135,35 @@ def emit(
     """Add an outbox row to the current transaction; published once the transaction commits."""
     target: Any = session or db.session
     at = now()
-    values = {
-        "topic": topic,
-        "payload": payload,
-        "dedupe_key": dedupe_key,
-        "created_at": at,
-        "available_at": at + dt.timedelta(seconds=delay),
-    }
+    values = outbox_row(
+        topic, payload, dedupe_key=dedupe_key, at=at, available_at=at + dt.timedelta(seconds=delay)
+    )
     if session is None:
         add_row(OutboxMessage, values)
     else:
         target.add(OutboxMessage(**values))
-    target.info.setdefault("outbox_topics", set()).add(topic)
+    unit.of(target).outbox_topics.add(topic)
 
 
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
-    topics = session.info.pop("outbox_topics", None)
-    if topics:
-        transport = _transport()
-        if transport is not None:
-            transport.publish(sorted(topics))
+    kept = unit.peek(session)
+    if kept is None or not kept.outbox_topics:
+        return
+    topics = sorted(kept.outbox_topics)
+    kept.outbox_topics.clear()
+    transport = _transport()
+    if transport is not None:
+        transport.publish(topics)
 
 
 @event.listens_for(Session, "loaded_as_persistent")
 def _keep_loaded(session: Session, instance: object) -> None:
     # The identity map holds weak references: within a chunk, rows that every message reads (the
     # firm, its subjects, the submitter) would be loaded again for each one. Kept until it ends.
-    keep = session.info.get("keep_loaded")
-    if keep is not None:
-        keep.append(instance)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop("outbox_topics", None)
+    kept = unit.peek(session)
+    if kept is not None and kept.chunk is not None:
+        kept.chunk.keep_loaded.append(instance)
 
 
 def _transport() -> Transport | None:
@@ -313,17 +324,17 @@ def process_together(messages: list[OutboxMessage]) -> bool:
     """
     topic = messages[0].topic
     handler = _handlers[topic]
-    db.session.info["keep_loaded"] = []
-    db.session.info["in_chunk"] = True
+    kept = unit.of(db.session)
+    chunk = kept.chunk = unit.Chunk()
     try:
         defer_rows()
         if handler.prefetch is not None:
-            handler.prefetch(messages)
+            handler.prefetch(messages, chunk)
         with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
             for message in messages:
                 handler.func(message)
             if handler.finish is not None:
-                handler.finish()
+                handler.finish(chunk)
         write_deferred_rows()
         mark_done(*messages)  # one drain claimed them all: one lease owner
         db.session.commit()
@@ -336,8 +347,8 @@ def process_together(messages: list[OutboxMessage]) -> bool:
         )
         return False
     finally:
-        for key in ("prefetched", "keep_loaded", "in_chunk", "chunk_state", "deferred_rows"):
-            db.session.info.pop(key, None)
+        kept.chunk = None
+        kept.deferred_rows = None
 
 
 def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:

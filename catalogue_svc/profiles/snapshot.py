@@ -6,8 +6,8 @@ import functools
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, event, or_, select
-from sqlalchemy.orm import Session, SessionTransaction, joinedload
+from sqlalchemy import Integer, Row, Select, and_, bindparam, or_, select
+from sqlalchemy.orm import joinedload
 
 from forms.profile import (
     VIEW_PARTS,
@@ -22,6 +22,7 @@ from forms.profile import (
     ViewPart,
 )
 
+from .. import unit
 from ..db import db
 from .models import (
     AUTHORITY_RELATIONS,
@@ -65,16 +66,10 @@ def _contact(contact: Contact) -> ContactInfo:
 
 def subjects_in_transaction() -> list[Subject]:
     """Every subject (reference data), read once per transaction: a batch of applies shares it."""
-    info = db.session.info
-    if "subjects" not in info:
-        info["subjects"] = list(db.session.scalars(select(Subject)).all())
-    return info["subjects"]  # type: ignore[no-any-return]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_subjects(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the whole transaction, not a savepoint
-        session.info.pop("subjects", None)
+    kept = unit.of(db.session)
+    if kept.subjects is None:
+        kept.subjects = list(db.session.scalars(select(Subject)).all())
+    return kept.subjects
 
 
 def profile_view(

@@ -1,30 +1,33 @@
-"""What a chunk of pipeline messages shares while it runs (``queue.in_chunk``).
+"""What the pipeline's messages share while they run: one chunk, or one message alone.
 
 The check and the apply run up to 50 messages in one transaction (``queue.Handler(batched=True)``);
 :class:`ChunkState` holds what those messages share, and :func:`finish` writes the requests'
-deferred compare-and-sets at the chunk's end. Dropped when the chunk ends (``queue`` clears the
-session's keys).
+deferred compare-and-sets at the chunk's end. A message running alone (a chunk's retry one by
+one, or the web's agents through the lifecycle) gets a state of its own: caches that hold for it
+alone, compare-and-sets at once, its writes in a savepoint. The handlers ask the state what to
+do; they never ask whether they run in a chunk. Dropped when the chunk ends (``unit.Chunk``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from forms.profile import ProfileView
 
+from .. import queue, unit
 from ..access import ProfileAccess
-from ..db import db
+from ..db import begin_writing, compare_and_set, db
 from ..errors import Conflict
 from .conflicts import PendingConflicts
+from .models import Request
 from .sql import deferred_cas_statement
-
-_KEY = "chunk_state"
 
 
 @dataclass
 class ChunkState:
-    """What a chunk of pipeline messages shares (``queue.in_chunk``), dropped when it ends.
+    """What a chunk of pipeline messages shares (or one message alone, ``together`` false).
 
     * The requests' compare-and-sets, deferred: one statement for the chunk at its end (several
       transitions of one request merge into one). If any row moved meanwhile, the chunk fails
@@ -35,6 +38,9 @@ class ChunkState:
       changed. Anything else empties the caches, and the next read sees the chunk's own writes.
     """
 
+    # Several messages in one transaction: a failure anywhere fails them all (they then run
+    # again one by one). Alone, a failing request's writes are undone alone (a savepoint).
+    together: bool = True
     cas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     views: dict[tuple[Any, ...], ProfileView] = field(default_factory=dict)
     access: dict[tuple[int, int], ProfileAccess | None] = field(default_factory=dict)
@@ -44,11 +50,36 @@ class ChunkState:
     conflicts: PendingConflicts | None = None
     members: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
 
-    def defer_cas(self, request_id: int, expected: dict[str, Any], changes: dict[str, Any]) -> None:
+    def compare_and_set(
+        self, request_id: int, expected: dict[str, Any], changes: dict[str, Any]
+    ) -> bool:
+        """Move the request's row if it is still as ``expected``: at once alone; together, at
+        the chunk's end (:func:`finish`, which fails the chunk if any row moved meanwhile)."""
+        if not self.together:
+            return compare_and_set(Request, request_id, expected, changes)
         if request_id in self.cas:
             self.cas[request_id][1].update(changes)  # expected stays the first transition's
         else:
             self.cas[request_id] = (dict(expected), dict(changes))
+        return True
+
+    def attempt(
+        self, work: Callable[[], None], failures: tuple[type[Exception], ...]
+    ) -> Exception | None:
+        """Run ``work``; a failure among ``failures`` is returned with the work's writes undone
+        (a savepoint) when alone, and fails the whole chunk when together (it propagates)."""
+        if self.together:
+            work()
+            return None
+        begin_writing()
+        savepoint = db.session.begin_nested()
+        try:
+            work()
+            savepoint.commit()
+        except failures as exc:
+            savepoint.rollback()
+            return exc
+        return None
 
     def forget_reads(self) -> None:
         self.views.clear()
@@ -56,16 +87,14 @@ class ChunkState:
 
 
 def current() -> ChunkState:
-    """The running chunk's state (made on first use)."""
-    state = db.session.info.get(_KEY)
-    if state is None:
-        state = db.session.info[_KEY] = ChunkState()
-    return state  # type: ignore[no-any-return]
+    """What the running chunk's messages share; outside a chunk, a state for one message alone."""
+    running = queue.running_chunk()
+    return running.state(ChunkState) if running is not None else ChunkState(together=False)
 
 
-def finish() -> None:
+def finish(running: unit.Chunk) -> None:
     """Write the chunk's deferred compare-and-sets: one statement per set of columns."""
-    state = db.session.info.get(_KEY)
+    state = running.states.get(ChunkState)
     if state is None or not state.cas:
         return
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}

@@ -19,10 +19,10 @@ from forms.base import BuildOptions, FormValidationError
 from forms.profile import ProfileView, ViewPart
 from workflows import State, Trigger, needs_agent
 
-from .. import queue
+from .. import queue, unit
 from ..access import profile_access
 from ..clock import now
-from ..db import begin_writing, db
+from ..db import db
 from ..duplicates.service import active_member_names, with_same_name_members
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.snapshot import contacts_view
@@ -47,17 +47,13 @@ def _new_person(request: Request) -> dict[str, Any] | None:
     return form.new_person(form.validate(request.variables, today=request.created_at.date()))
 
 
-def _prefetch_check(messages: list[queue.OutboxMessage]) -> None:
+def _prefetch_check(messages: list[queue.OutboxMessage], running: unit.Chunk) -> None:
     """A check chunk's reads in a few queries: its requests, then every new person's duplicate
     candidates and every conflicting pending request. The chunk's checks write neither
     contacts nor conflict keys, so what they would each read is what is read here first."""
-    _prefetch(messages)
-    state = chunk.current()
-    pending = [
-        r
-        for r in db.session.info["prefetched"]
-        if r.state in (State.SUBMITTED, State.DUPLICATE_CHECK)
-    ]
+    _prefetch(messages, running)
+    state = running.state(chunk.ChunkState)
+    pending = [r for r in running.prefetched if r.state in (State.SUBMITTED, State.DUPLICATE_CHECK)]
     state.conflicts = pending_conflicts(pending)
     for request in pending:
         try:
@@ -79,12 +75,9 @@ def run_check(message: queue.OutboxMessage) -> None:
         return  # a redelivery, or the request moved on (cancelled…)
     if request.state == State.SUBMITTED:
         transition(request, Trigger.START_CHECK, SYSTEM_ACTOR)
-    state = chunk.current() if queue.in_chunk() else None
-    if state is not None and request.id in state.people:
-        person = state.people[request.id]
-    else:
-        person = _new_person(request)
-    if state is not None and request.id in state.candidates:
+    state = chunk.current()
+    person = state.people[request.id] if request.id in state.people else _new_person(request)
+    if request.id in state.candidates:
         candidates = state.candidates[request.id]
     else:
         candidates = find_candidates(person) if person else []
@@ -92,7 +85,7 @@ def run_check(message: queue.OutboxMessage) -> None:
         candidates = with_same_name_members(
             _members(request.organisation_id, state), person, candidates
         )
-    conflicts = find_and_link(request, state.conflicts if state is not None else None)
+    conflicts = find_and_link(request, state.conflicts)
     needs = needs_agent(
         request.validation_rule,
         conflicts=bool(conflicts),
@@ -109,11 +102,9 @@ def run_check(message: queue.OutboxMessage) -> None:
         transition(request, Trigger.PASS_CHECK, SYSTEM_ACTOR, needs_validation=False, values=values)
 
 
-def _members(organisation_id: int, state: chunk.ChunkState | None) -> list[tuple[int, str, str]]:
+def _members(organisation_id: int, state: chunk.ChunkState) -> list[tuple[int, str, str]]:
     """The organisation's active members' names (read once per chunk and organisation: the
     check writes no contact)."""
-    if state is None:
-        return active_member_names(organisation_id)
     if organisation_id not in state.members:
         state.members[organisation_id] = active_member_names(organisation_id)
     return state.members[organisation_id]
@@ -144,16 +135,16 @@ def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:
 def run_apply(message: queue.OutboxMessage) -> None:
     """Outbox handler: re-check, apply the changeset and move to ``applied`` in one transaction.
 
-    In a chunk (``queue.in_chunk``) the request's rows are only added to the session, with
-    reserved ids: the chunk writes them all at its end, one statement per table. A changeset
-    that no longer applies then fails the chunk, and each message runs again on its own, where
-    a savepoint undoes that request's writes alone.
+    In a chunk the request's rows are only added to the session, with reserved ids: the chunk
+    writes them all at its end, one statement per table. A changeset that no longer applies
+    then fails the chunk, and each message runs again on its own, where a savepoint undoes that
+    request's writes alone (:meth:`chunk.ChunkState.attempt`).
     """
     request = db.session.get(Request, message.payload["request_id"])
     if request is None or request.state != State.APPROVED:
         return
-    chunked = queue.in_chunk()
-    problem = _apply_problem(request, chunked)
+    state = chunk.current()
+    problem = _apply_problem(request, state)
     if problem is not None:
         transition(request, Trigger.FAIL, SYSTEM_ACTOR, reason=problem, values={"reason": problem})
         return
@@ -167,7 +158,7 @@ def run_apply(message: queue.OutboxMessage) -> None:
             request.organisation_id,
             contacts_named(request.variables, request.merge_with_contact_id),
             form.view_parts,
-            chunked,
+            state,
         )
         operations = form.changeset(
             form.validate(request.variables, today=submitted_on),
@@ -195,67 +186,54 @@ def run_apply(message: queue.OutboxMessage) -> None:
     }
     # The operations first, then the move to applied: entering it queues the emails the
     # operations asked for (``ctx.emails``, lifecycle.ON_ENTER).
-    if chunked:
+
+    def apply() -> None:
         for index, operation in enumerate(operations):
-            apply_operation(operation, index, ctx)  # an ApplyError fails the chunk
+            apply_operation(operation, index, ctx)
         transition(
             request, Trigger.APPLY, SYSTEM_ACTOR, reason=apply_reason, values=values, applied=ctx
         )
+
+    # In a chunk a failing changeset fails the chunk; alone, its own writes are undone.
+    failure = state.attempt(apply, (ApplyError, IntegrityError))
+    if failure is None:
         if ctx.touches_existing:
-            chunk.current().forget_reads()
-    else:
-        # A savepoint: a failing changeset leaves the request's own writes out, nothing else.
-        begin_writing()
-        savepoint = db.session.begin_nested()
-        try:
-            for index, operation in enumerate(operations):
-                apply_operation(operation, index, ctx)
-            transition(
-                request,
-                Trigger.APPLY,
-                SYSTEM_ACTOR,
-                reason=apply_reason,
-                values=values,
-                applied=ctx,
-            )
-            savepoint.commit()
-        except (ApplyError, IntegrityError) as exc:
-            savepoint.rollback()
-            db.session.refresh(request)
-            # An ApplyError says in French what no longer holds (« La relation du contact n'est
-            # plus active. »); a constraint of the store says nothing a person can read.
-            reason = (
-                str(exc)
-                if isinstance(exc, ApplyError)
-                else "La modification contredit une donnée déjà enregistrée (par exemple un "
-                "numéro de client ou une adresse courriel déjà attribués à un autre contact)."
-            )
-            transition(
-                request, Trigger.FAIL, SYSTEM_ACTOR, reason=reason, values={"reason": reason}
-            )
+            state.forget_reads()
+        return
+    db.session.refresh(request)
+    # An ApplyError says in French what no longer holds (« La relation du contact n'est plus
+    # active. »); a constraint of the store says nothing a person can read.
+    reason = (
+        str(failure)
+        if isinstance(failure, ApplyError)
+        else "La modification contredit une donnée déjà enregistrée (par exemple un numéro de "
+        "client ou une adresse courriel déjà attribués à un autre contact)."
+    )
+    transition(request, Trigger.FAIL, SYSTEM_ACTOR, reason=reason, values={"reason": reason})
 
 
 def _view(
-    organisation_id: int, contact_ids: set[int], parts: Collection[ViewPart], chunked: bool
+    organisation_id: int,
+    contact_ids: set[int],
+    parts: Collection[ViewPart],
+    state: chunk.ChunkState,
 ) -> ProfileView:
     """The profile view an apply computes its changeset against (shared within a chunk): the
     submission's own reader, so both steps see the profile through the same code."""
-    if not chunked:
-        return contacts_view(organisation_id, contact_ids=contact_ids, parts=parts)
-    views = chunk.current().views
+    views = state.views
     key = (organisation_id, frozenset(contact_ids), frozenset(parts))
     if key not in views:
         views[key] = contacts_view(organisation_id, contact_ids=contact_ids, parts=parts)
     return views[key]
 
 
-def _apply_problem(request: Request, chunked: bool = False) -> str | None:
+def _apply_problem(request: Request, state: chunk.ChunkState) -> str | None:
     """Why the request can no longer be applied (the submitter lost access…), or None."""
     form = registry.get(request.form_slug)
     if form is None:
         return "Le formulaire de cette demande n'existe plus."
     key = (request.submitted_by_account_id, request.organisation_id)
-    cache = chunk.current().access if chunked else {}
+    cache = state.access
     if key not in cache:
         cache[key] = profile_access(*key)
     access = cache[key]
@@ -277,13 +255,13 @@ def _apply_exhausted(message: queue.OutboxMessage, error: str) -> None:
         transition(request, Trigger.FAIL, SYSTEM_ACTOR, reason=reason, values={"reason": reason})
 
 
-def _prefetch(messages: list[queue.OutboxMessage]) -> None:
+def _prefetch(messages: list[queue.OutboxMessage], running: unit.Chunk) -> None:
     """Load a chunk's requests in one query (the handlers' ``get`` then hit the identity map)."""
     ids = [m.payload.get("request_id") for m in messages]
     # Held until the transaction ends: the identity map only keeps weak references.
-    db.session.info["prefetched"] = db.session.scalars(
-        select(Request).where(Request.id.in_([i for i in ids if i]))
-    ).all()
+    running.prefetched = list(
+        db.session.scalars(select(Request).where(Request.id.in_([i for i in ids if i]))).all()
+    )
 
 
 def init_app() -> None:

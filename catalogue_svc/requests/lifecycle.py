@@ -26,7 +26,7 @@ from workflows import State
 
 from .. import audit, queue
 from ..clock import now
-from ..db import add_row, compare_and_set
+from ..db import add_row
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..profiles.apply import ApplyContext
 from ..sla import clock as sla_clock
@@ -125,9 +125,7 @@ def transition(
         **(values or {}),
     }
     expected = {"state": request.state, "version": request.version}
-    if queue.in_chunk():
-        chunk.current().defer_cas(request.id, expected, changes)
-    elif not compare_and_set(Request, request.id, expected, changes):
+    if not chunk.current().compare_and_set(request.id, expected, changes):
         raise Conflict("La demande a été modifiée entre-temps. Rechargez-la et réessayez.")
     add_row(
         RequestEvent,

@@ -21,8 +21,9 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.sql.elements import ClauseElement
 
-from .. import audit, queue
+from .. import audit, queue, unit
 from ..access import access_statement
 from ..db import db
 from .models import IdempotencyKey, Request, RequestEvent
@@ -103,8 +104,16 @@ def write_submission(year: int, params: dict[str, Any]) -> tuple[int, str]:
         }
         for statement in statements[1:]:
             db.session.execute(statement, params)
-    db.session.info.setdefault("outbox_topics", set()).add(CHECK_TOPIC)  # as queue.emit
+    unit.of(db.session).outbox_topics.add(CHECK_TOPIC)  # as queue.emit
     return int(request_id), str(number)
+
+
+def _as_sql(table: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with each plain value a literal of its column's type (SQL expressions kept)."""
+    return {
+        key: value if isinstance(value, ClauseElement) else literal(value, table.c[key].type)
+        for key, value in row.items()
+    }
 
 
 @functools.cache
@@ -149,26 +158,24 @@ def _submission_sql(dialect: str, year: int, with_key: bool) -> tuple[Any, ...]:
             "actor_name": p("account_name", events.c.actor_name),
             "version": literal(0, Integer),
         }
-        message = {
-            "topic": literal(CHECK_TOPIC, String),
-            "payload": payload,
-            "dedupe_key": dedupe_key,
-            "created_at": at,
-            "available_at": at,
-            "attempts": literal(0, Integer),
-            "failed": literal(False),
-        }
-        audit_row = {
-            "at": at,
-            "action": literal("request.submit", String),
-            "outcome": literal("success", String),
-            "actor_account_id": p("account_id", audits.c.actor_account_id),
-            "actor_kind": literal("account", String),
-            "ip": p("ip", audits.c.ip),
-            "subject_type": literal("request", String),
-            "subject_id": number,
-            "details": p("audit_details", audits.c.details),
-        }
+        # The outbox's and the audit's own rows, their plain values made SQL literals.
+        message = _as_sql(
+            outbox, queue.outbox_row(CHECK_TOPIC, payload, dedupe_key=dedupe_key, at=at)
+        )
+        audit_values = _as_sql(
+            audits,
+            audit.audit_row(
+                "request.submit",
+                "success",
+                actor_account_id=p("account_id", audits.c.actor_account_id),
+                actor_kind="account",
+                ip=p("ip", audits.c.ip),
+                subject_type="request",
+                subject_id=number,
+                details=p("audit_details", audits.c.details),
+                at=at,
+            ),
+        )
         key = {
             "account_id": p("account_id", keys.c.account_id),
             "key": p("key", keys.c.key),
@@ -178,7 +185,7 @@ def _submission_sql(dialect: str, year: int, with_key: bool) -> tuple[Any, ...]:
             "response": p("response", keys.c.response),
             "created_at": at,
         }
-        tables = [(events, event), (outbox, message), (audits, audit_row)]
+        tables = [(events, event), (outbox, message), (audits, audit_values)]
         return tables + ([(keys, key)] if with_key else [])
 
     if dialect == "postgresql":

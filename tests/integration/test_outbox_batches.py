@@ -231,6 +231,7 @@ def test_a_later_request_of_a_batch_sees_what_an_earlier_one_changed(app):
 def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
     """The chunk's deferred compare-and-set finds a request that changed since it was read:
     nothing of the chunk is kept, and its messages run again one by one."""
+    from catalogue_svc import unit
     from catalogue_svc.errors import Conflict
     from catalogue_svc.requests import chunk, service
 
@@ -238,7 +239,7 @@ def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
     with app.app_context():
         request_id = _submit(account, firm, "add-relation", new_member(400))
         request = db.session.get(Request, request_id)
-        db.session.info["in_chunk"] = True
+        running = unit.of(db.session).chunk = unit.Chunk()
         try:
             service.transition(request, "start_check", service.SYSTEM_ACTOR)
             # Another worker moves it first.
@@ -248,9 +249,8 @@ def test_a_request_moved_meanwhile_fails_the_chunk_not_the_request(app):
                 .values(version=Request.__table__.c.version + 1)
             )
             with pytest.raises(Conflict):
-                chunk.finish()
+                chunk.finish(running)
         finally:
             db.session.rollback()
-            db.session.info.pop("in_chunk", None)
-            db.session.info.pop("chunk_state", None)
+            unit.of(db.session).chunk = None
         assert db.session.get(Request, request_id, populate_existing=True).state == "submitted"
