@@ -23,7 +23,7 @@ from ..profiles.snapshot import contacts_view
 from ..sla import service as sla
 from . import lifecycle, sql
 from .conflicts import record_keys
-from .models import IdempotencyKey, RequestComment
+from .models import IdempotencyKey, Request, RequestComment
 from .reads import get_for_account, summary
 
 
@@ -92,19 +92,19 @@ def submit(
     created_at = now()
     changeset = [op.to_dict() for op in operations]
     labels = sentences.labels_of(view, changeset)
-    body = {
-        "number": "",  # known once written
-        "item": form.slug,
-        "title": form.title_fr,
-        "state": "submitted",
-        "state_label": workflows.label("submitted"),
-        "awaiting_system": workflows.State.SUBMITTED in workflows.AWAITING_SYSTEM,
-        "profile_id": profile_id,
-        "submitted_at": created_at.isoformat(),
-        "submitted_by": account_name,
-        "applied_at": None,
-        "visible_at": None,
-    }
+    # The answer is the summary every read gives (a request not yet written: its number is
+    # known once written).
+    body = summary(
+        Request(
+            number="",
+            form_slug=form.slug,
+            state=workflows.State.SUBMITTED.value,
+            organisation_id=profile_id,
+            created_at=created_at,
+            submitted_by_name=account_name,
+            submitted_by_account_id=account_id,
+        )
+    )
     params = {
         "p_form_slug": form.slug,
         "p_form_version": form.version,
