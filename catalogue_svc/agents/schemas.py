@@ -101,6 +101,39 @@ class QueueItemSchema(RequestSummarySchema):
     )
 
 
+class QueueFiguresSchema(StrictSchema):
+    agent_validation = fields.Integer(required=True, metadata={"description": "À valider"})
+    failed = fields.Integer(required=True, metadata={"description": "En erreur"})
+    overdue = fields.Integer(required=True, metadata={"description": "En retard"})
+    awaiting_answer = fields.Integer(
+        required=True, metadata={"description": "En attente de la réponse du demandeur"}
+    )
+    oldest_age_seconds = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "L'âge de la plus ancienne"}
+    )
+
+
+class FormFiguresSchema(StrictSchema):
+    form = fields.String(required=True)
+    title = fields.String(required=True)
+    received = fields.Integer(required=True, metadata={"description": "Entrées dans la file"})
+    decided = fields.Integer(required=True, metadata={"description": "Approuvées ou refusées"})
+    within_target = fields.Integer(required=True, metadata={"description": "Décidées à temps"})
+    median_business_hours = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Heures ouvrables médianes jusqu'à la décision (sans l'attente)"},
+    )
+
+
+class StatsSchema(StrictSchema):
+    """The queue's figures, for supervisors."""
+
+    since = fields.String(required=True, metadata={"format": "date-time"})
+    queue = fields.Nested(QueueFiguresSchema, required=True)
+    forms = fields.List(fields.Nested(FormFiguresSchema), required=True)
+
+
 class QueuePageSchema(StrictSchema):
     """The validation queue, overdue first, then by due time."""
 

@@ -13,7 +13,7 @@ from workflows import State, Trigger
 from .. import audit
 from ..clock import now
 from ..db import db
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..notifications.templates import french_datetime
 from ..profiles.models import Contact, Organisation
 from ..requests import service as requests
@@ -374,3 +374,19 @@ def make_supervisor(*, email: str) -> Any:
             subject_id=account.id,
         )
     return account
+
+
+def require_supervisor(agent: requests.Actor) -> None:
+    """403 unless the agent supervises the queue."""
+    from .models import Supervisor
+
+    if agent.account_id is None or db.session.get(Supervisor, agent.account_id) is None:
+        raise Forbidden("Réservé aux superviseurs de la file de validation.")
+
+
+def stats(agent: requests.Actor) -> dict[str, Any]:
+    """The queue's figures, for a supervisor."""
+    from ..sla import figures
+
+    require_supervisor(agent)
+    return figures.stats(now())

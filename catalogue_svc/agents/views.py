@@ -10,7 +10,7 @@ from ..extensions import LOGGED_IN, READ, Blueprint
 from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
 from . import service
-from .schemas import ApproveSchema, QueueArgs, QueuePageSchema, RejectSchema
+from .schemas import ApproveSchema, QueueArgs, QueuePageSchema, RejectSchema, StatsSchema
 
 blp = Blueprint("agents", __name__, url_prefix="/api/agent", description="Agents")
 
@@ -45,6 +45,17 @@ def agent_queue(args: dict[str, Any]) -> Any:
         page=args["page"],
         per_page=args["per_page"],
     )
+
+
+@blp.route("/stats")
+@agent_required
+@blp.doc(security=READ)
+@blp.answers(200, StatsSchema)
+@blp.alt_response(403, description="Réservé aux superviseurs.")
+def agent_stats() -> Any:
+    """Les chiffres de la file (superviseurs) : en cours, en retard, et par formulaire sur 30
+    jours les reçues, décidées, décidées à temps et les heures ouvrables médianes."""
+    return service.stats(_agent())
 
 
 @blp.route("/requests/<number>/claim", methods=["POST"])

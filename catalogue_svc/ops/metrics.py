@@ -53,6 +53,7 @@ def render(http: _Http) -> str:
     from ..notifications.models import Email
     from ..queue import OutboxMessage
     from ..requests.models import Request
+    from ..sla import figures as sla_figures
 
     lines: list[str] = []
     at = now()
@@ -89,6 +90,7 @@ def render(http: _Http) -> str:
         "# TYPE catalogue_requests_stuck gauge",
         f"catalogue_requests_stuck {stuck}",
     ]
+    lines += sla_figures.metric_lines(at)  # overdue, decisions within target (catalogue_svc.sla)
     lines += [
         "# HELP catalogue_outbox_pending Undone outbox messages by topic.",
         "# TYPE catalogue_outbox_pending gauge",

@@ -1,0 +1,125 @@
+"""The validation queue's figures: ``GET /api/agent/stats`` for supervisors, and the queue's lines
+of ``/metrics`` (overdue, decisions within target as counters) (issue 17, item 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from catalogue_svc.agents.service import make_supervisor
+from catalogue_svc.clock import clock
+from catalogue_svc.db import db
+from catalogue_svc.profiles.models import Contact
+from tests.accounts_helpers import login_client
+from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
+
+MONTREAL = ZoneInfo("America/Montreal")
+SUPERVISOR = "sophie.superviseure@catalogue.example"
+
+
+@pytest.fixture()
+def app(make_app):
+    """The app on a frozen clock (Monday 14 December 2026, 9 h), add-relation due in 4 business
+    hours."""
+    application = make_app(
+        CATALOGUE_VALIDATION_TARGETS="add-relation=4",
+        CATALOGUE_CLAIM_LAPSE="86400",
+        CATALOGUE_SESSION_IDLE="86400",
+    )
+    clock.freeze(dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL).astimezone(dt.UTC))
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture()
+def supervisor(app):
+    """Sophie, an agent made supervisor, logged in."""
+    client = login_client(
+        app, role="agent", email=SUPERVISOR, first_name="Sophie", last_name="Superviseure"
+    )
+    make_supervisor(email=SUPERVISOR)
+    db.session.commit()
+    return client
+
+
+def _in_queue(client, firm, run_jobs, n: int) -> str:
+    person = {**NEW_MEMBER, "last_name": f"Nom{n}", "email": f"p{n}@laforce.example"}
+    db.session.add(
+        Contact(
+            first_name=person["first_name"],
+            last_name=person["last_name"],
+            birth_date=dt.date(1990, 5, 17),
+            email=f"autre{n}@ailleurs.example",
+        )
+    )
+    db.session.commit()
+    number = submit(client, firm, "add-relation", {**ADD_NEW, "new_contact": person}).json["number"]
+    run_jobs()
+    assert state_of(number) == "agent_validation"
+    return number
+
+
+def _at(hour: int, minute: int = 0) -> None:
+    clock.freeze(dt.datetime(2026, 12, 14, hour, minute, tzinfo=MONTREAL).astimezone(dt.UTC))
+
+
+def _decide(agent, number: str) -> None:
+    agent.post(f"/api/agent/requests/{number}/claim")
+    answer = agent.post(f"/api/agent/requests/{number}/reject", json={"reason": "Doublon."})
+    assert answer.status_code == 200, answer.json
+
+
+def test_a_supervisor_reads_the_queue_and_each_forms_figures(
+    app, firm, responsable, supervisor, agent, run_jobs
+):
+    """Three received; one decided in 1 business hour, one in 5 (late); one still waiting and
+    overdue at 14 h: received 3, decided 2, within target 1, median 3 business hours."""
+    fast, slow, waiting = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    _at(10, 0)
+    _decide(agent, fast)
+    _at(14, 0)
+    _decide(agent, slow)
+    stats = supervisor.get("/api/agent/stats")
+    assert stats.status_code == 200, stats.json
+    assert stats.json["queue"] == {
+        "agent_validation": 1,
+        "failed": 0,
+        "overdue": 1,
+        "awaiting_answer": 0,
+        "oldest_age_seconds": 5 * 3600,
+    }
+    [form] = stats.json["forms"]
+    assert form == {
+        "form": "add-relation",
+        "title": form["title"],
+        "received": 3,
+        "decided": 2,
+        "within_target": 1,
+        "median_business_hours": 3.0,
+    }
+    assert waiting
+
+
+def test_the_stats_are_for_supervisors_only(app, agent, responsable):
+    """A plain agent gets 403 in French; a firm's account too."""
+    for client in (agent, responsable):
+        answer = client.get("/api/agent/stats")
+        assert answer.status_code == 403
+        assert "superviseurs" in answer.json["detail"] or "agents" in answer.json["detail"]
+
+
+def test_metrics_count_overdue_requests_and_decisions_within_target(
+    app, firm, responsable, agent, run_jobs, client
+):
+    """/metrics: one overdue, one decision within target and one late, as counters."""
+    fast, slow, _ = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    _at(10, 0)
+    _decide(agent, fast)
+    _at(14, 0)
+    _decide(agent, slow)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "catalogue_validation_overdue 1\n" in text
+    assert 'catalogue_validation_decisions_total{within_target="true"} 1\n' in text
+    assert 'catalogue_validation_decisions_total{within_target="false"} 1\n' in text
