@@ -13,6 +13,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     from .agents.views import blp as agents_blp
     from .documents.views import blp as documents_blp
     from .exports.views import blp as exports_blp
+    from .subjects.views import blp as subjects_blp
     from .ops.views import blp as ops_blp
     from .ops.views import dev_blp
     from .portal import blp as portal_blp
@@ -25,6 +26,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(requests_blp)
     api.register_blueprint(documents_blp)
     api.register_blueprint(exports_blp)
+    api.register_blueprint(subjects_blp)
     api.register_blueprint(agents_blp)
     app.register_blueprint(portal_blp)  # plain Flask: the portal is not in the OpenAPI document
     if app.config["CATALOGUE_SETTINGS"].embedded:
