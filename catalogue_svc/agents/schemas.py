@@ -56,6 +56,13 @@ class ApproveSchema(StrictSchema):
     )
 
 
+class ReassignSchema(StrictSchema):
+    account_id = Id(
+        required=True,
+        metadata={"description": "Le compte de l'agent qui prend la demande en charge"},
+    )
+
+
 class RejectSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 

@@ -390,3 +390,40 @@ def stats(agent: requests.Actor) -> dict[str, Any]:
 
     require_supervisor(agent)
     return figures.stats(now())
+
+
+def reassign(number: str, supervisor: requests.Actor, account_id: int) -> dict[str, Any]:
+    """A supervisor hands a request to another agent (its claim, taken or not, moves to them)."""
+    from ..accounts.models import Account
+
+    require_supervisor(supervisor)
+    request = _get(number)
+    _require_validation_state(request)
+    target = db.session.get(Account, account_id)
+    if target is None or target.role != "agent":
+        raise ValidationFailed(
+            errors={"account_id": ["Ce compte n'est pas celui d'un agent : choisissez un agent."]}
+        )
+    at = now()
+    result = db.session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.state == State.AGENT_VALIDATION)
+        .values(claimed_by_account_id=account_id, claimed_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("La demande a été modifiée entre-temps. Rechargez-la et réessayez.")
+    name = f"{target.first_name} {target.last_name}"
+    requests.record(request, "reassign", supervisor, reason=f"Confiée à {name}.")
+    audit.record(
+        "request.reassign",
+        actor_account_id=supervisor.account_id,
+        actor_kind="agent",
+        subject_type="request",
+        subject_id=number,
+        details={"to": account_id},
+    )
+    db.session.commit()
+    db.session.refresh(request)
+    return requests.summary(request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from ..access import require_agent
 from ..accounts.sessions import agent_required
@@ -10,13 +12,34 @@ from ..extensions import LOGGED_IN, READ, Blueprint
 from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
 from . import service
-from .schemas import ApproveSchema, QueueArgs, QueuePageSchema, RejectSchema, StatsSchema
+from .schemas import (
+    ApproveSchema,
+    QueueArgs,
+    QueuePageSchema,
+    ReassignSchema,
+    RejectSchema,
+    StatsSchema,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 blp = Blueprint("agents", __name__, url_prefix="/api/agent", description="Agents")
 
 AGENTS_ONLY = "Réservé aux agents."
 NO_REQUEST = "Aucune demande de ce numéro."
 NOT_NOW = "Pas dans un état qui le permet, ou prise en charge par un autre agent."
+
+
+def supervisor_required(view: F) -> F:
+    """Decorator under ``@agent_required``: 403 unless the agent supervises the queue, before
+    the body is read (authorisation first, then validation)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        service.require_supervisor(_agent())
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def _agent() -> Actor:
@@ -68,6 +91,21 @@ def agent_stats() -> Any:
 def claim(number: str) -> Any:
     """Prendre une demande en charge (un seul agent à la fois)."""
     return service.claim(number, _agent())
+
+
+@blp.route("/requests/<number>/reassign", methods=["POST"])
+@agent_required
+@supervisor_required
+@blp.doc(security=LOGGED_IN)
+@blp.arguments(ReassignSchema)
+@blp.answers(200, RequestSummarySchema)
+@blp.alt_response(403, description="Réservé aux superviseurs.")
+@blp.alt_response(404, description=NO_REQUEST)
+@blp.alt_response(409, description="La demande n'est pas en validation par un agent.")
+@blp.alt_response(422, description="Le compte désigné n'est pas celui d'un agent.")
+def reassign(data: dict[str, Any], number: str) -> Any:
+    """Confier une demande à un autre agent (superviseurs), qu'elle soit prise en charge ou non."""
+    return service.reassign(number, _agent(), data["account_id"])
 
 
 @blp.route("/requests/<number>/release", methods=["POST"])

@@ -87,6 +87,8 @@ def expected(role: str, rule: str) -> set[int]:
     if role == "anonymous":
         return {401}
     if "/api/agent/" in rule:
+        if rule.endswith("/reassign"):
+            return {403}  # supervisors only: the world's agent is not one
         return {200, 409} if role == "agent" else {403}  # 409: not a legal move in this state
     if role == "agent":
         if rule.endswith("/documents"):
