@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             os.path.dirname(settings.database_url[len("sqlite:///") :]) or ".", exist_ok=True
         )
 
-    from . import errors, logs, queue, web
+    from . import errors, logs, transports, web
     from .db import db
     from .extensions import api
 
@@ -49,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     api.init_app(app)
     errors.init_app(app)
-    queue.init_app(app)
+    transports.init_app(app)
 
     from . import models  # noqa: F401 - every table is known to the metadata
     from .accounts import init_app as init_accounts

@@ -38,7 +38,7 @@ def register_commands(app: Flask) -> None:
                 f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
                 f"  inchangés {counts['unchanged']:>8}"
             )
-        from .queue import ThreadTransport
+        from .transports import ThreadTransport
 
         if isinstance(app.extensions.get("catalogue_transport"), ThreadTransport):
             # The embedded mode: this command's app never sends (jobs.init_app).

@@ -10,7 +10,7 @@ from flask import Flask, has_app_context
 from flask.helpers import get_debug_flag
 from werkzeug.serving import is_running_from_reloader
 
-from . import queue
+from . import queue, transports
 from .db import db
 from .logs import job_id_var
 
@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
     ``CATALOGUE_JOBS_AUTOSTART=False`` (the thread then starts at the first request or publish).
     """
     transport = app.extensions.get("catalogue_transport")
-    if not isinstance(transport, queue.ThreadTransport):
+    if not isinstance(transport, transports.ThreadTransport):
         return
     serving = _serving_command()
     if serving is False:
