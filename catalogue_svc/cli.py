@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from flask import Flask
 
@@ -20,19 +22,48 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("import-dossiers")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @click.option("--quiet", is_flag=True, help="no progress bar")
-    def import_dossiers_command(path: str, quiet: bool) -> None:
+    @click.option(
+        "--dry-run", is_flag=True, help="validate and count what would change; write nothing"
+    )
+    @click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, writable=True),
+        help="write the outcome as JSON: every error with its JSON path, or the counts",
+    )
+    def import_dossiers_command(
+        path: str, quiet: bool, dry_run: bool, report_path: str | None
+    ) -> None:
         """Import the legacy site's dossiers from a JSON file (see docs/import-format.md)."""
         from .imports.service import ImportRejected, import_file
 
+        def write_report(outcome: dict[str, object]) -> None:
+            if report_path:
+                outcome = {"file": path, "dry_run": dry_run, **outcome}
+                with open(report_path, "w", encoding="utf-8") as out:
+                    json.dump(outcome, out, ensure_ascii=False, indent=2)
+                    out.write("\n")
+
         try:
-            summary = import_file(path, progress=not quiet)
+            summary = import_file(path, progress=not quiet, dry_run=dry_run)
         except ImportRejected as exc:
+            write_report(
+                {
+                    "valid": False,
+                    "errors": [{"path": e.path, "message": e.message} for e in exc.errors],
+                }
+            )
             click.echo(
                 f"Fichier refusé : {len(exc.errors)} erreur(s). Rien n'a été modifié.", err=True
             )
             for error in exc.errors:
                 click.echo(f"  {error.path} : {error.message}", err=True)
+            if report_path:
+                click.echo(f"Rapport écrit dans {report_path}.", err=True)
             raise SystemExit(1) from None
+        write_report({"valid": True, "errors": [], "counts": summary})
+        if dry_run:
+            click.echo("Essai à blanc : fichier valide, rien n'a été écrit. Il ferait :")
         for kind, counts in summary.items():
             click.echo(
                 f"{kind:<24} créés {counts['created']:>8}  mis à jour {counts['updated']:>8}"
@@ -40,7 +71,7 @@ def register_commands(app: Flask) -> None:
             )
         from .transports import ThreadTransport
 
-        if isinstance(app.extensions.get("catalogue_transport"), ThreadTransport):
+        if not dry_run and isinstance(app.extensions.get("catalogue_transport"), ThreadTransport):
             # The embedded mode: this command's app never sends (jobs.init_app).
             click.echo(
                 "Les courriels partiront dès que le service tournera (make run ou flask run), "
