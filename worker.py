@@ -30,6 +30,7 @@ from catalogue_svc import create_app, jobs, queue
 from catalogue_svc.config import ConfigError, load_settings
 from catalogue_svc.db import db
 from catalogue_svc.logs import configure
+from catalogue_svc.ops import metrics
 
 log = logging.getLogger("catalogue_svc.worker")
 
@@ -91,7 +92,12 @@ class _CatalogueWorker:
         cap = self.job_timeout_cap
         if cap and (job.timeout is None or job.timeout < 0 or job.timeout > cap):
             job.timeout = cap
-        return super().execute_job(job, queue)  # type: ignore[misc]
+        started = time.perf_counter()
+        try:
+            return super().execute_job(job, queue)  # type: ignore[misc]
+        finally:
+            if job.func_name.endswith("drain_topic") and job.args:
+                metrics.observe_job(str(job.args[0]), time.perf_counter() - started)
 
 
 class CatalogueSimpleWorker(_CatalogueWorker, SimpleWorker):

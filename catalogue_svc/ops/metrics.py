@@ -1,186 +1,229 @@
-"""``/metrics`` (Prometheus text): the pipeline as the database sees it, and HTTP timing.
+"""``/metrics`` (Prometheus text, ``prometheus-client``): the pipeline as the database sees it,
+HTTP answers and timings, and the workers' job durations.
 
 Private: a 404 unless the caller holds ``CATALOGUE_METRICS_TOKEN`` or, without one, calls from
 this machine (``may_read_metrics``).
 
-Database figures are global (every process sees the same); HTTP figures are this process's own.
+The database figures are read at each scrape by :class:`DatabaseCollector` (every process sees
+the same). The process figures (HTTP counters and timings, job durations) live in
+``prometheus-client`` metrics: with ``PROMETHEUS_MULTIPROC_DIR`` set (``gunicorn.conf.py`` sets
+it for the web workers; give the workers the same directory on the same host), every process
+writes its own files there and a scrape of any web worker adds them all up, so counters never
+jump between workers. Without it (``flask run``, the embedded mode) they are this process's own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
-import threading
+import os
 import time
-from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from workflows import AWAITING_SYSTEM
+from workflows.requests import State
 
 from ..clock import now
 from ..db import db
 from ..errors import problem
 from ..web import is_loopback
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
 STUCK_AFTER_SECONDS = 3600
+OPEN_STATES = [s.value for s in State if s.value not in ("applied", "rejected", "cancelled")]
+
+disable_created_metrics()  # no ``*_created`` series: they double every family for nothing
+
+# The process's own figures, in the default registry (or the multiprocess directory's files).
+HTTP_REQUESTS = Counter(
+    "catalogue_http_requests",
+    "HTTP answers, by method, route and status.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "catalogue_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method and route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf")),
+)
+JOB_DURATION = Histogram(
+    "catalogue_job_duration_seconds",
+    "Time a worker's job (one drain of an outbox topic) ran, by topic.",
+    ["topic"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf")),
+)
 
 
-class _Http:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counts: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
+def known_topics() -> list[str]:
+    """Every outbox topic a handler is registered for."""
+    from .. import queue
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self.lock:
-            self.counts[(method, route, status)] += 1
-            bucket = self.buckets[(method, route)]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    bucket[i] += 1
-            self.sums[(method, route)] += seconds
+    return sorted(queue._handlers)
 
 
-def _esc(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def observe_job(topic: str, seconds: float) -> None:
+    """Record one job's duration (``worker.py`` times each ``drain_topic`` job)."""
+    JOB_DURATION.labels(topic=topic).observe(seconds)
 
 
-def render(http: _Http) -> str:
-    """Every metric, as text."""
-    from ..notifications.models import Email
-    from ..queue import OutboxMessage
-    from ..requests.models import Request
-    from ..sla import figures as sla_figures
+class DatabaseCollector:
+    """The database's figures, read at each scrape: requests by state, outbox and emails, the
+    validation queue. Every labelled family lists each state or topic, at 0 when none."""
 
-    lines: list[str] = []
-    at = now()
-    lines += ["# HELP catalogue_requests Requests by state.", "# TYPE catalogue_requests gauge"]
-    for state, count in db.session.execute(
-        select(Request.state, func.count()).group_by(Request.state)
-    ).all():
-        lines.append(f'catalogue_requests{{state="{_esc(state)}"}} {count}')
-    lines += [
-        "# HELP catalogue_request_oldest_age_seconds Age of the oldest request in a state.",
-        "# TYPE catalogue_request_oldest_age_seconds gauge",
-    ]
-    for state, oldest in db.session.execute(
-        select(Request.state, func.min(Request.state_changed_at))
-        .where(Request.state.not_in(["applied", "rejected", "cancelled"]))
-        .group_by(Request.state)
-    ).all():
-        if oldest is not None:
-            age = (at - _aware(oldest)).total_seconds()
-            lines.append(f'catalogue_request_oldest_age_seconds{{state="{_esc(state)}"}} {age:.0f}')
-    stuck = (
-        db.session.scalar(
+    def collect(self) -> Iterator[Metric]:
+        try:
+            yield from self._collect()
+        finally:
+            db.session.rollback()
+
+    def _collect(self) -> Iterator[Metric]:
+        from ..notifications.models import Email
+        from ..queue import OutboxMessage
+        from ..requests.models import Request
+        from ..sla import figures as sla_figures
+
+        at = now()
+        by_state = dict(
+            db.session.execute(select(Request.state, func.count()).group_by(Request.state)).all()
+        )
+        states = GaugeMetricFamily(
+            "catalogue_tracked_requests",
+            "Tracked requests (the service's requests, not HTTP ones) in each state.",
+            labels=["state"],
+        )
+        for state in sorted({s.value for s in State} | set(by_state)):
+            states.add_metric([state], by_state.get(state, 0))
+        yield states
+        oldest_age = GaugeMetricFamily(
+            "catalogue_tracked_request_oldest_age_seconds",
+            "Age of the oldest tracked request in each open state (0 when none).",
+            labels=["state"],
+        )
+        oldest = dict(
+            db.session.execute(
+                select(Request.state, func.min(Request.state_changed_at))
+                .where(Request.state.in_(OPEN_STATES))
+                .group_by(Request.state)
+            ).all()
+        )
+        for state in OPEN_STATES:
+            value = oldest.get(state)
+            oldest_age.add_metric(
+                [state], (at - _aware(value)).total_seconds() if value is not None else 0
+            )
+        yield oldest_age
+        stuck = db.session.scalar(
             select(func.count())
             .select_from(Request)
             .where(
                 Request.state.in_([state.value for state in AWAITING_SYSTEM]),
-                Request.state_changed_at < at - _seconds(STUCK_AFTER_SECONDS),
+                Request.state_changed_at < at - dt.timedelta(seconds=STUCK_AFTER_SECONDS),
             )
         )
-        or 0
-    )
-    lines += [
-        "# HELP catalogue_requests_stuck Requests in a system step for over an hour.",
-        "# TYPE catalogue_requests_stuck gauge",
-        f"catalogue_requests_stuck {stuck}",
-    ]
-    lines += sla_figures.metric_lines(at)  # overdue, decisions within target (catalogue_svc.sla)
-    lines += [
-        "# HELP catalogue_outbox_pending Undone outbox messages by topic.",
-        "# TYPE catalogue_outbox_pending gauge",
-    ]
-    rows = db.session.execute(
-        select(OutboxMessage.topic, func.count(), func.min(OutboxMessage.created_at))
-        .where(OutboxMessage.done_at.is_(None))
-        .group_by(OutboxMessage.topic)
-    ).all()
-    for topic, count, _oldest in rows:
-        lines.append(f'catalogue_outbox_pending{{topic="{_esc(topic)}"}} {count}')
-    lines += [
-        "# HELP catalogue_outbox_lag_seconds Age of the oldest undone message by topic.",
-        "# TYPE catalogue_outbox_lag_seconds gauge",
-    ]
-    for topic, _count, oldest in rows:
-        lines.append(
-            f'catalogue_outbox_lag_seconds{{topic="{_esc(topic)}"}} '
-            f"{(at - _aware(oldest)).total_seconds():.1f}"
+        yield GaugeMetricFamily(
+            "catalogue_tracked_requests_stuck",
+            "Tracked requests in a system step for over an hour.",
+            value=stuck or 0,
         )
-    lines += [
-        "# HELP catalogue_outbox_failed_total Messages that exhausted their attempts.",
-        "# TYPE catalogue_outbox_failed_total counter",
-    ]
-    for topic, count in db.session.execute(
-        select(OutboxMessage.topic, func.count())
-        .where(OutboxMessage.failed.is_(True))
-        .group_by(OutboxMessage.topic)
-    ).all():
-        lines.append(f'catalogue_outbox_failed_total{{topic="{_esc(topic)}"}} {count}')
-    pending = (
-        db.session.scalar(
+        topics = known_topics()
+        rows = {
+            topic: (count, first)
+            for topic, count, first in db.session.execute(
+                select(OutboxMessage.topic, func.count(), func.min(OutboxMessage.created_at))
+                .where(OutboxMessage.done_at.is_(None), OutboxMessage.failed.is_(False))
+                .group_by(OutboxMessage.topic)
+            ).all()
+        }
+        failed = dict(
+            db.session.execute(
+                select(OutboxMessage.topic, func.count())
+                .where(OutboxMessage.failed.is_(True))
+                .group_by(OutboxMessage.topic)
+            ).all()
+        )
+        pending = GaugeMetricFamily(
+            "catalogue_outbox_pending",
+            "Outbox messages waiting to be processed (not failed), by topic.",
+            labels=["topic"],
+        )
+        lag = GaugeMetricFamily(
+            "catalogue_outbox_lag_seconds",
+            "Age of the oldest waiting outbox message, by topic (0 when none).",
+            labels=["topic"],
+        )
+        failed_family = GaugeMetricFamily(
+            "catalogue_outbox_failed_messages",
+            "Outbox messages that exhausted their attempts (flask outbox-requeue), by topic.",
+            labels=["topic"],
+        )
+        for topic in sorted(set(topics) | set(rows) | set(failed)):
+            count, first = rows.get(topic, (0, None))
+            pending.add_metric([topic], count)
+            lag.add_metric([topic], (at - _aware(first)).total_seconds() if first else 0)
+            failed_family.add_metric([topic], failed.get(topic, 0))
+        yield pending
+        yield lag
+        yield failed_family
+        emails_pending = db.session.scalar(
             select(func.count())
             .select_from(Email)
             .where(Email.sent_at.is_(None), Email.failed.is_(False))
         )
-        or 0
-    )
-    failed = (
-        db.session.scalar(select(func.count()).select_from(Email).where(Email.failed.is_(True)))
-        or 0
-    )
-    lines += [
-        "# TYPE catalogue_emails_pending gauge",
-        f"catalogue_emails_pending {pending}",
-        "# TYPE catalogue_emails_failed gauge",
-        f"catalogue_emails_failed {failed}",
-    ]
-    db.session.rollback()
-    lines += [
-        "# HELP catalogue_http_requests_total HTTP answers of this process.",
-        "# TYPE catalogue_http_requests_total counter",
-    ]
-    with http.lock:
-        for (method, route, status), count in sorted(http.counts.items()):
-            lines.append(
-                f'catalogue_http_requests_total{{method="{method}",route="{_esc(route)}",'
-                f'status="{status}"}} {count}'
-            )
-        lines += ["# TYPE catalogue_http_request_duration_seconds histogram"]
-        for (method, route), bucket in sorted(http.buckets.items()):
-            labels = f'method="{method}",route="{_esc(route)}"'
-            for bound, count in zip(BUCKETS, bucket, strict=True):
-                le = "+Inf" if bound == float("inf") else f"{bound}"
-                lines.append(
-                    f'catalogue_http_request_duration_seconds_bucket{{{labels},le="{le}"}} {count}'
-                )
-            lines.append(
-                f"catalogue_http_request_duration_seconds_sum{{{labels}}} "
-                f"{http.sums[(method, route)]:.6f}"
-            )
-            lines.append(f"catalogue_http_request_duration_seconds_count{{{labels}}} {bucket[-1]}")
-    return "\n".join(lines) + "\n"
+        emails_failed = db.session.scalar(
+            select(func.count()).select_from(Email).where(Email.failed.is_(True))
+        )
+        yield GaugeMetricFamily(
+            "catalogue_emails_pending", "Emails not sent yet.", value=emails_pending or 0
+        )
+        yield GaugeMetricFamily(
+            "catalogue_emails_failed",
+            "Emails the relay refused for good.",
+            value=emails_failed or 0,
+        )
+        # The validation queue's families (catalogue_svc.sla), written as text by its module.
+        yield from text_string_to_metric_families("\n".join(sla_figures.metric_lines(at)) + "\n")
 
 
-def _aware(value):  # type: ignore[no-untyped-def]
-    import datetime as dt
+def registry_for_scrape() -> CollectorRegistry:
+    """The registry a scrape reads: every process's files in multiprocess mode, else this
+    process's metrics; and the database's figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for metric in (HTTP_REQUESTS, HTTP_DURATION, JOB_DURATION):
+            registry.register(metric)
+    registry.register(DatabaseCollector())  # type: ignore[arg-type]
+    return registry
 
+
+def render() -> bytes:
+    """Every metric, as Prometheus text."""
+    for topic in known_topics():
+        JOB_DURATION.labels(topic=topic)  # each topic's series, at 0 until a job ran
+    return generate_latest(registry_for_scrape())
+
+
+def _aware(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _seconds(n: int):  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    return dt.timedelta(seconds=n)
 
 
 def init_app(app: Flask) -> None:
     """Time every request and serve ``/metrics``."""
-    http = _Http()
 
     @app.before_request
     def _start_timer() -> None:
@@ -191,14 +234,15 @@ def init_app(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            http.observe(request.method, route, response.status_code, time.perf_counter() - started)
+            HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - started)
         return response
 
     @app.route("/metrics")
     def metrics() -> Response:
         if not may_read_metrics():
             return problem(404)
-        return Response(render(http), mimetype="text/plain; version=0.0.4")
+        return Response(render(), content_type=CONTENT_TYPE_LATEST)
 
 
 def may_read_metrics() -> bool:

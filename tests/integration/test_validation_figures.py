@@ -120,6 +120,6 @@ def test_metrics_count_overdue_requests_and_decisions_within_target(
     _at(14, 0)
     _decide(agent, slow)
     text = client.get("/metrics").get_data(as_text=True)
-    assert "catalogue_validation_overdue 1\n" in text
-    assert 'catalogue_validation_decisions_total{within_target="true"} 1\n' in text
-    assert 'catalogue_validation_decisions_total{within_target="false"} 1\n' in text
+    assert "catalogue_validation_overdue 1.0\n" in text
+    assert 'catalogue_validation_decisions_total{within_target="true"} 1.0\n' in text
+    assert 'catalogue_validation_decisions_total{within_target="false"} 1.0\n' in text
