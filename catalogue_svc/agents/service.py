@@ -43,12 +43,42 @@ def _require_validation_state(request: Request) -> None:
         )
 
 
+def _overdue_lapse() -> dt.timedelta:
+    return dt.timedelta(seconds=sla_clock.settings().overdue_claim_lapse_seconds)
+
+
 def claim_is_live(request: Request) -> bool:
-    """Whether the request's claim holds (taken, and not lapsed)."""
+    """Whether the request's claim holds: taken, not lapsed, and not held for longer than
+    ``CATALOGUE_OVERDUE_CLAIM_LAPSE`` while its request is overdue (an absent agent's claim goes
+    back to the queue; a claim taken on an overdue request gets that long too)."""
+    at = now()
+    overdue_lapsed = (
+        sla_clock.is_overdue(request, at)
+        and request.due_at is not None
+        and request.claimed_at is not None
+        and max(request.due_at, request.claimed_at) + _overdue_lapse() <= at
+    )
     return bool(
         request.claimed_by_account_id
         and request.claimed_at
-        and request.claimed_at + _lapse() > now()
+        and request.claimed_at + _lapse() > at
+        and not overdue_lapsed
+    )
+
+
+def _live_claim(at: dt.datetime) -> Any:
+    """SQL of :func:`claim_is_live`."""
+    overdue_lapsed = (
+        (Request.state == State.AGENT_VALIDATION)
+        & Request.sla_paused_at.is_(None)
+        & Request.sla_stopped_at.is_(None)
+        & (Request.due_at <= at - _overdue_lapse())
+        & (Request.claimed_at <= at - _overdue_lapse())
+    )
+    return (
+        Request.claimed_by_account_id.is_not(None)
+        & (Request.claimed_at > at - _lapse())
+        & ~func.coalesce(overdue_lapsed, False)
     )
 
 
@@ -118,7 +148,7 @@ def queue_page(
                 func.lower(Organisation.name).contains(text.lower(), autoescape=True),
             )
         )
-    live = (Request.claimed_by_account_id.is_not(None)) & (Request.claimed_at > at - _lapse())
+    live = _live_claim(at)
     if claimed in ("true",):
         stmt = stmt.where(live)
     elif claimed == "me":
@@ -163,9 +193,8 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
             Request.id == request.id,
             Request.state == State.AGENT_VALIDATION,
             or_(
-                Request.claimed_by_account_id.is_(None),
                 Request.claimed_by_account_id == agent.account_id,
-                Request.claimed_at <= at - _lapse(),
+                ~func.coalesce(_live_claim(at), False),
             ),
         )
         .values(claimed_by_account_id=agent.account_id, claimed_at=at)

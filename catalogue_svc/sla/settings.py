@@ -28,6 +28,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_VALIDATION_TARGET",
         "CATALOGUE_VALIDATION_TARGETS",
         "CATALOGUE_ESCALATION_SHARE",
+        "CATALOGUE_OVERDUE_CLAIM_LAPSE",
     }
 )
 
@@ -42,6 +43,8 @@ class SlaSettings:
     targets: tuple[tuple[str, int], ...] = ()
     # The share of the target (%) at which the supervisors are told (again when overdue).
     escalation_share: int = 75
+    # Seconds after its due time at which an overdue request's claim lapses back to the queue.
+    overdue_claim_lapse_seconds: int = 4 * 3600
 
     def target_minutes(self, form_slug: str) -> int:
         """The validation target of a form, in business minutes."""
@@ -78,6 +81,14 @@ def load_sla_settings(env: Mapping[str, str]) -> SlaSettings:
             if not raw.strip().isdigit() or not 1 <= int(raw) <= 99:
                 raise ValueError(f"doit être un pourcentage de 1 à 99 (reçu : {raw!r}).")
             share = int(raw)
+        name = "CATALOGUE_OVERDUE_CLAIM_LAPSE"
+        lapse = 4 * 3600
+        if (raw := _read(env, name)) is not None:
+            if not raw.strip().isdigit() or not 1 <= int(raw) <= 30 * 86400:
+                raise ValueError(
+                    f"doit être un nombre de secondes de 1 à 2592000 (reçu : {raw!r})."
+                )
+            lapse = int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} : {exc}") from None
     unknown = sorted(slug for slug in targets if registry.get(slug) is None)
@@ -91,4 +102,5 @@ def load_sla_settings(env: Mapping[str, str]) -> SlaSettings:
         default_target_minutes=default,
         targets=tuple(sorted(targets.items())),
         escalation_share=share,
+        overdue_claim_lapse_seconds=lapse,
     )

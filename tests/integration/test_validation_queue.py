@@ -24,8 +24,14 @@ MONDAY_9H = dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL)
 
 @pytest.fixture()
 def app(make_app):
-    """The app on a frozen clock: Monday 14 December 2026, 9 h in Montréal."""
-    application = make_app(CATALOGUE_SESSION_ABSOLUTE=str(7 * 86400))
+    """The app on a frozen clock: Monday 14 December 2026, 9 h in Montréal; claims last a day,
+    except on an overdue request (1 h)."""
+    application = make_app(
+        CATALOGUE_SESSION_ABSOLUTE=str(7 * 86400),
+        CATALOGUE_SESSION_IDLE="86400",
+        CATALOGUE_CLAIM_LAPSE="86400",
+        CATALOGUE_OVERDUE_CLAIM_LAPSE="3600",
+    )
     clock.freeze(MONDAY_9H.astimezone(dt.UTC))
     with application.app_context():
         yield application
@@ -184,3 +190,26 @@ def test_the_decided_request_leaves_the_queue_with_its_clock_stopped(
         .execution_options(populate_existing=True)
     )
     assert stopped is not None
+
+
+def test_an_absent_agents_claim_on_an_overdue_request_lapses(
+    app, firm, responsable, agent, run_jobs
+):
+    """Claimed at 9 h on a request due at 8 h 30: the claim holds until 10 h (an hour of
+    CATALOGUE_OVERDUE_CLAIM_LAPSE while overdue), then goes back to the queue, and another agent
+    who takes it gets an hour too."""
+    number = _in_queue(responsable, firm, run_jobs, 0)
+    _set_due(number, dt.datetime(2026, 12, 14, 8, 30, tzinfo=MONTREAL))
+    agent.post(f"/api/agent/requests/{number}/claim")
+    other = login_client(app, role="agent", first_name="Bea", last_name="Autre")
+    clock.freeze(dt.datetime(2026, 12, 14, 9, 59, tzinfo=MONTREAL).astimezone(dt.UTC))
+    assert _numbers(agent, claimed="me") == [number]
+    assert other.post(f"/api/agent/requests/{number}/claim").status_code == 409
+    clock.freeze(dt.datetime(2026, 12, 14, 10, 1, tzinfo=MONTREAL).astimezone(dt.UTC))
+    assert _numbers(agent, claimed="me") == []
+    assert _numbers(agent, claimed="nobody") == [number]
+    [row] = agent.get("/api/agent/queue").json["items"]
+    assert row["claimed_by_account_id"] is None
+    taken = other.post(f"/api/agent/requests/{number}/claim")
+    assert taken.status_code == 200, taken.json
+    assert _numbers(other, claimed="me") == [number]
