@@ -14,9 +14,13 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy import select
+
 from ..access import ProfileAccess
+from ..clock import now
 from ..db import db
 from ..profiles import lists
+from ..profiles.models import Contact, ContactRelation, Grant
 from ..requests.reads import RequestFilters, filtered, summary
 
 PAGE = 500
@@ -113,13 +117,30 @@ def authorizations(organisation_id: int, lang: str) -> Iterator[dict[str, Any]]:
         if item["contact"] is not None:
             break  # the contacts' part begins: read contact by contact below
         yield item
-    seen: set[int] = set()
-    for contact in contacts(organisation_id, lang):
-        contact_id = contact["contact_id"]
-        if contact_id in seen:
-            continue  # one row per relation in the contacts list
-        seen.add(contact_id)
+    for contact_id in _holders(organisation_id):
         yield from _pages(lambda p, c=contact_id: page_of(p, c))  # type: ignore[misc]
+
+
+def _holders(organisation_id: int) -> list[int]:
+    """The contacts holding a shown grant through a relation with the organisation, in the
+    list's order (last name, first name): the ids only, a few bytes per contact."""
+    g, via, c = Grant.__table__, ContactRelation.__table__, Contact.__table__
+    stmt = (
+        select(c.c.id)
+        .select_from(
+            g.join(via, via.c.id == g.c.contact_relation_id).join(
+                c, c.c.id == g.c.holder_contact_id
+            )
+        )
+        .where(
+            g.c.holder_contact_id.is_not(None),
+            g.c.visible_at <= now(),
+            via.c.organisation_id == organisation_id,
+        )
+        .group_by(c.c.id, c.c.last_name, c.c.first_name)
+        .order_by(c.c.last_name, c.c.first_name, c.c.id)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def requests(access: ProfileAccess, filters: RequestFilters) -> Iterator[dict[str, Any]]:

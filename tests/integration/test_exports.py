@@ -198,3 +198,31 @@ def test_every_members_grant_is_exported_past_the_lists_count_cap(
     monkeypatch.setattr(service, "PAGE", 1)
     answer = export(responsable, firm, "authorizations", "?format=json")
     assert json.loads(answer.get_data()) == whole
+
+
+def test_a_grant_shown_before_its_holders_relation_is_exported(app, firm, responsable):
+    """A member's grant already shown while their relation still waits for the propagation
+    (not yet in the contacts list): the export holds it, as the list does."""
+    import datetime as dt
+
+    from catalogue_svc.clock import now
+    from catalogue_svc.profiles.models import ContactRelation, Grant
+
+    propagate_now()
+    relation = db.session.get(ContactRelation, firm.marie_karine_relation)
+    relation.visible_at = now() + dt.timedelta(hours=12)
+    db.session.add(
+        Grant(
+            subject_id=firm.subjects["paiements"],
+            owner_organisation_id=firm.firm,
+            right="read",
+            holder_contact_id=firm.marie_karine,
+            contact_relation_id=firm.marie_karine_relation,
+            start_date=dt.date(2024, 1, 1),
+        )
+    )
+    db.session.commit()
+    whole = every_item(responsable, firm, "authorizations")
+    assert any(i["contact"] and i["contact"]["id"] == firm.marie_karine for i in whole)
+    answer = export(responsable, firm, "authorizations", "?format=json")
+    assert json.loads(answer.get_data()) == whole
