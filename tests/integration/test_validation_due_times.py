@@ -139,6 +139,9 @@ def test_a_forms_target_comes_from_the_configuration(make_app, run_jobs):
         ("CATALOGUE_CLOSURE_DAYS", "2026-12-32"),
         ("CATALOGUE_BUSINESS_HOURS", "16:30-08:30"),
         ("CATALOGUE_BUSINESS_DAYS", "8"),
+        ("CATALOGUE_ESCALATION_SHARE", "100"),
+        ("CATALOGUE_ESCALATION_SHARE", "trois quarts"),
+        ("CATALOGUE_OVERDUE_CLAIM_LAPSE", "0"),
     ],
 )
 def test_a_bad_service_level_setting_stops_the_start_naming_it(
