@@ -46,6 +46,8 @@ from ..web import is_loopback
 STUCK_AFTER_SECONDS = 3600
 OPEN_STATES = [s.value for s in State if s.value not in ("applied", "rejected", "cancelled")]
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing directory would fail every request
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 disable_created_metrics()  # no ``*_created`` series: they double every family for nothing
 
 # The process's own figures, in the default registry (or the multiprocess directory's files).

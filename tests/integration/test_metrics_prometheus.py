@@ -117,14 +117,22 @@ def test_two_gunicorn_workers_scraped_several_times_count_every_call(app, tmp_pa
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
         "CATALOGUE_INSTANCE_PATH": app.instance_path,
-        "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     env.pop("REDIS_URL", None)
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "catalogue_svc:create_app()"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "catalogue_svc:create_app()",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
