@@ -208,7 +208,9 @@ async function api(method, path, options) {
     if (!state.csrf) await refreshSession();
     headers["X-CSRF-Token"] = state.csrf || "";
   }
-  if (opts.body !== undefined) {
+  if (opts.form !== undefined) {
+    init.body = opts.form; // multipart (a FormData): the browser writes its Content-Type
+  } else if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(opts.body);
   }
@@ -1854,6 +1856,7 @@ async function viewRelations(root, ctx) {
         "Aucun contact.",
       ),
       pager(res.data, toPage),
+      exportLinks(ctx, "contacts"),
     );
     return;
   }
@@ -1876,6 +1879,7 @@ async function viewRelations(root, ctx) {
         "Aucune relation.",
       ),
       pager(res.data, toPage),
+      exportLinks(ctx, "relations"),
       h(
         "p",
         null,
@@ -1944,6 +1948,28 @@ async function viewRelations(root, ctx) {
       "Aucune autorisation.",
     ),
     pager(res.data, toPage),
+    exportLinks(ctx, "authorizations"),
+  );
+}
+
+/** The list as it is propagated, for a spreadsheet (CSV: « ; », UTF-8) or as the API's JSON;
+ * for those who may manage the organisation. */
+function exportLinks(ctx, kind) {
+  if (!ctx.profile || !ctx.profile.can_manage_authorizations) return null;
+  const pid = ctx.pid;
+  const path = {
+    contacts: `/api/profiles/${pid}/exports/contacts`,
+    relations: `/api/profiles/${pid}/exports/relations`,
+    authorizations: `/api/profiles/${pid}/exports/authorizations`,
+  }[kind];
+  return h(
+    "p",
+    { class: "export-links" },
+    "Exporter la liste complète : ",
+    h("a", { href: withQuery(path, { format: "csv" }), download: "" }, "CSV (tableur)"),
+    " ou ",
+    h("a", { href: withQuery(path, { format: "json" }), download: "" }, "JSON"),
+    ".",
   );
 }
 
@@ -2906,28 +2932,128 @@ async function viewRequests(root, ctx) {
   const pid = ctx.pid;
   const base = `#/profil/${pid}`;
   pageHeading(root, ctx, "Mes demandes", [["Accueil", base], ["Mes demandes"]]);
-  const stateFilter = ctx.query.state || "";
-  const page = Number(ctx.query.page) || 1;
-  const filter = selectField(null, {
+  const query = ctx.query;
+  const page = Number(query.page) || 1;
+  const filters = {
+    state: query.state || "",
+    item: query.item || "",
+    submitter: query.submitter || "",
+    from: query.from || "",
+    to: query.to || "",
+  };
+  const res = await api("GET", `/api/profiles/${pid}/requests`, {
+    query: Object.assign({ page, per_page: 20 }, filters),
+  });
+  const catalogue = await api("GET", "/api/catalogue");
+  const forms = [];
+  if (catalogue.ok) {
+    for (const cat of catalogue.data.catalogues)
+      for (const category of cat.categories)
+        for (const item of category.items) forms.push([item.slug, item.title]);
+  }
+  const fb = new Feedback();
+  const stateField = selectField(fb, {
     name: "state",
     label: "État",
     options: [["", "Tous les états"]].concat(STATES),
-    value: stateFilter,
+    value: filters.state,
   });
-  filter.select.addEventListener("change", () =>
-    go(`/profil/${pid}/demandes`, { state: filter.select.value, page: 1 }),
+  const itemField = selectField(fb, {
+    name: "item",
+    label: "Formulaire",
+    options: [["", "Tous les formulaires"]].concat(forms),
+    value: filters.item,
+  });
+  const people = res.ok ? res.data.submitters || [] : [];
+  const submitterField =
+    people.length > 1
+      ? selectField(fb, {
+          name: "submitter",
+          label: "Soumises par",
+          options: [["", "Toutes les personnes"]].concat(
+            people.map((p) => [String(p.account_id), p.name]),
+          ),
+          value: filters.submitter,
+        })
+      : null;
+  const fromField = inputField(fb, {
+    name: "from",
+    label: "Soumises depuis le",
+    type: "date",
+    value: filters.from,
+  });
+  const toField = inputField(fb, {
+    name: "to",
+    label: "Soumises jusqu'au",
+    type: "date",
+    value: filters.to,
+  });
+  // Chosen with the button (WCAG 3.2.2); the focus comes back to the filters.
+  const filterForm = h(
+    "form",
+    {
+      class: "filters",
+      role: "search",
+      "aria-label": "Filtrer les demandes",
+      onsubmit: (event) => {
+        event.preventDefault();
+        state.focusFilter = true;
+        go(`/profil/${pid}/demandes`, {
+          state: stateField.select.value,
+          item: itemField.select.value,
+          submitter: submitterField ? submitterField.select.value : "",
+          from: fromField.input.value,
+          to: toField.input.value,
+          page: 1,
+        });
+      },
+    },
+    fb.top,
+    stateField.wrapper,
+    itemField.wrapper,
+    submitterField ? submitterField.wrapper : null,
+    fromField.wrapper,
+    toField.wrapper,
+    h("button", { type: "submit", class: "button button--secondary" }, "Filtrer"),
+  );
+  const manager = Boolean(ctx.profile && ctx.profile.can_manage_authorizations);
+  root.append(
+    filterForm,
+    h(
+      "p",
+      null,
+      manager
+        ? "Les demandes de votre organisation, soumises par vous ou par une autre personne, les plus récentes d'abord."
+        : "Les demandes les plus récentes d'abord.",
+    ),
+  );
+  if (state.focusFilter) {
+    state.focusFilter = false;
+    stateField.select.focus();
+  }
+  if (!res.ok) {
+    if (res.status === 422) return fb.show(res.problem);
+    return root.append(problemBox(res.problem));
+  }
+  const exportPath = `/api/profiles/${pid}/exports/requests`;
+  const exportLink = h(
+    "a",
+    { href: withQuery(exportPath, Object.assign({ format: "csv" }, filters)), download: "" },
+    "Exporter ces demandes (CSV)",
   );
   root.append(
-    h("div", { class: "filters" }, filter.wrapper),
-    h("p", null, "Les demandes les plus récentes d'abord."),
-  );
-  const res = await api("GET", `/api/profiles/${pid}/requests`, {
-    query: { page, per_page: 20, state: stateFilter },
-  });
-  if (!res.ok) return root.append(problemBox(res.problem));
-  root.append(
-    table(null, requestColumns(pid), res.data.items, "Aucune demande."),
-    pager(res.data, (n) => go(`/profil/${pid}/demandes`, { state: stateFilter, page: n })),
+    table(
+      null,
+      requestColumns(pid),
+      res.data.items,
+      Object.values(filters).some(Boolean)
+        ? "Aucune demande ne correspond à ces filtres."
+        : "Aucune demande.",
+    ),
+    pager(res.data, (n) =>
+      go(`/profil/${pid}/demandes`, Object.assign({}, filters, { page: n })),
+    ),
+    res.data.items.length ? h("p", null, exportLink) : null,
   );
 }
 
@@ -3123,6 +3249,7 @@ async function viewRequest(root, ctx) {
       ["Soumise le", fmtDateTime(r.submitted_at)],
       ["Soumise par", r.submitted_by],
       r.reason ? ["Motif", r.reason] : [null, null],
+      r.expected_decision_text ? ["Décision", r.expected_decision_text] : [null, null],
       ["Visibilité des changements", visibilityText(r)],
     ]),
   );
@@ -3188,9 +3315,92 @@ async function viewRequest(root, ctx) {
     h("h2", null, "Données de la demande"),
     variablesList(r.variables, described.ok ? described.data.fields : []),
   );
+  root.append(documentsSection(r, reload, CANCELLABLE.has(r.state)));
   root.append(h("h2", null, "Suivi"), historyTable(r.history));
   root.append(commentsSection(r, reload, false));
   if (r.awaiting_system) followRequest(root, ctx, r);
+}
+
+/** The documents joined to a request: each downloadable; while it is not decided, one more
+ * can be joined (PDF, PNG or JPEG of 10 Mo at most, 5 in all; the server reads the type). */
+function documentsSection(r, reload, open) {
+  const docs = r.documents || [];
+  const section = h("section", { "aria-labelledby": "documents-titre" });
+  section.append(h("h2", { id: "documents-titre" }, "Documents joints"));
+  section.append(
+    docs.length
+      ? h(
+          "ul",
+          null,
+          docs.map((d) =>
+            h(
+              "li",
+              null,
+              h("a", { href: d.url, download: d.name }, d.name),
+              ` (${fmtSize(d.size)}, joint le ${fmtDateTime(d.uploaded_at)} par ${d.uploaded_by})`,
+            ),
+          ),
+        )
+      : h("p", null, "Aucun document n'est joint à cette demande."),
+  );
+  if (!open || docs.length >= 5) return section;
+  const fb = new Feedback();
+  const id = uid("document");
+  const input = h("input", { id, name: "file", type: "file", accept: ".pdf,.png,.jpg,.jpeg" });
+  const help = h(
+    "span",
+    { class: "field__help", id: `${id}-aide` },
+    "Un fichier PDF, PNG ou JPEG d'au plus 10 Mo; 5 documents au plus par demande.",
+  );
+  describe(input, help.id);
+  const slot = h("div");
+  const wrapper = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, "Joindre un document"),
+    help,
+    slot,
+    input,
+  );
+  fb.register("file", { wrapper, controls: [input], slot, label: "Joindre un document" });
+  const send = h("button", { type: "submit", class: "button button--secondary" }, "Joindre");
+  const joinForm = h(
+    "form",
+    {
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        fb.clear();
+        if (!input.files || !input.files.length) {
+          return fb.show({
+            title: "Aucun fichier",
+            detail: "Choisissez le fichier à joindre.",
+            errors: { file: ["Choisissez le fichier à joindre."] },
+          });
+        }
+        const body = new FormData();
+        body.append("file", input.files[0]);
+        send.disabled = true;
+        const res = await api("POST", `/api/requests/${encodeURIComponent(r.number)}/documents`, {
+          form: body,
+        });
+        send.disabled = false;
+        if (!res.ok) return fb.show(res.problem);
+        setFlash("success", `Le document « ${res.data.name} » est joint à la demande.`);
+        reload();
+      },
+    },
+    fb.top,
+    wrapper,
+    send,
+  );
+  section.append(joinForm);
+  return section;
+}
+
+function fmtSize(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1).replace(".", ",")} Mo`;
+  return `${Math.max(1, Math.round(bytes / 1024))} Ko`;
 }
 
 /** While the service moves a request on its own (duplicate check, apply), its page follows it:
@@ -3592,6 +3802,7 @@ async function viewQueue(root, ctx) {
   const form = ctx.query.form || "";
   const claimed = ctx.query.claimed || "";
   const queueState = ctx.query.state || "";
+  const q = ctx.query.q || "";
   const catalogue = await api("GET", "/api/catalogue");
   const forms = [];
   if (catalogue.ok) {
@@ -3610,8 +3821,9 @@ async function viewQueue(root, ctx) {
     label: "Prise en charge",
     options: [
       ["", "Toutes les demandes"],
-      ["false", "Non prises en charge"],
-      ["true", "Prises en charge"],
+      ["me", "Prises en charge par moi"],
+      ["nobody", "Prises en charge par personne"],
+      ["others", "Prises en charge par un autre agent"],
     ],
     value: claimed,
   });
@@ -3625,26 +3837,52 @@ async function viewQueue(root, ctx) {
     ],
     value: queueState,
   });
-  const apply = () =>
-    go("/agent", {
-      form: formFilter.select.value,
-      claimed: claimFilter.select.value,
-      state: stateFilter.select.value,
-      page: 1,
-    });
-  formFilter.select.addEventListener("change", apply);
-  claimFilter.select.addEventListener("change", apply);
-  stateFilter.select.addEventListener("change", apply);
+  const search = inputField(new Feedback(), {
+    name: "q",
+    label: "Rechercher",
+    help: "Numéro de la demande, nom de l'organisation ou numéro de client.",
+    type: "search",
+    value: q,
+  });
+  // Chosen with the button, not on each change (WCAG 3.2.2); the focus comes back to the filters.
+  const filters = h(
+    "form",
+    {
+      class: "filters",
+      role: "search",
+      "aria-label": "Filtrer la file de validation",
+      onsubmit: (event) => {
+        event.preventDefault();
+        state.focusFilter = true;
+        go("/agent", {
+          form: formFilter.select.value,
+          claimed: claimFilter.select.value,
+          state: stateFilter.select.value,
+          q: search.input.value.trim(),
+          page: 1,
+        });
+      },
+    },
+    stateFilter.wrapper,
+    formFilter.wrapper,
+    claimFilter.wrapper,
+    search.wrapper,
+    h("button", { type: "submit", class: "button button--secondary" }, "Filtrer"),
+  );
   root.append(
     h(
       "p",
       { class: "lead" },
-      "Les demandes qui attendent la validation d'un agent, et celles dont l'application a échoué (à relancer), les plus anciennes d'abord.",
+      "Les demandes qui attendent la validation d'un agent, les plus urgentes d'abord (en retard, puis par échéance en jours ouvrables), et celles dont l'application a échoué (à relancer).",
     ),
-    h("div", { class: "filters" }, stateFilter.wrapper, formFilter.wrapper, claimFilter.wrapper),
+    filters,
   );
+  if (state.focusFilter) {
+    state.focusFilter = false;
+    stateFilter.select.focus();
+  }
   const res = await api("GET", "/api/agent/queue", {
-    query: { page, per_page: 20, form, claimed, state: queueState },
+    query: { page, per_page: 20, form, claimed, state: queueState, q },
   });
   if (!res.ok) return root.append(problemBox(res.problem));
   root.append(
@@ -3657,6 +3895,13 @@ async function viewQueue(root, ctx) {
         ],
         ["Formulaire", (r) => r.title],
         ["État", (r) => stateBadge(r.state, r.state_label)],
+        [
+          "Échéance",
+          (r) =>
+            r.due_text
+              ? h("span", { class: r.overdue ? "due due--late" : "due" }, r.due_text)
+              : "—",
+        ],
         ["Âge", (r) => fmtAge(r.age_seconds)],
         ["Soumise par", (r) => r.submitted_by],
         ["Doublons possibles", (r) => String(r.candidates)],
@@ -3664,9 +3909,11 @@ async function viewQueue(root, ctx) {
         ["Motif", (r) => (r.state === "failed" ? r.reason || "" : "")],
       ],
       res.data.items,
-      "Aucune demande en attente.",
+      q || form || claimed || queueState
+        ? "Aucune demande ne correspond à ces filtres."
+        : "Aucune demande en attente.",
     ),
-    pager(res.data, (n) => go("/agent", { form, claimed, state: queueState, page: n })),
+    pager(res.data, (n) => go("/agent", { form, claimed, state: queueState, q, page: n })),
   );
 }
 
@@ -3909,6 +4156,7 @@ async function viewAgentRequest(root, ctx) {
     decision.append(rejectForm);
     root.append(decision);
   }
+  root.append(documentsSection(r, reload, false));
   root.append(h("h2", null, "Suivi"), historyTable(r.history));
   root.append(commentsSection(r, reload, true));
 }
