@@ -312,7 +312,7 @@ def _one_digit_off(born: dt.date) -> dt.date:
 
 
 def _e164(stored: str | None) -> str | None:
-    from catalogue_svc.duplicates.matching import normalize_phone
+    from catalogue_svc.duplicates.normalise import normalize_phone
     from catalogue_svc.duplicates.service import stored_phone
 
     return normalize_phone(stored_phone("+1", stored)) if stored else None
@@ -689,7 +689,7 @@ def run_baseline(url: str, probes: list[dict[str, Any]], cutoff: int) -> dict[st
     from sqlalchemy import select
 
     from catalogue_svc.db import db
-    from catalogue_svc.duplicates.matching import normalize_name
+    from catalogue_svc.duplicates.normalise import normalize_name
     from catalogue_svc.profiles.models import Contact
 
     app = _app(url)

@@ -1,71 +1,42 @@
-"""Find existing contacts that may be the person being added: normalisation, blocking and scoring.
+"""Find existing contacts that may be the person being added: the person compared, and the scores.
 
 Guide: *« Si votre membre a déjà un numéro de client, inscrivez-le… Le système vérifiera s'il
-existe un doublon et un agent validera l'inscription du membre. »* This module holds the pure part
-of that check (no Flask, no database, no other ``catalogue_svc`` module):
+existe un doublon et un agent validera l'inscription du membre. »* The pure part of that check
+(no Flask, no database, no other ``catalogue_svc`` module) is three modules:
 
-1. **Normalisation** (:func:`normalize_name`, :func:`normalize_email`, :func:`normalize_phone`,
-   :func:`phonetic_key`): the forms under which two spellings of one person compare equal.
-2. **Blocking** (:func:`blocking_keys`): a handful of short strings per person. The database layer
-   stores them for every contact in ``contact_match_keys(contact_id, key)`` (indexed on ``key``),
-   computes them for the probe, and fetches only the contacts that share at least one key, so a
-   check never scans every contact (PERFORMANCE.md, item 5).
-3. **Scoring** (:func:`score`, :func:`find_candidates`, :func:`client_number_mismatch`): each
-   fetched contact gets a score in 0..1 and the reasons, in French, that made it.
-
-Keys (each prefixed by its kind; the same function serves the stored side and the probe, so every
-kind is symmetric under a swap of first and last name):
-
-``cn:<client number>``
-    client number, letters and digits only, upper case; an all-digit one without leading zeros
-    (a change of this rule needs ``flask reindex-duplicates``).
-``em:<email>`` / ``ph:<E.164>``
-    lower-cased email; every phone in E.164.
-``nm:<v>|<phonetic key of the other name>``
-    for each order (last, first) and (first, last): ``v`` runs over the *one-deletion
-    neighbourhood* of the first seven letters of the compact name (``"trembla"`` → ``rembla``,
-    ``tembla``, ``trmbla``, ``trebla``, ``tremla``, ``tremba``, ``trembl``). Any single typo
-    (substitution, insertion, deletion, transposition) anywhere in one of the two names leaves
-    one ``v`` in common, while the other name is untouched and keeps its phonetic key; accents,
-    hyphens, apostrophes and spaces vanish in the normalisation; a swap exchanges the two orders.
-    Pairing a surname with the *phonetic first name* (not an initial) keeps a Tremblay block to
-    the Tremblay persons with a similar first name, not every Tremblay M; seven letters, not
-    four, keep Marie-Ève, Marie-Claude and Mario apart.
-``ph3:<phonetic key of one name>|<birth date>``
-    for each of the two names: with a birth date, any change of one name, even a rewrite
-    ("Marie-Karine" → "Karine"), keeps the other name's key.
-``dob:<birth date>|<sorted initials>``
-    survives a typo in both names (but not in their first letters).
-``nx:<raw name>``
-    only when neither name has a letter or digit, so that every non-blank name has a key.
+1. **Normalisation** (:mod:`.normalise`): the forms under which two spellings of one person
+   compare equal.
+2. **Blocking** (:mod:`.blocking`): a handful of short strings per person, so that a check
+   fetches only the contacts sharing one and never scans every contact.
+3. **Scoring** (here: :func:`score`, :func:`find_candidates`, :func:`client_number_mismatch`):
+   each fetched contact gets a score in 0..1 and the reasons, in French, that made it.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-import phonenumbers
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
+
+from .normalise import (
+    NameForms,
+    name_forms,
+    normalize_client_number,
+    normalize_email,
+    normalize_phones,
+)
 
 __all__ = [
     "Candidate",
     "Person",
     "Reason",
     "Thresholds",
-    "blocking_keys",
     "client_number_mismatch",
     "find_candidates",
-    "normalize_email",
-    "normalize_name",
-    "normalize_phone",
-    "phonetic_key",
     "score",
 ]
 
@@ -130,273 +101,10 @@ class Candidate:
     level: str  # "probable" | "possible"
 
 
-# --------------------------------------------------------------------------- normalisation
-
-# Letters that Unicode does not decompose into a base letter plus accents.
-_TRANSLITERATE = str.maketrans(
-    {"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"}
-)
-# Québec surnames abbreviate "Saint": St-Pierre = Saint-Pierre, Ste-Marie = Sainte-Marie.
-_ABBREVIATIONS = {"st": "saint", "ste": "sainte"}
-
-
-_ASCII_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def _normalize_once(s: str) -> str:
-    if s.isascii():  # the common case, and a fixed point of the general path
-        return _ASCII_NOT_ALNUM.sub(" ", s.lower()).strip()
-    text = unicodedata.normalize("NFKD", s)
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_TRANSLITERATE))
-    kept = (
-        ch if ch.isalnum() else " "
-        for ch in text
-        if not unicodedata.category(ch).startswith("M")  # accents and other combining marks
-    )
-    return " ".join("".join(kept).split())
-
-
-def normalize_name(s: str) -> str:
-    """Casefold, strip accents, turn punctuation (hyphens, apostrophes, dots) into single spaces."""
-    # casefold and NFKD can each produce what the other changes (U+210C, a black-letter H, gives
-    # "H" then "h"): iterate to a fixed point, which makes the function idempotent.
-    result = _normalize_once(s)
-    for _ in range(3):
-        if result.isascii():
-            break
-        again = _normalize_once(result)
-        if again == result:
-            break
-        result = again
-    return result
-
-
-def normalize_email(s: str | None) -> str | None:
-    """Return the trimmed, lower-cased email, or None when blank."""
-    if s is None:
-        return None
-    email = s.strip().lower()
-    return email or None
-
-
-_EXTENSION = re.compile(r"\s*(?:poste|post|p\.|ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
-
-
-def normalize_phone(s: str | None, region: str = "CA") -> str | None:
-    """Return the number in E.164 ("+15145551234"), ignoring any extension; None if unparsable."""
-    if s is None or not s.strip():
-        return None
-    return _e164(s.strip(), region)
-
-
-_NANP_REGIONS = frozenset({"CA", "US"})
-# A North American number as usually typed: (+)1, area code, exchange, line, common separators.
-_NANP_NUMBER = re.compile(r"(?:\+?1[\s.-]*)?\(?([2-9]\d\d)\)?[\s.-]*([2-9]\d\d)[\s.-]*(\d{4})")
-
-
-@lru_cache(maxsize=65536)
-def _e164(raw: str, region: str) -> str | None:
-    # phonenumbers reads the letters of "poste 22" as a keypad number: drop the extension first.
-    text = _EXTENSION.sub("", raw)
-    if region in _NANP_REGIONS or text.startswith("+1"):
-        # Fast path (~1 µs instead of ~50): the answer phonenumbers gives for these shapes.
-        match = _NANP_NUMBER.fullmatch(text)
-        if match is not None:
-            return "+1" + "".join(match.groups())
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    # IS_POSSIBLE only: a 7-digit local number has no area code and would give a wrong E.164.
-    if phonenumbers.is_possible_number_with_reason(number) != (
-        phonenumbers.ValidationResult.IS_POSSIBLE
-    ):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
-
-
-def _normalize_client_number(s: str | None) -> str | None:
-    """The client number as compared: letters and digits only, upper case; an all-digit
-    number without its leading zeros. Client numbers hold letters and hyphens
-    (``forms.fields.normalise_client_number``): "AB-77" and "77" are different people, while
-    "123-456", "123 456" and "00123456" are the same number typed three ways."""
-    if not s:
-        return None
-    compact = _NOT_ALNUM.sub("", s.upper())
-    if not compact:
-        return None
-    return (compact.lstrip("0") or "0") if compact.isdigit() else compact
-
-
-# --------------------------------------------------------------------------- phonetic key
-
-_NOT_ASCII_LETTER = re.compile(r"[^a-z]+")
-_DOUBLE = re.compile(r"(.)\1+")
-_FINAL_EAU = re.compile(r"(?:e?aux?|e?aults?)$")
-_FINAL_E_SOUND = re.compile(r"(?:er|ez|et|ai|ay|ei|ey)$")
-# Rewrites in one left-to-right pass, the first alternative that matches winning: lower-case
-# letters in, upper-case phonemes out; letters that no rule matches are kept.
-_PHONETIC_RULES: tuple[tuple[str, str], ...] = (
-    (r"ph", "F"),
-    (r"th", "T"),
-    (r"s?ch|sh", "X"),
-    (r"c?qu|q|ck", "K"),
-    (r"c(?=[eiy])", "S"),
-    (r"c", "K"),
-    (r"gu(?=[eiy])", "G"),
-    (r"g(?=[eiy])", "J"),
-    (r"gn", "N"),
-    (r"h", ""),
-    (r"w", "V"),
-    (r"x", "KS"),
-    (r"z", "S"),
-    (r"eau|au", "O"),
-    (r"oi|oy", "WA"),
-    (r"ou|oo", "U"),
-    (r"(?:ain|ein|aim|eim|in|im|yn|ym|un|um)(?![aeiouy])", "IN"),
-    (r"(?:an|am|en|em)(?![aeiouy])", "AN"),
-    (r"(?:on|om)(?![aeiouy])", "ON"),
-    (r"ai|ei|ay|ey", "E"),
-    (r"y", "I"),
-)
-_PHONETIC_PATTERN = re.compile("|".join(f"({pattern})" for pattern, _ in _PHONETIC_RULES))
-_PHONETIC_OUTPUT = ("", *(replacement for _, replacement in _PHONETIC_RULES))
-
-
-def _phoneme(match: re.Match[str]) -> str:
-    return _PHONETIC_OUTPUT[match.lastindex or 0]
-
-
-def _strip_silent_ending(s: str) -> str:
-    """Drop the letters French does not pronounce at the end of a name, keeping two at least."""
-    if len(s) > 4:
-        s = _FINAL_EAU.sub("O", s)
-    # An e-sound ending counts only where it ends the name as written: Gauthier, Tremblay,
-    # Ouellet; not the "er" left of Lambert or Pierre once their silent letters are gone.
-    match = _FINAL_E_SOUND.search(s)
-    if match is not None and match.start() >= 2:
-        s = s[: match.start()]
-    for _ in range(3):
-        before = s
-        if len(s) > 2 and s[-1] in "sxz":
-            s = s[:-1]
-        if len(s) > 2 and s[-1] in "tdp":
-            s = s[:-1]
-        if len(s) > 2 and s[-1] == "e":
-            s = s[:-1]
-        if s == before:
-            break
-    return s
-
-
-@lru_cache(maxsize=65536)
-def _phonetic(compact: str) -> str:
-    letters = _NOT_ASCII_LETTER.sub("", compact)
-    if not letters:
-        return compact.upper()  # no Latin letter: the name itself is the best key
-    s = _PHONETIC_PATTERN.sub(_phoneme, _strip_silent_ending(_DOUBLE.sub(r"\1", letters)))
-    return _DOUBLE.sub(r"\1", s.upper()) or letters.upper()
-
-
-def phonetic_key(s: str) -> str:
-    """Return a French phonetic code of a name ("Thibault", "Thibeault", "Thibaud" → "TIBO").
-
-    A small "phonex"-like code written for Québec names, applied to the normalised name without
-    spaces ("Marie Karine" and "Marie-Karine" share one code):
-
-    1. keep the letters a-z, collapse double letters;
-    2. drop silent endings: ``-eau(x)``/``-ault`` → O; a written e-sound ending (``-er``, ``-ez``,
-       ``-et``, ``-ai``, ``-ay``, ``-ei``, ``-ey``); then, repeatedly, a final s/x/z, t/d/p and
-       mute e, so that Tremblay = Tremblé = Trambley, Ouellet = Ouellette, Côté = Cote;
-    3. in one left-to-right pass, the first matching rule winning: ph → F, th → T, (s)ch/sh → X,
-       (c)qu/q/ck → K, c before e/i/y → S, else K, gu before e/i/y → G, g before e/i/y → J,
-       gn → N, h silent, w → V, x → KS, z → S; (e)au → O, oi/oy → WA, ou → U, nasals (in/ain/
-       ein/un… → IN, an/en/am/em → AN, on/om → ON) when no vowel follows, ai/ei/ay/ey → E, y → I;
-    4. upper-case, collapse repeated phonemes.
-
-    "St"/"Ste" read as "Saint"/"Sainte"; a name without any Latin letter keeps its normalised form.
-    """
-    return _name(s).phonetic
-
-
-# --------------------------------------------------------------------------- features
-
-
-@dataclass(frozen=True, slots=True)
-class _Name:
-    spaced: str  # normalised tokens, "St" expanded to "saint"
-    compact: str  # the same without spaces: D'Amours = D Amours = Damours
-    phonetic: str
-    multi: bool  # more than one token (compound first name, double surname)
-
-
-@lru_cache(maxsize=65536)
-def _name(raw: str) -> _Name:
-    tokens = [_ABBREVIATIONS.get(t, t) for t in normalize_name(raw).split()]
-    compact = "".join(tokens)
-    return _Name(" ".join(tokens), compact, _phonetic(compact) if compact else "", len(tokens) > 1)
-
-
-def _phones(p: Person) -> frozenset[str]:
-    found = (normalize_phone(raw) for raw in p.phones)
-    return frozenset(number for number in found if number is not None)
-
-
-# --------------------------------------------------------------------------- blocking
-
-_WINDOW = 7  # letters of a name whose one-deletion neighbourhood makes the "nm:" keys
-
-
-def _deletion_neighbourhood(s: str) -> set[str]:
-    head = s[:_WINDOW]
-    variants = {head[: _WINDOW - 1]}
-    if len(head) > 1:
-        variants.update(head[:i] + head[i + 1 :] for i in range(len(head)))
-    return variants
-
-
-@lru_cache(maxsize=65536)
-def _name_keys(compact: str) -> tuple[str, ...]:
-    """``nm:<v>|`` for each ``v`` of the name's one-deletion neighbourhood (names repeat: a few
-    hundred first names, a few thousand surnames; built once each)."""
-    return tuple(f"nm:{v}|" for v in sorted(_deletion_neighbourhood(compact)))
-
-
-def blocking_keys(p: Person) -> set[str]:
-    """Return the keys stored for a contact and looked up for a probe (see the module docstring)."""
-    keys: list[str] = []
-    client_number = _normalize_client_number(p.client_number)
-    if client_number is not None:
-        keys.append(f"cn:{client_number}")
-    email = normalize_email(p.email)
-    if email is not None:
-        keys.append(f"em:{email}")
-    keys.extend(f"ph:{number}" for number in _phones(p))
-
-    first, last = _name(p.first_name), _name(p.last_name)
-    for this, other in ((last, first), (first, last)):
-        if this.compact:
-            keys.extend([prefix + other.phonetic for prefix in _name_keys(this.compact)])
-    if p.birth_date is not None:
-        born = p.birth_date.isoformat()
-        keys.extend(f"ph3:{n.phonetic}|{born}" for n in (first, last) if n.compact)
-        if first.compact or last.compact:
-            initials = sorted((first.compact[:1] or "_", last.compact[:1] or "_"))
-            keys.append(f"dob:{born}|{''.join(initials)}")
-    if not first.compact and not last.compact:
-        raw = " ".join(f"{p.first_name} {p.last_name}".casefold().split())
-        if raw:
-            keys.append(f"nx:{raw}")
-    return set(keys)
-
-
 # --------------------------------------------------------------------------- scoring
 
 
-def _part_similarity(a: _Name, b: _Name, t: Thresholds) -> float:
+def _part_similarity(a: NameForms, b: NameForms, t: Thresholds) -> float:
     """Similarity in 0..1 of one name part (first or last) of two persons."""
     if not a.compact or not b.compact:
         return 0.5  # unknown: neither for nor against
@@ -417,7 +125,7 @@ def _part_similarity(a: _Name, b: _Name, t: Thresholds) -> float:
 
 
 def _name_similarity(
-    pf: _Name, pl: _Name, of: _Name, ol: _Name, t: Thresholds
+    pf: NameForms, pl: NameForms, of: NameForms, ol: NameForms, t: Thresholds
 ) -> tuple[float, bool]:
     """Return the best name similarity of the given and the swapped order, and whether swapped."""
     given = (_part_similarity(pf, of, t) + _part_similarity(pl, ol, t)) / 2
@@ -484,7 +192,7 @@ def _contact_evidence(probe: Person, other: Person, t: Thresholds) -> tuple[floa
     elif email_probe is not None and email_other is not None:
         weight += t.email_different
         reasons.append(Reason("email", "different", "Courriel différent", 0.0))
-    shared_phones = _phones(probe) & _phones(other)
+    shared_phones = normalize_phones(probe.phones) & normalize_phones(other.phones)
     if shared_phones:
         weight += t.phone_exact
         numbers = ", ".join(sorted(shared_phones))
@@ -515,18 +223,18 @@ def score(probe: Person, other: Person, thresholds: Thresholds = Thresholds()) -
         raise ValueError("score() compares the probe with a stored contact: contact_id is needed")
     t = thresholds
     name_sim, swapped = _name_similarity(
-        _name(probe.first_name),
-        _name(probe.last_name),
-        _name(other.first_name),
-        _name(other.last_name),
+        name_forms(probe.first_name),
+        name_forms(probe.last_name),
+        name_forms(other.first_name),
+        name_forms(other.last_name),
         t,
     )
     names_differ = name_sim < t.name_min
     weight = t.prior + max(t.name_floor, t.name_scale * (name_sim - t.name_center))
     reasons: list[Reason] = []
 
-    cn_probe = _normalize_client_number(probe.client_number)
-    cn_other = _normalize_client_number(other.client_number)
+    cn_probe = normalize_client_number(probe.client_number)
+    cn_other = normalize_client_number(other.client_number)
     same_client_number = cn_probe is not None and cn_probe == cn_other
     if same_client_number:
         weight += t.client_number_exact
@@ -573,14 +281,14 @@ def client_number_mismatch(
     probe: Person, owner: Person, thresholds: Thresholds = Thresholds()
 ) -> Reason | None:
     """Return a "mismatch" reason when the probe's client number is owner's but the names differ."""
-    cn_probe = _normalize_client_number(probe.client_number)
-    if cn_probe is None or cn_probe != _normalize_client_number(owner.client_number):
+    cn_probe = normalize_client_number(probe.client_number)
+    if cn_probe is None or cn_probe != normalize_client_number(owner.client_number):
         return None
     name_sim, _ = _name_similarity(
-        _name(probe.first_name),
-        _name(probe.last_name),
-        _name(owner.first_name),
-        _name(owner.last_name),
+        name_forms(probe.first_name),
+        name_forms(probe.last_name),
+        name_forms(owner.first_name),
+        name_forms(owner.last_name),
         thresholds,
     )
     return _mismatch_reason(name_sim) if name_sim < thresholds.name_min else None

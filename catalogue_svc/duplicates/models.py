@@ -13,7 +13,7 @@ KEY_LENGTH = 300
 
 
 class ContactMatchKey(db.Model):  # type: ignore[name-defined, misc]
-    """One blocking key of one contact (``matching.blocking_keys``); derived data, rebuilt at will.
+    """One blocking key of one contact (``blocking.blocking_keys``); derived data, rebuilt at will.
 
     The primary key (key, contact_id) is the index of the lookup ``WHERE key IN (…)`` and covers
     it (the contact ids come from the index alone); ``contact_id`` has its own index for the

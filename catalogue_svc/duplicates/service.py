@@ -1,6 +1,7 @@
 """Duplicate detection against the store: the upkeep of the key table and the candidate query.
 
-The pure part (normalisation, keys, scoring) is :mod:`.matching`. Here:
+The pure part is :mod:`.normalise`, :mod:`.blocking` (the keys) and :mod:`.matching` (the
+scores). Here:
 
 * every contact's blocking keys live in ``contact_match_keys`` (:class:`.models.ContactMatchKey`);
   they are kept up to date by a session ``after_flush`` listener for every contact or phone
@@ -29,8 +30,10 @@ from sqlalchemy.orm import InstanceState, Session
 from ..db import db
 from ..profiles.models import Contact, ContactPhone
 from . import matching
+from .blocking import blocking_keys
 from .matching import Candidate, Person, Thresholds
 from .models import KEY_LENGTH, ContactMatchKey
+from .normalise import normalize_name
 
 __all__ = [
     "BLOCK_CAP",
@@ -126,9 +129,9 @@ def person_from_dict(person: Mapping[str, Any]) -> Person:
 
 
 def contact_keys(person: Person) -> set[str]:
-    """The keys stored for ``person`` and looked up for a probe: ``matching.blocking_keys``,
+    """The keys stored for ``person`` and looked up for a probe: ``blocking.blocking_keys``,
     cut to the column's length (the same cut on both sides, so a long key still matches)."""
-    keys = matching.blocking_keys(person)
+    keys = blocking_keys(person)
     if keys and max(map(len, keys)) > KEY_LENGTH:
         return {key[:KEY_LENGTH] for key in keys}
     return keys
@@ -509,10 +512,10 @@ def with_same_name_members(
 
     Whatever the client numbers or birth dates say, two people of one firm with the same first
     and last name are at least a *possible* duplicate: an agent looks before a second one is
-    created (names compared after ``matching.normalize_name``: accents, case and hyphens apart).
+    created (names compared after ``normalise.normalize_name``: accents, case and hyphens apart).
     """
-    first = matching.normalize_name(str(person.get("first_name") or ""))
-    last = matching.normalize_name(str(person.get("last_name") or ""))
+    first = normalize_name(str(person.get("first_name") or ""))
+    last = normalize_name(str(person.get("last_name") or ""))
     if not first or not last:
         return candidates
     result = [dict(c) for c in candidates]
@@ -520,10 +523,7 @@ def with_same_name_members(
     threshold = thresholds_from(current_app.config).candidate
     added = False
     for contact_id, first_name, last_name in members:
-        if (
-            matching.normalize_name(first_name) != first
-            or matching.normalize_name(last_name) != last
-        ):
+        if normalize_name(first_name) != first or normalize_name(last_name) != last:
             continue
         reason = {
             "field": "name",

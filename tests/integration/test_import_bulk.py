@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from catalogue_svc.db import db
-from catalogue_svc.duplicates import matching
+from catalogue_svc.duplicates import blocking, normalise
 from catalogue_svc.duplicates.matching import Person
 from catalogue_svc.duplicates.models import KEY_LENGTH
 from catalogue_svc.duplicates.service import contact_keys, stored_phones
@@ -60,18 +60,18 @@ def _generated(n: int) -> list[tuple[Any, ...]]:
 def _keys_as_written_first(p: Person) -> set[str]:
     """The blocking keys as first written (one f-string a key, no cache), cut to the column."""
     keys: set[str] = set()
-    client_number = matching._normalize_client_number(p.client_number)
+    client_number = normalise.normalize_client_number(p.client_number)
     if client_number is not None:
         keys.add(f"cn:{client_number}")
-    email = matching.normalize_email(p.email)
+    email = normalise.normalize_email(p.email)
     if email is not None:
         keys.add(f"em:{email}")
-    keys.update(f"ph:{number}" for number in matching._phones(p))
-    first, last = matching._name(p.first_name), matching._name(p.last_name)
+    keys.update(f"ph:{number}" for number in normalise.normalize_phones(p.phones))
+    first, last = normalise.name_forms(p.first_name), normalise.name_forms(p.last_name)
     for this, other in ((last, first), (first, last)):
         if this.compact:
             keys.update(
-                f"nm:{v}|{other.phonetic}" for v in matching._deletion_neighbourhood(this.compact)
+                f"nm:{v}|{other.phonetic}" for v in blocking._deletion_neighbourhood(this.compact)
             )
     if p.birth_date is not None:
         born = p.birth_date.isoformat()
