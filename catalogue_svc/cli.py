@@ -10,6 +10,9 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     """Attach every command to the app's CLI."""
+    from .migrate import db_group
+
+    app.cli.add_command(db_group)  # flask db current|history|upgrade|downgrade [--sql]
 
     @app.cli.command("migrate")
     def migrate_command() -> None:

@@ -1,19 +1,29 @@
-"""Alembic, driven from the app: ``flask --app catalogue_svc migrate`` runs every migration."""
+"""Alembic, driven from the app.
+
+``flask migrate`` runs every migration (the Procfile's ``release``). ``flask db …`` gives
+operators Alembic's usual commands on the app's database: ``current``, ``history``,
+``upgrade [REV]``, ``downgrade REV`` (``-1``, a revision id or ``base``), ``heads``, and
+``--sql`` on ``upgrade``/``downgrade`` to print the SQL instead of running it (offline mode, for
+a DBA to review; ``FROM:TO`` ranges as Alembic's).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import click
 from alembic import command
 from alembic.config import Config
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(app: Flask) -> Config:
     """An Alembic config pointing at this app's database."""
-    config = Config()
+    config = Config(stdout=sys.stdout)  # the current one (a CLI runner replaces it)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option(
         "sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%")
@@ -30,3 +40,52 @@ def upgrade(app: Flask, revision: str = "head") -> None:
 def revision(app: Flask, message: str) -> None:
     """Autogenerate a new migration from the models (developers only)."""
     command.revision(alembic_config(app), message=message, autogenerate=True)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Alembic's commands on the app's database (current, history, upgrade, downgrade)."""
+
+
+@db_group.command("current")
+@click.option("--verbose", "-v", is_flag=True, help="Show the revision's details.")
+@with_appcontext
+def current_command(verbose: bool) -> None:
+    """Show the revision the database is at."""
+    command.current(alembic_config(current_app), verbose=verbose)
+
+
+@db_group.command("history")
+@click.option("--verbose", "-v", is_flag=True, help="Show each revision's details.")
+@click.option("--range", "-r", "rev_range", default=None, help="A range, e.g. base:head.")
+@with_appcontext
+def history_command(verbose: bool, rev_range: str | None) -> None:
+    """List the migrations, newest first (the one the database is at marked current)."""
+    command.history(
+        alembic_config(current_app), rev_range=rev_range, verbose=verbose, indicate_current=True
+    )
+
+
+@db_group.command("heads")
+@with_appcontext
+def heads_command() -> None:
+    """Show the newest migration(s): a single head is expected."""
+    command.heads(alembic_config(current_app))
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it (offline).")
+@with_appcontext
+def upgrade_command(revision: str, sql: bool) -> None:
+    """Bring the schema up to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app), revision, sql=sql)
+
+
+@db_group.command("downgrade", context_settings={"ignore_unknown_options": True})
+@click.argument("revision")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it (offline).")
+@with_appcontext
+def downgrade_command(revision: str, sql: bool) -> None:
+    """Take the schema back to REVISION (-1 for one step, base for an empty schema)."""
+    command.downgrade(alembic_config(current_app), revision, sql=sql)
