@@ -263,6 +263,9 @@ class Field:
     default: Any = None
     choices: tuple[Choice, ...] = ()
     choices_source: str | None = None
+    # A default the service computes for the profile when it describes the form (e.g.
+    # ``profile.unlinked_members``: the members no account is linked to yet); ``default`` else.
+    default_source: str | None = None
     shown_when: Mapping[str, Any] | None = None
     help_fr: str | None = None
     help_en: str | None = None
@@ -288,9 +291,13 @@ class Field:
         *,
         today: dt.date,
         fill: Callable[[str], tuple[Choice, ...]] | None = None,
+        defaults: Callable[[str], Any] | None = None,
     ) -> dict[str, Any]:
-        """JSON-able description for clients; ``fill`` gives the choices of a ``choices_source``."""
+        """JSON-able description for clients; ``fill`` gives the choices of a ``choices_source``
+        and ``defaults`` the value of a ``default_source``."""
         default = today if self.default == TODAY else self.default
+        if defaults is not None and self.default_source is not None:
+            default = defaults(self.default_source)
         choices = self.choices
         if fill is not None and self.choices_source is not None:
             choices = fill(self.choices_source)
@@ -318,7 +325,9 @@ class Field:
         if self.placeholder is not None:
             out["placeholder"] = self.placeholder
         if self.fields:
-            out["fields"] = [f.describe(lang, today=today, fill=fill) for f in self.fields]
+            out["fields"] = [
+                f.describe(lang, today=today, fill=fill, defaults=defaults) for f in self.fields
+            ]
         return out
 
 
@@ -764,10 +773,12 @@ class FormDefinition:
         *,
         today: dt.date | None = None,
         view: ProfileView | None = None,
+        defaults: Callable[[str], Any] | None = None,
     ) -> dict[str, Any]:
         """The form as JSON for clients: fields, types, labels, choices, defaults, conditions.
 
-        With ``view``, the choices of every ``choices_source`` are filled from that profile.
+        With ``view``, the choices of every ``choices_source`` are filled from that profile, and
+        with ``defaults`` the default of every ``default_source``.
         """
         day = today or dt.date.today()
         fill: Callable[[str], tuple[Choice, ...]] | None = None
@@ -798,5 +809,7 @@ class FormDefinition:
             "requires_authority": self.requires_authority,
             "authority_relations": sorted(self.authority_relations),
             "popular": self.popular,
-            "fields": [f.describe(lang, today=day, fill=fill) for f in self.fields],
+            "fields": [
+                f.describe(lang, today=day, fill=fill, defaults=defaults) for f in self.fields
+            ],
         }

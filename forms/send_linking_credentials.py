@@ -28,6 +28,8 @@ from .common import (
 from .profile import ProfileView
 
 SLUG = "send-linking-credentials"
+# The members checked at first: every active member with an email no account is linked to yet.
+UNLINKED_MEMBERS = "profile.unlinked_members"
 MAX_MEMBERS = 500
 
 NOT_A_MEMBER = (
@@ -50,6 +52,7 @@ FIELDS = (
         required=True,
         many=True,
         choices_source="profile.contacts",
+        default_source=UNLINKED_MEMBERS,
         help_fr=(
             "Par défaut, chaque membre actif dont aucun compte n'est encore lié. Chacun reçoit "
             "par courriel un nouveau code de liaison; le précédent n'est plus valide."

@@ -153,3 +153,26 @@ def link_contact(
     db.session.add(link)
     db.session.flush()
     return link, True
+
+
+def unlinked_members(organisation_id: int) -> list[int]:
+    """The active members of the organisation with an email address whose profile no account is
+    linked to yet (who the bulk send of linking credentials names by default), by id."""
+    from ..profiles.models import Contact
+
+    linked = select(AccountLink.contact_id).where(
+        AccountLink.organisation_id == organisation_id, AccountLink.unlinked_at.is_(None)
+    )
+    rows = db.session.scalars(
+        select(Contact.id)
+        .join(ContactRelation, ContactRelation.contact_id == Contact.id)
+        .where(
+            ContactRelation.organisation_id == organisation_id,
+            ContactRelation.active.is_(True),
+            Contact.email.is_not(None),
+            Contact.id.not_in(linked),
+        )
+        .distinct()
+        .order_by(Contact.id)
+    ).all()
+    return [int(i) for i in rows]

@@ -24,7 +24,14 @@ from .lifecycle import (
 )
 from .reads import RequestFilters, detail, get_for_account, list_for_profile, summary
 from .sql import number_sql
-from .submission import add_comment, cancel, form_or_404, submit, variables_errors
+from .submission import (
+    add_comment,
+    cancel,
+    form_default,
+    form_or_404,
+    submit,
+    variables_errors,
+)
 
 __all__ = [
     "APPLY_TOPIC",
@@ -36,6 +43,7 @@ __all__ = [
     "cancel",
     "detail",
     "find_candidates",
+    "form_default",
     "form_or_404",
     "get_for_account",
     "init_app",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -12,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 import workflows
 from forms import registry, sentences
 from forms.base import FORM_LEVEL, BuildOptions, FormDefinition, FormValidationError
+from forms.send_linking_credentials import UNLINKED_MEMBERS
 from workflows import Trigger
 
 from .. import audit
 from ..access import access_from_rows
+from ..accounts.links import unlinked_members
 from ..clock import now
 from ..db import db
 from ..errors import Forbidden, NotFound, ValidationFailed
@@ -33,6 +36,16 @@ def form_or_404(slug: str) -> FormDefinition:
     if form is None:
         raise NotFound("Ce formulaire n'existe pas dans le catalogue.")
     return form
+
+
+# The defaults the service computes for a profile (a field's ``default_source``).
+FORM_DEFAULTS: dict[str, Callable[[int], Any]] = {UNLINKED_MEMBERS: unlinked_members}
+
+
+def form_default(source: str, organisation_id: int) -> Any:
+    """The default of a field's ``default_source`` for the organisation (None if unknown)."""
+    compute = FORM_DEFAULTS.get(source)
+    return compute(organisation_id) if compute is not None else None
 
 
 def variables_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:

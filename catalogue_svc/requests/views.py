@@ -79,6 +79,13 @@ def describe(args: dict[str, Any], slug: str) -> Any:
         # submit the form, as the lists answer 403 to the others.
         access = require_profile(account.id, args["profile_id"], manage=form.requires_authority)
         view = profile_view(access.organisation_id)
+        organisation_id = access.organisation_id
+        return form.to_description(
+            args["lang"],
+            today=now().date(),
+            view=view,
+            defaults=lambda source: service.form_default(source, organisation_id),
+        )
     return form.to_description(args["lang"], today=now().date(), view=view)
 
 

@@ -8,8 +8,16 @@ import re
 from playwright.sync_api import expect
 
 from catalogue_svc.demo import DEMO_AGENT
-from tests.browser.conftest import Portal, Screens, firm_responsable, log_in, open_firm
+from tests.browser.conftest import (
+    Portal,
+    Screens,
+    firm_responsable,
+    log_in,
+    open_firm,
+    open_menu_item,
+)
 from tests.browser.test_agent import submit_member
+from tests.browser.test_forms import attest
 
 # The smallest file a PDF reader opens: the server reads its type from both ends.
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -76,3 +84,42 @@ def test_a_document_joined_then_the_queue_by_urgency_filters_and_search(
     agent.look("File de validation filtrée")
     queue.get_by_role("link", name=number).click()
     expect(queue.get_by_role("link", name="procuration signée.pdf")).to_be_visible()
+
+
+def test_linking_credentials_sent_to_every_member_at_once(portal: Portal, screens: Screens) -> None:
+    """Envoyer les coordonnées de liaison aux membres: the members no account is linked to are
+    checked at first, one submission, each checked member receives her own code by email."""
+    page = screens.page
+    email = firm_responsable(portal)
+    log_in(page, email)
+    open_firm(page)
+    open_menu_item(page, "Catalogue de services")
+    page.get_by_role("link", name="Autorisations", exact=True).click()
+    title = "Envoyer les coordonnées de liaison aux membres"
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    members = page.get_by_role("group", name=re.compile("^Membres à qui envoyer"))
+    checked = [
+        box.get_attribute("id") for box in members.get_by_role("checkbox").all() if box.is_checked()
+    ]
+    assert checked, "every member without a linked account is checked at first"
+    names = [page.locator(f"label[for='{box_id}']").inner_text() for box_id in checked]
+    assert not any("Responsable-" in n for n in names), names  # her own profile is linked
+    screens.look("Envoyer les coordonnées de liaison")
+    attest(page)
+    page.get_by_role("button", name="Soumettre", exact=True).click()
+    expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
+    with portal.db() as session:
+        from sqlalchemy import select
+
+        from catalogue_svc.profiles.models import Contact
+
+        addresses = {
+            f"{c.first_name} {c.last_name}": c.email
+            for c in session.scalars(select(Contact)).all()
+            if c.email
+        }
+    for name in names:
+        address = next(a for n, a in addresses.items() if n in name or name in n)
+        # In the member's language: « Code de liaison : … » or « Linking code: … ».
+        assert re.search(r"(Code de liaison :|Linking code:) \S+", portal.mail_text(address))
