@@ -26,6 +26,7 @@ __all__ = [
     "AWAITING_AGENT",
     "AWAITING_SYSTEM",
     "CANCELLABLE_STATES",
+    "EVENT_LABELS_FR",
     "FINAL_STATES",
     "GUARD_MESSAGES",
     "LABELS_EN",
@@ -39,6 +40,7 @@ __all__ = [
     "TransitionRow",
     "Trigger",
     "allowed_triggers",
+    "event_label",
     "is_final",
     "label",
     "next_state",
@@ -382,3 +384,33 @@ def label(state: State | str, lang: str = "fr") -> str:
     except KeyError:
         raise ValueError(f"unsupported language: {lang!r}") from None
     return labels[_parse_state(state)]
+
+
+# What each row of a request's history says happened (*Suivi*): every trigger of the table,
+# and the events that move no state (an agent's claim, the service-level clock).
+EVENT_LABELS_FR: Mapping[str, str] = MappingProxyType(
+    {
+        "submit": "Soumission",
+        Trigger.START_CHECK.value: "Vérification des doublons",
+        Trigger.REQUIRE_VALIDATION.value: "Envoi à la validation par un agent",
+        Trigger.PASS_CHECK.value: "Aucune validation requise",
+        Trigger.APPROVE.value: "Approbation",
+        Trigger.REJECT.value: "Refus",
+        Trigger.CANCEL.value: "Annulation",
+        Trigger.APPLY.value: "Application des changements",
+        Trigger.FAIL.value: "Erreur d'application",
+        Trigger.RETRY.value: "Relance",
+        "claim": "Prise en charge par un agent",
+        "release": "Remise dans la file",
+        "reassign": "Confiée à un autre agent",
+        "clock_start": "Début du délai de traitement",
+        "clock_pause": "Délai suspendu (en attente de votre réponse)",
+        "clock_resume": "Délai repris",
+        "clock_stop": "Fin du délai de traitement",
+    }
+)
+
+
+def event_label(trigger: str) -> str:
+    """The French words of a history row's event (a generic one for an unknown event)."""
+    return EVENT_LABELS_FR.get(trigger, "Événement")

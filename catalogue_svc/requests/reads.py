@@ -61,6 +61,7 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
         {
             "at": e.at.isoformat(),
             "trigger": e.trigger,
+            "trigger_label": workflows.event_label(e.trigger),
             "from_state": e.from_state,
             "to_state": e.to_state,
             "to_state_label": workflows.label(e.to_state) if e.to_state else None,

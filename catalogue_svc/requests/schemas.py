@@ -156,6 +156,10 @@ class SubmitterSchema(StrictSchema):
 class HistoryEntrySchema(StrictSchema):
     at = fields.String(required=True, metadata={"format": "date-time"})
     trigger = fields.String(required=True)
+    trigger_label = fields.String(
+        required=True,
+        metadata={"description": "L'événement en mots", "example": "Prise en charge par un agent"},
+    )
     from_state = _nullable_text()
     to_state = _nullable_text()
     to_state_label = _nullable_text()

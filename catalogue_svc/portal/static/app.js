@@ -74,20 +74,6 @@ const STATES = [
   ["failed", "En erreur"],
 ];
 const CANCELLABLE = new Set(["submitted", "duplicate_check", "agent_validation"]);
-const TRIGGERS = {
-  submit: "Soumission",
-  start_check: "Vérification des doublons",
-  require_validation: "Envoi à la validation par un agent",
-  pass_check: "Aucune validation requise",
-  claim: "Prise en charge par un agent",
-  release: "Remise dans la file",
-  approve: "Approbation",
-  reject: "Refus",
-  cancel: "Annulation",
-  apply: "Application des changements",
-  fail: "Erreur d'application",
-  retry: "Relance",
-};
 const KINDS = {
   employer: "Employeur",
   accounting_firm: "Firme comptable",
@@ -3139,7 +3125,7 @@ function historyTable(history) {
     "Historique",
     [
       ["Date", (e) => fmtDateTime(e.at)],
-      ["Événement", (e) => TRIGGERS[e.trigger] || e.trigger],
+      ["Événement", (e) => e.trigger_label],
       ["État", (e) => (e.to_state ? stateBadge(e.to_state, e.to_state_label) : "—")],
       ["Par", (e) => e.actor || "—"],
       ["Motif", (e) => e.reason || ""],
@@ -3203,11 +3189,21 @@ function commentsSection(r, onAdded, agent) {
         label: "Commentaire interne (visible des agents seulement)",
       })
     : null;
+  // A question to the submitter pauses the service-level clock until they answer (only the
+  // agent who holds the claim of a request in validation; the server says so otherwise).
+  const asks =
+    agent && r.state === "agent_validation"
+      ? checkboxField(fb, {
+          name: "asks_answer",
+          label: "Attend une réponse du demandeur (suspend l'échéance jusqu'à sa réponse)",
+        })
+      : null;
   const form = formEl(async () => {
     const text = body.area.value.trim();
     if (!text) return fb.show(localProblem({ body: ["Inscrivez votre commentaire."] }));
     const payload = { body: text };
     if (internal) payload.internal = internal.input.checked;
+    if (asks && asks.input.checked) payload.asks_answer = true;
     const res = await api("POST", `/api/requests/${encodeURIComponent(r.number)}/comments`, {
       body: payload,
     });
@@ -3219,6 +3215,7 @@ function commentsSection(r, onAdded, agent) {
     fb.top,
     body.wrapper,
     internal ? internal.wrapper : null,
+    asks ? asks.wrapper : null,
     h(
       "div",
       { class: "form-actions" },
