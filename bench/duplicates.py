@@ -3,7 +3,7 @@
 Builds N contacts (French first names with accents, compound first names, double surnames, the
 common surnames Tremblay, Gagnon, Roy, Côté… and a long tail, emails, phones, birth dates, client
 numbers) with their blocking keys (bulk inserts: COPY on PostgreSQL, executemany on SQLite, keys
-computed by ``duplicates.service.contact_keys`` on every core), then times
+computed by ``duplicates.keys.contact_keys`` on every core), then times
 ``duplicates.service.find_candidates`` for 1,000 new submissions (half near-duplicates of a stored
 contact with typos, accents, swaps…, half new people) and prints one table beside a baseline
 measured in the same run: a full scan of every normalised name with ``rapidfuzz.process.cdist``
@@ -313,7 +313,7 @@ def _one_digit_off(born: dt.date) -> dt.date:
 
 def _e164(stored: str | None) -> str | None:
     from catalogue_svc.duplicates.normalise import normalize_phone
-    from catalogue_svc.duplicates.service import stored_phone
+    from catalogue_svc.duplicates.people import stored_phone
 
     return normalize_phone(stored_phone("+1", stored)) if stored else None
 
@@ -414,8 +414,9 @@ def _copy_text(value: str) -> str:
 
 def keys_of_rows(job: tuple[Sequence[Row], bool]) -> tuple[int, Any]:
     """(number of keys, the keys) of a chunk of rows: COPY text, or (key, contact_id) tuples."""
+    from catalogue_svc.duplicates.keys import contact_keys
     from catalogue_svc.duplicates.matching import Person
-    from catalogue_svc.duplicates.service import contact_keys, stored_phone
+    from catalogue_svc.duplicates.people import stored_phone
 
     rows, as_text = job
     pairs: list[tuple[str, int]] = []
@@ -615,8 +616,8 @@ def keys_match_refresh(url: str, sample: int, seed: int) -> bool:
     from sqlalchemy import func, select
 
     from catalogue_svc.db import db
+    from catalogue_svc.duplicates.keys import refresh_keys
     from catalogue_svc.duplicates.models import ContactMatchKey as K
-    from catalogue_svc.duplicates.service import refresh_keys
 
     app = _app(url)
     with app.app_context():

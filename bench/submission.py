@@ -169,7 +169,7 @@ def build(url: str, n_contacts: int) -> Store:
     from catalogue_svc.accounts.service import create_verified_account
     from catalogue_svc.clock import utcnow
     from catalogue_svc.db import db
-    from catalogue_svc.duplicates.service import refresh_keys
+    from catalogue_svc.duplicates.keys import refresh_keys
     from catalogue_svc.passwords import hash_password
     from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation
     from catalogue_svc.profiles.service import ensure_subjects

@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import init_app as init_accounts
     from .api import register_blueprints
     from .cli import register_commands
-    from .duplicates import service as duplicates
+    from .duplicates import init_app as init_duplicates
     from .notifications import service as notifications
     from .ops import metrics
     from .requests import service as requests
@@ -64,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     web.init_app(app)  # after the metrics' timer, before the blueprints' routes
     notifications.init_app()
-    duplicates.init_app(app)
+    init_duplicates(app)
     requests.init_app()
     sla_escalation.init_app()
     init_accounts(app)

@@ -23,7 +23,7 @@ from .. import queue, unit
 from ..access import profile_access
 from ..clock import now
 from ..db import db
-from ..duplicates.service import active_member_names, with_same_name_members
+from ..duplicates.members import active_member_names, with_same_name_members
 from ..profiles.apply import ApplyContext, ApplyError, apply_operation
 from ..profiles.snapshot import contacts_view
 from . import chunk, emails

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, event, insert, select, update
 
 from catalogue_svc.db import db
-from catalogue_svc.duplicates import service
+from catalogue_svc.duplicates import keys, people, service
 from catalogue_svc.duplicates.matching import Person
 from catalogue_svc.duplicates.models import ContactMatchKey
 from catalogue_svc.profiles.models import Contact, ContactPhone
@@ -104,7 +104,7 @@ def expected_keys(contact_id: int) -> set[str]:
     contact = db.session.get(Contact, contact_id)
     db.session.refresh(contact)
     phones = tuple(f"{p.country_code} {p.number}" for p in contact.phones)
-    return service.contact_keys(
+    return keys.contact_keys(
         Person(
             contact.first_name,
             contact.last_name,
@@ -156,14 +156,14 @@ def crowd(app) -> list[int]:
 def loaded(monkeypatch) -> Iterator[list[int]]:
     """The ids of the contacts each check loads, in order."""
     seen: list[int] = []
-    original = service._load_people
+    original = service.load_people
 
     def spy(executor: Any, contact_ids: Any) -> dict[int, Person]:
         people = original(executor, contact_ids)
         seen.extend(people)
         return people
 
-    monkeypatch.setattr(service, "_load_people", spy)
+    monkeypatch.setattr(service, "load_people", spy)
     yield seen
 
 
@@ -218,7 +218,7 @@ def test_refresh_keys_replaces_the_keys_after_a_core_update(app):
         .execution_options(synchronize_session=False)
     )
     assert "nm:cote|ELAN" in keys_of(contact_id)
-    service.refresh_keys([contact_id])
+    keys.refresh_keys([contact_id])
     assert "nm:cote|ELAN" not in keys_of(contact_id)
     assert keys_of(contact_id) == expected_keys(contact_id)
 
@@ -235,7 +235,7 @@ def test_refresh_keys_indexes_contacts_inserted_with_core(app):
         [{"contact_id": ids[0], "type": "principal", "number": "819 555-0142"}],
     )
     assert [keys_of(i) for i in ids] == [set(), set(), set()]
-    service.refresh_keys(ids)
+    keys.refresh_keys(ids)
     assert [keys_of(i) for i in ids] == [expected_keys(i) for i in ids]
     assert "ph:+18195550142" in keys_of(ids[0])
 
@@ -245,7 +245,7 @@ def test_reindex_all_rebuilds_the_keys_of_every_contact(app, crowd):
     db.session.execute(delete(ContactMatchKey))
     db.session.commit()
     progress: list[tuple[int, int]] = []
-    assert service.reindex_all(batch=40, progress=lambda *p: progress.append(p)) == len(crowd)
+    assert keys.reindex_all(batch=40, progress=lambda *p: progress.append(p)) == len(crowd)
     assert progress == [(40, 96), (80, 96), (96, 96)]
     assert all(keys_of(i) == expected_keys(i) for i in crowd)
 
@@ -410,7 +410,7 @@ def population(app) -> dict[int, Person]:
     ]
     db.session.execute(insert(Contact), rows)
     ids = list(db.session.scalars(select(Contact.id).order_by(Contact.id)))
-    service.refresh_keys(ids)
+    keys.refresh_keys(ids)
     db.session.commit()
     return {
         i: Person(r["first_name"], r["last_name"], r["birth_date"], r["email"], contact_id=i)
@@ -421,8 +421,8 @@ def population(app) -> dict[int, Person]:
 def test_the_check_loads_only_the_contacts_of_the_probes_blocks(app, population, loaded):
     """Among 2,000 contacts, the check loads exactly those sharing a key with the probe."""
     probe = person("Sophie", "Tremblya", dt.date(1970, 5, 5))
-    probe_keys = service.contact_keys(service.person_from_dict(probe))
-    sharing = {i for i, p in population.items() if service.contact_keys(p) & probe_keys}
+    probe_keys = keys.contact_keys(people.person_from_dict(probe))
+    sharing = {i for i, p in population.items() if keys.contact_keys(p) & probe_keys}
     service.find_candidates(probe)
     assert sorted(loaded) == sorted(sharing)
     assert 0 < len(loaded) < 100

@@ -542,8 +542,8 @@ def test_imported_contacts_are_found_by_the_duplicate_check(app):
 
 def test_imported_contacts_get_the_keys_refresh_keys_computes(app):
     """The keys the import writes for new contacts are the ones refresh_keys would write."""
+    from catalogue_svc.duplicates.keys import refresh_keys
     from catalogue_svc.duplicates.models import ContactMatchKey
-    from catalogue_svc.duplicates.service import refresh_keys
 
     import_document(example())
 

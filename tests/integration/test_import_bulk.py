@@ -12,9 +12,10 @@ from sqlalchemy import func, insert, select, text
 
 from catalogue_svc.db import db
 from catalogue_svc.duplicates import blocking, normalise
+from catalogue_svc.duplicates.keys import contact_keys
 from catalogue_svc.duplicates.matching import Person
 from catalogue_svc.duplicates.models import KEY_LENGTH
-from catalogue_svc.duplicates.service import contact_keys, stored_phones
+from catalogue_svc.duplicates.people import stored_phones
 from catalogue_svc.imports import bulk, reader
 from catalogue_svc.imports.service import ImportRejected, import_document, import_file
 from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation, ProfileChange
@@ -195,8 +196,8 @@ def _key_table_definition() -> list[tuple[Any, ...]]:
 def test_rebuilt_key_table_has_the_keys_and_indexes_it_had(app, monkeypatch):
     """A first large import rebuilds the key table on PostgreSQL (writes its keys in place on
     SQLite): the same keys as refresh_keys, and on PostgreSQL the same indexes."""
+    from catalogue_svc.duplicates.keys import refresh_keys
     from catalogue_svc.duplicates.models import ContactMatchKey
-    from catalogue_svc.duplicates.service import refresh_keys
     from catalogue_svc.imports import apply
 
     monkeypatch.setattr(apply, "REBUILD_KEYS_FROM", 0)
