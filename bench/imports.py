@@ -323,7 +323,7 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
 
     from catalogue_svc.db import db
     from catalogue_svc.duplicates import service as duplicates
-    from catalogue_svc.imports import apply, service, validation
+    from catalogue_svc.imports import apply, apply_links, service, validation
 
     app = _app(url)
     laps: dict[str, float] = {}
@@ -346,7 +346,7 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
         _timed(apply.Applier, "_org_relations", laps, "apply: organisation relations"),
         _timed(apply.Applier, "_grants", laps, "apply: grants"),
         _timed(apply.Applier, "_legacy", laps, "apply: legacy credentials (with hashing)"),
-        _timed(apply, "_parallel", laps, "  of which Argon2id hashing"),
+        _timed(apply_links, "_parallel", laps, "  of which Argon2id hashing"),
         _timed(apply.Applier, "_linking", laps, "apply: linking credentials"),
         _timed(apply.Applier, "_write_changes", laps, "  of which history rows (profile_changes)"),
         _timed(apply.Applier, "run", laps, "apply (all)"),

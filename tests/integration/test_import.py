@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from catalogue_svc.db import db
-from catalogue_svc.imports.schemas import SECTIONS, FastLoader
+from catalogue_svc.imports.fast_loader import FastLoader
+from catalogue_svc.imports.schemas import SECTIONS
 from catalogue_svc.imports.service import ImportRejected, import_document, import_file
 from catalogue_svc.linking.models import LegacyCredential, LinkingCredential
 from catalogue_svc.linking.service import pepper

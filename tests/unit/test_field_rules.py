@@ -8,7 +8,8 @@ import unicodedata
 import pytest
 from marshmallow import ValidationError
 
-from catalogue_svc.imports.schemas import SECTIONS, FastLoader
+from catalogue_svc.imports.fast_loader import FastLoader
+from catalogue_svc.imports.schemas import SECTIONS
 from forms import messages
 from forms.base import FormValidationError
 from forms.fields import (
