@@ -10,7 +10,7 @@ from sqlalchemy import String, cast, or_, select
 from ..access import ProfileAccess
 from ..db import db
 from ..errors import NotFound
-from . import lists
+from .detail import contact_detail as listed_contact
 from .models import SUBJECT_CATEGORY_LABELS, Organisation, Subject, SubjectCategory
 
 
@@ -126,7 +126,7 @@ def contact_detail(access: ProfileAccess, contact_id: int, *, lang: str = "fr") 
     """A contact of the profile as *Relations et autorisations* shows it, with the pending
     requests about them; 404 when the contacts list does not show them (another firm's
     contact, an unknown id, one not yet propagated)."""
-    detail = lists.contact_detail(
+    detail = listed_contact(
         access.organisation_id, contact_id, show_birth_date=access.can_manage, lang=lang
     )
     if detail is None:

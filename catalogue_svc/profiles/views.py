@@ -8,7 +8,7 @@ from typing import Any
 from ..access import require_profile, require_user
 from ..accounts.sessions import account_required
 from ..extensions import READ, Blueprint
-from . import lists, service
+from . import dossiers, lists, service
 from .schemas import (
     AuthorizationArgs,
     AuthorizationPageSchema,
@@ -119,4 +119,4 @@ def authorizations(args: dict[str, Any], profile_id: int) -> Any:
 def authorized_dossiers(args: dict[str, Any], profile_id: int) -> Any:
     """Mes dossiers autorisés, avec les services non offerts en phase 1."""
     access = require_profile(require_user().id, profile_id)
-    return lists.authorized_dossiers(access.contact_id, access.organisation_id, args["lang"])
+    return dossiers.authorized_dossiers(access.contact_id, access.organisation_id, args["lang"])
