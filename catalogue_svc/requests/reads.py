@@ -16,6 +16,7 @@ from ..access import ProfileAccess, profile_access
 from ..clock import now
 from ..db import db
 from ..documents.listing import documents_of
+from ..documents.storage import MAX_DOCUMENTS
 from ..errors import NotFound
 from ..notifications.templates import PORTAL_ZONE
 from ..profiles.models import Organisation
@@ -97,6 +98,14 @@ def detail(request: Request, *, for_agent: bool) -> dict[str, Any]:
     )
     body["linked_requests"] = linked(request)
     body["documents"] = documents_of(request)
+    # What the submitter's side may still do (the portal asks the answer, not its own table):
+    # cancel and join documents until the request is decided.
+    undecided = request.state in workflows.CANCELLABLE_STATES
+    body["actions"] = (
+        []
+        if for_agent or not undecided
+        else ["cancel", *(["join_document"] if len(body["documents"]) < MAX_DOCUMENTS else [])]
+    )
     if for_agent:
         body["duplicate_candidates"] = request.duplicate_candidates or []
         body["claimed_by_account_id"] = request.claimed_by_account_id
@@ -205,4 +214,5 @@ def list_for_profile(
         "per_page": per_page,
         "total": total,
         "submitters": submitters,
+        "states": [{"value": s.value, "label": workflows.label(s)} for s in workflows.State],
     }

@@ -139,6 +139,11 @@ class RequestPageSchema(StrictSchema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
+    states = fields.List(
+        fields.Nested(lambda: StateChoiceSchema()),
+        required=True,
+        metadata={"description": "Les états, dans l'ordre du cycle de vie (le filtre ``state``)"},
+    )
     submitters = fields.List(
         fields.Nested(lambda: SubmitterSchema()),
         metadata={
@@ -146,6 +151,11 @@ class RequestPageSchema(StrictSchema):
             "filtre ``submitter`` ; pour un membre, lui-même)"
         },
     )
+
+
+class StateChoiceSchema(StrictSchema):
+    value = fields.String(required=True)
+    label = fields.String(required=True)
 
 
 class SubmitterSchema(StrictSchema):
@@ -238,6 +248,16 @@ class RequestDetailSchema(RequestSummarySchema):
         fields.Nested(DocumentSchema),
         required=True,
         metadata={"description": "Les documents joints, dans l'ordre où ils l'ont été"},
+    )
+    actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Ce que le demandeur (ou un gestionnaire) peut encore faire : cancel "
+            "(annuler), join_document (joindre un document); vide pour les agents (leurs actions "
+            "sont dans la file) et une fois la demande décidée",
+            "example": ["cancel", "join_document"],
+        },
     )
     duplicate_candidates = fields.List(fields.Dict(), metadata={"description": "Agents seulement"})
     claimed_by_account_id = fields.Integer(

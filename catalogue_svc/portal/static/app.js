@@ -63,17 +63,6 @@ function focusEl(el) {
 
 // ------------------------------------------------------------------------------------- words
 
-const STATES = [
-  ["submitted", "Soumise"],
-  ["duplicate_check", "Vérification des doublons"],
-  ["agent_validation", "Validation par un agent"],
-  ["approved", "Approuvée"],
-  ["applied", "Appliquée"],
-  ["rejected", "Refusée"],
-  ["cancelled", "Annulée"],
-  ["failed", "En erreur"],
-];
-const CANCELLABLE = new Set(["submitted", "duplicate_check", "agent_validation"]);
 const KINDS = {
   employer: "Employeur",
   accounting_firm: "Firme comptable",
@@ -2941,7 +2930,9 @@ async function viewRequests(root, ctx) {
   const stateField = selectField(fb, {
     name: "state",
     label: "État",
-    options: [["", "Tous les états"]].concat(STATES),
+    options: [["", "Tous les états"]].concat(
+      (res.ok ? res.data.states || [] : []).map((st) => [st.value, st.label]),
+    ),
     value: filters.state,
   });
   const itemField = selectField(fb, {
@@ -3100,7 +3091,6 @@ function phoneText(phone, field) {
 
 /** Pending requests of the same organisation that conflict with this one. */
 function linkedRequests(links, href) {
-  const label = new Map(STATES);
   return h(
     "section",
     { class: "alert alert--warning", "aria-labelledby": "titre-liees" },
@@ -3113,7 +3103,7 @@ function linkedRequests(links, href) {
           "li",
           null,
           h("a", { href: href(l.number) }, l.number),
-          ` (${label.get(l.state) || l.state}) : ${l.reason || ""}`,
+          ` (${l.state_label}) : ${l.reason || ""}`,
         ),
       ),
     ),
@@ -3250,7 +3240,8 @@ async function viewRequest(root, ctx) {
       ["Visibilité des changements", visibilityText(r)],
     ]),
   );
-  if (CANCELLABLE.has(r.state)) {
+  const actions = r.actions || [];
+  if (actions.includes("cancel")) {
     const fb = new Feedback();
     const confirmBox = h("div", { class: "alert alert--warning", hidden: true });
     const cancel = h(
@@ -3312,7 +3303,7 @@ async function viewRequest(root, ctx) {
     h("h2", null, "Données de la demande"),
     variablesList(r.variables, described.ok ? described.data.fields : []),
   );
-  root.append(documentsSection(r, reload, CANCELLABLE.has(r.state)));
+  root.append(documentsSection(r, reload, actions.includes("join_document")));
   root.append(h("h2", null, "Suivi"), historyTable(r.history));
   root.append(commentsSection(r, reload, false));
   if (r.awaiting_system) followRequest(root, ctx, r);
@@ -3340,7 +3331,7 @@ function documentsSection(r, reload, open) {
         )
       : h("p", null, "Aucun document n'est joint à cette demande."),
   );
-  if (!open || docs.length >= 5) return section;
+  if (!open) return section;
   const fb = new Feedback();
   const id = uid("document");
   const input = h("input", { id, name: "file", type: "file", accept: ".pdf,.png,.jpg,.jpeg" });
