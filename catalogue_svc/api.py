@@ -13,12 +13,12 @@ def register_blueprints(app: Flask, api: Api) -> None:
     from .agents.views import blp as agents_blp
     from .documents.views import blp as documents_blp
     from .exports.views import blp as exports_blp
-    from .subjects.views import blp as subjects_blp
     from .ops.views import blp as ops_blp
     from .ops.views import dev_blp
     from .portal import blp as portal_blp
     from .profiles.views import blp as profiles_blp
     from .requests.views import blp as requests_blp
+    from .subjects.views import blp as subjects_blp
 
     api.register_blueprint(ops_blp)
     api.register_blueprint(accounts_blp)
