@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -46,8 +46,15 @@ class Progress:
         if self.enabled:
             click.echo(message, err=True)
 
-    def track(self, label: str, items: Sequence[T]) -> Iterator[T]:
-        """Yield ``items``, showing how far the loop is."""
+    def track(self, label: str, items: Iterable[T]) -> Iterator[T]:
+        """Yield ``items``, showing how far the loop is (a count when their number is unknown:
+        rows read from the file as they come)."""
+        if not isinstance(items, Sized):
+            for done, item in enumerate(items, 1):
+                yield item
+                if self.enabled and done % 100_000 == 0:
+                    click.echo(f"{label} : {done}", err=True)
+            return
         if not self.enabled or len(items) < 1000:  # small files: nothing worth watching
             yield from items
             return

@@ -141,23 +141,22 @@ def import_file(
 ) -> dict[str, dict[str, int]]:
     """Import a dossiers file (docs/import-format.md); see :func:`import_document`.
 
-    The file is parsed one section at a time (:mod:`.reader`), each section validated before
-    the next is parsed, so that the parsed file never sits in memory whole; a file the reader
-    is not sure of is parsed whole by ``json.loads`` instead, with the same result.
+    The file is read a chunk at a time and parsed one row at a time (:mod:`.reader`), each row
+    validated before the next is parsed, so that neither the file's text nor its parsed sections
+    sit in memory whole; a file the reader is not sure of is parsed whole by ``json.loads``
+    instead, with the same result.
     """
     report = Progress(progress)
     report.note(f"Lecture de {path}…")
-    held = [read_text(path)]
 
     def whole(validator: Validator) -> None:
-        document = parse_text(held.pop())
-        validator.parse(document)
+        validator.parse(read_document(path))
 
     def streamed(validator: Validator) -> None:
         try:
-            validator.parse_members(reader.sections(held[0]))
+            with reader.open_text(path) as stream:
+                validator.parse_members(reader.sections(stream))
         except reader.NotStreamable:
             raise _Restart(whole) from None
-        held.clear()  # the rows are loaded: the text can go before the apply phase
 
     return _import(streamed, progress=progress, source=source, dry_run=dry_run)

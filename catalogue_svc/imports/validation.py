@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from . import reader
 from .fast_loader import FastLoader
 from .references import ReferenceChecks
 from .report import json_path, marshmallow_issues
@@ -56,7 +57,7 @@ class Validator(ReferenceChecks):
 
     def _parse_section(self, section: str, items: Any) -> None:
         path = f"$.{section}"
-        if not isinstance(items, list):
+        if not isinstance(items, list | reader.Items):
             self.error(path, "Doit être une liste.")
             return
         loader = FastLoader(SECTIONS[section]())
