@@ -322,7 +322,7 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
     import json as json_module
 
     from catalogue_svc.db import db
-    from catalogue_svc.duplicates import service as duplicates
+    from catalogue_svc.duplicates import keys as duplicate_keys
     from catalogue_svc.imports import apply, apply_links, service, validation
 
     app = _app(url)
@@ -338,7 +338,7 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
         _timed(
             apply.Applier, "_new_contact_keys", laps, "  of which duplicate-check keys (staged)"
         ),
-        _timed(duplicates, "refresh_keys", laps, "  of which refresh_keys"),
+        _timed(duplicate_keys, "refresh_keys", laps, "  of which refresh_keys"),
         _timed(
             apply.Applier, "_move_staged_keys", laps, "apply: duplicate-check keys into their table"
         ),

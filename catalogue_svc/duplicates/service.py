@@ -20,24 +20,19 @@ from sqlalchemy import case, func, select
 
 from ..db import db
 from . import matching
-from .keys import contact_keys, refresh_keys, reindex_all
+from .keys import contact_keys, reindex_all
 from .matching import Candidate, Person, Thresholds
 from .models import ContactMatchKey
-from .people import CHUNK, chunks, load_people, person_from_dict, stored_phones
+from .people import CHUNK, chunks, load_people, person_from_dict
 
-# contact_keys, refresh_keys, reindex_all and stored_phones are handed on from .keys and .people
-# for ``flask reindex-duplicates`` (cli.py) and the import (imports/apply.py), both being changed
-# elsewhere now; new code imports them from .keys and .people.
+# reindex_all is handed on from .keys for ``flask reindex-duplicates`` (cli.py).
 __all__ = [
     "BLOCK_CAP",
     "CONFIG_KEY",
-    "contact_keys",
     "find_candidates",
     "find_candidates_many",
     "install",
-    "refresh_keys",
     "reindex_all",
-    "stored_phones",
     "thresholds_from",
 ]
 

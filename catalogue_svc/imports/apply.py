@@ -150,7 +150,7 @@ class Applier(LinkWriter):
         self._new_contact_keys(creates, create_phones)
         updated = [u[0]["id"] for u in updates]
         if updated:
-            from ..duplicates.service import refresh_keys
+            from ..duplicates.keys import refresh_keys
 
             refresh_keys(updated)
 
@@ -169,9 +169,10 @@ class Applier(LinkWriter):
         neither holds nor sorts them (18 keys a contact). SQLite: sorted here by chunk
         (its BINARY collation is Python's order), executemany.
         """
+        from ..duplicates.keys import contact_keys
         from ..duplicates.matching import Person
         from ..duplicates.models import ContactMatchKey
-        from ..duplicates.service import contact_keys, stored_phones
+        from ..duplicates.people import stored_phones
 
         country, number = PHONE_FIELDS.index("country_code"), PHONE_FIELDS.index("number")
         ids = self.new_contact_ids
