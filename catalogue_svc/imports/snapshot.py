@@ -182,9 +182,10 @@ class Snapshot:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    """One row that passed its schema: where it was and what it holds."""
+    """One row that passed its schema: where it was and what it holds (slots: one is kept for
+    each row of the file until the writes, no per-row attribute dict)."""
 
     path: str
     data: dict[str, Any]
