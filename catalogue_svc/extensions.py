@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http
+import re
 from typing import Any, ClassVar
 
 from apispec import BasePlugin
@@ -11,6 +13,7 @@ from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from .schemas import ProblemSchema
@@ -42,11 +45,16 @@ def _problem(description: str) -> dict[str, Any]:
 class _CommonAnswers(BasePlugin):  # type: ignore[misc]
     """Document the answers that hooks and parsers give whatever the view: 401 where a session
     is needed, 403 when the CSRF token is missing (every state-changing call), 400 for a body
-    that is not JSON (or that ``web`` refuses to parse) and 413 for a too large one."""
+    that is not JSON (or that ``web`` refuses to parse) and 413 for a too large one; the
+    ``Retry-After`` header of every 429; and an ``operationId`` (method and path, camel case)
+    on every operation that has none, for client generators."""
 
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
     ) -> None:
+        for method, operation in (operations or {}).items():
+            if method in STATE_CHANGING | {"get", "head", "options"}:
+                operation.setdefault("operationId", operation_id(method, path or ""))
         if not (path or "").startswith("/api/"):
             return
         for method, operation in (operations or {}).items():
@@ -61,6 +69,94 @@ class _CommonAnswers(BasePlugin):  # type: ignore[misc]
             if "requestBody" in operation:
                 _add(responses, "400", MALFORMED)
                 _add(responses, "413", TOO_LARGE)
+            body = operation.get("requestBody")
+            if isinstance(body, dict):
+                for media in body.get("content", {}).values():
+                    if "example" not in media and "examples" not in media:
+                        media["example"] = self._example(media.get("schema") or {}, 0)
+            for code, response in responses.items():
+                if str(code) == "429" and isinstance(response, dict):
+                    response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+
+    def init_spec(self, spec: Any) -> None:
+        self.spec = spec
+
+    def _example(self, schema: Any, depth: int) -> Any:
+        """An example body built from the schema: each required property (all when none is)
+        with a value of its type, its enum's first value or its own example."""
+        if hasattr(schema, "fields") or isinstance(schema, type):  # a marshmallow schema
+            from apispec.ext.marshmallow import MarshmallowPlugin
+
+            plugin = next(p for p in self.spec.plugins if isinstance(p, MarshmallowPlugin))
+            schema = plugin.converter.schema2jsonschema(schema)  # type: ignore[union-attr]
+        if isinstance(schema, dict) and "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            schema = self.spec.components.schemas.get(name, {})
+            if hasattr(schema, "fields") or isinstance(schema, type):
+                return self._example(schema, depth)
+        if not isinstance(schema, dict) or depth > 4:
+            return None
+        for key in ("example", "default"):
+            if key in schema:
+                return schema[key]
+        if schema.get("enum"):
+            return schema["enum"][0]
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        props = schema.get("properties")
+        if kind == "object" or props is not None:
+            wanted = schema.get("required") or list(props or {})
+            example = {n: self._example((props or {}).get(n, {}), depth + 1) for n in wanted}
+            return {n: NAMED_EXAMPLES.get(n, v) if v == "texte" else v for n, v in example.items()}
+        if kind == "array":
+            return [self._example(schema.get("items", {}), depth + 1)]
+        if kind == "integer":
+            return max(1, int(schema.get("minimum", 1)))
+        if kind == "number":
+            return 1.5
+        if kind == "boolean":
+            return True
+        fmt = schema.get("format")
+        return {
+            "email": "marie.tremblay@example.org",
+            "date": "2026-01-15",
+            "date-time": "2026-01-15T10:00:00Z",
+            "password": "un mot de passe long et unique",
+            "uuid": "00000000-0000-4000-8000-000000000000",
+        }.get(fmt or "", "texte")
+
+
+# Plain strings named like these get a value of their kind in the examples.
+NAMED_EXAMPLES = {
+    "email": "marie.tremblay@example.org",
+    "password": "un mot de passe long et unique",
+    "password_confirmation": "un mot de passe long et unique",
+    "current_password": "mon ancien mot de passe",
+    "new_password": "un mot de passe long et unique",
+    "code": "123456",
+    "first_name": "Marie",
+    "last_name": "Tremblay",
+}
+
+RETRY_AFTER = {
+    "description": "Secondes à attendre avant de réessayer.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def operation_id(method: str, path: str) -> str:
+    """``post /api/requests/{number}/cancel`` -> ``postRequestsByNumberCancel``."""
+    words = [method.lower()]
+    for part in path.removeprefix("/api/").split("/"):
+        if not part:
+            continue
+        if part.startswith("{"):
+            words += ["by", part.strip("{}")]
+        else:
+            words.append(part)
+    tokens = [t for w in words for t in re.split(r"[^A-Za-z0-9]+", w) if t]
+    return tokens[0] + "".join(t[:1].upper() + t[1:] for t in tokens[1:])
 
 
 def _add(responses: dict[Any, Any], code: str, description: str) -> None:
@@ -79,6 +175,18 @@ class Api(_Api):  # type: ignore[misc]
         spec_kwargs = dict(kwargs.pop("spec_kwargs", None) or {})
         spec_kwargs.setdefault("extra_plugins", [_CommonAnswers()])
         super().__init__(*args, spec_kwargs=spec_kwargs, **kwargs)
+
+    def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
+        """Bind to ``app``; the document's ``info.version`` is the package's version, and each
+        problem ``type`` URL answers with its page (``problem_types``)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        from . import problem_types
+
+        with contextlib.suppress(PackageNotFoundError):  # a tree never installed: keep "1.0"
+            app.config["API_VERSION"] = version("catalogue_svc")
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        problem_types.init_app(app)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         from .errors import _http_exception
@@ -112,6 +220,17 @@ class _StrictParser(FlaskParser):  # type: ignore[misc]
     DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = dict.fromkeys(  # type: ignore[misc]
         FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION
     )
+
+    def load_querystring(self, req: Any, schema: Schema) -> Any:
+        """The query arguments; a ``lang`` the call leaves out comes from ``Accept-Language``
+        (its best match among ``fr`` and ``en``), as if given as ``?lang=``."""
+        if "lang" in schema.fields and "lang" not in req.args:
+            best = req.accept_languages.best_match(["fr", "en"])
+            if best:
+                args = MultiDict(req.args)
+                args["lang"] = best
+                return self._makeproxy(args, schema)
+        return super().load_querystring(req, schema)
 
 
 class Blueprint(_Blueprint):  # type: ignore[misc]
