@@ -18,20 +18,31 @@ import shutil
 import sys
 import tempfile
 
-_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+from catalogue_svc.config import load_web_settings, metrics_directory, use_metrics_directory
+
+_dir = metrics_directory()
 if not _dir:
     _dir = tempfile.mkdtemp(prefix="catalogue-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _dir
+    use_metrics_directory(_dir)
 else:  # the previous run's files would count twice
     shutil.rmtree(_dir, ignore_errors=True)
     os.makedirs(_dir, exist_ok=True)
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+_web = load_web_settings()  # a bad value stops the start, naming the variable
+bind = _web.bind
+workers = _web.workers
+timeout = _web.timeout
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("CATALOGUE_LOG_LEVEL", "info").lower()
+loglevel = _web.loglevel
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Check every setting before any worker starts: a bad one stops gunicorn with the French
+    sentence naming it (status 1), instead of workers exiting and being restarted forever."""
+    from catalogue_svc.config import load_settings
+
+    load_settings()
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

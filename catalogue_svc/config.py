@@ -293,8 +293,63 @@ ENV_KEYS = frozenset(
         "CATALOGUE_RETENTION_DAYS",
         "CATALOGUE_DOCUMENTS_DIR",
         *SLA_ENV_KEYS,
+        # The web role under gunicorn (gunicorn.conf.py) and its metrics across workers.
+        "PORT",
+        "WEB_CONCURRENCY",
+        "GUNICORN_TIMEOUT",
+        "PROMETHEUS_MULTIPROC_DIR",
     }
 )
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_directory() -> str | None:
+    """Where every web worker writes its metrics (prometheus-client's multiprocess mode)."""
+    value = os.environ.get(METRICS_DIR)
+    return str(value) if value else None
+
+
+def use_metrics_directory(path: str) -> None:
+    """Make ``path`` the metrics directory of this process and the workers it starts."""
+    os.environ[METRICS_DIR] = path
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """gunicorn's settings for the ``web`` role (``gunicorn.conf.py``)."""
+
+    bind: str
+    workers: int
+    timeout: int
+    loglevel: str
+
+
+def load_web_settings(environ: Mapping[str, object] | None = None) -> WebSettings:
+    """``PORT`` (5000), ``WEB_CONCURRENCY`` (2 workers), ``GUNICORN_TIMEOUT`` (30 s) and the log
+    level, each checked: a bad value stops the start with a sentence naming the variable."""
+    env = environment() if environ is None else dict(environ)
+
+    def whole(name: str, default: int, low: int, high: int) -> int:
+        raw = str(env.get(name) or default).strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ConfigError(
+                f"{name} doit être un nombre entier de {low} à {high} (reçu : {raw!r})."
+            )
+        return int(raw)
+
+    level = str(env.get("CATALOGUE_LOG_LEVEL") or "info").strip().lower()
+    if level not in ("debug", "info", "warning", "error", "critical"):
+        raise ConfigError(
+            "CATALOGUE_LOG_LEVEL doit valoir debug, info, warning, error ou critical "
+            f"(reçu : {level!r})."
+        )
+    return WebSettings(
+        bind=f"0.0.0.0:{whole('PORT', 5000, 1, 65535)}",
+        workers=whole("WEB_CONCURRENCY", 2, 1, 64),
+        timeout=whole("GUNICORN_TIMEOUT", 30, 1, 3600),
+        loglevel=level,
+    )
 
 
 def environment(overrides: Mapping[str, object] | None = None) -> dict[str, object]:

@@ -39,6 +39,7 @@ from workflows import AWAITING_SYSTEM
 from workflows.requests import State
 
 from ..clock import now
+from ..config import metrics_directory
 from ..db import db
 from ..errors import problem
 from ..web import is_loopback
@@ -46,8 +47,8 @@ from ..web import is_loopback
 STUCK_AFTER_SECONDS = 3600
 OPEN_STATES = [s.value for s in State if s.value not in ("applied", "rejected", "cancelled")]
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # a missing directory would fail every request
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+if metrics_directory():  # a missing directory would fail every request
+    os.makedirs(str(metrics_directory()), exist_ok=True)
 disable_created_metrics()  # no ``*_created`` series: they double every family for nothing
 
 # The process's own figures, in the default registry (or the multiprocess directory's files).
@@ -204,7 +205,7 @@ def registry_for_scrape() -> CollectorRegistry:
     """The registry a scrape reads: every process's files in multiprocess mode, else this
     process's metrics; and the database's figures."""
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if metrics_directory():
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         for metric in (HTTP_REQUESTS, HTTP_DURATION, JOB_DURATION):
