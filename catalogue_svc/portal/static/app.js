@@ -2903,6 +2903,17 @@ function requestColumns(pid) {
   ];
 }
 
+/** Every form of the catalogue as [slug, title] (the choices of a « Formulaire » filter). */
+async function catalogueForms() {
+  const catalogue = await api("GET", "/api/catalogue");
+  const forms = [];
+  if (!catalogue.ok) return forms;
+  for (const cat of catalogue.data.catalogues)
+    for (const category of cat.categories)
+      for (const item of category.items) forms.push([item.slug, item.title]);
+  return forms;
+}
+
 async function viewRequests(root, ctx) {
   const pid = ctx.pid;
   const base = `#/profil/${pid}`;
@@ -2919,13 +2930,7 @@ async function viewRequests(root, ctx) {
   const res = await api("GET", `/api/profiles/${pid}/requests`, {
     query: Object.assign({ page, per_page: 20 }, filters),
   });
-  const catalogue = await api("GET", "/api/catalogue");
-  const forms = [];
-  if (catalogue.ok) {
-    for (const cat of catalogue.data.catalogues)
-      for (const category of cat.categories)
-        for (const item of category.items) forms.push([item.slug, item.title]);
-  }
+  const forms = await catalogueForms();
   const fb = new Feedback();
   const stateField = selectField(fb, {
     name: "state",
@@ -3791,13 +3796,7 @@ async function viewQueue(root, ctx) {
   const claimed = ctx.query.claimed || "";
   const queueState = ctx.query.state || "";
   const q = ctx.query.q || "";
-  const catalogue = await api("GET", "/api/catalogue");
-  const forms = [];
-  if (catalogue.ok) {
-    for (const cat of catalogue.data.catalogues)
-      for (const category of cat.categories)
-        for (const item of category.items) forms.push([item.slug, item.title]);
-  }
+  const forms = await catalogueForms();
   const formFilter = selectField(null, {
     name: "form",
     label: "Formulaire",
