@@ -105,6 +105,13 @@ def test_linking_credentials_sent_to_every_member_at_once(portal: Portal, screen
     assert checked, "every member without a linked account is checked at first"
     names = [page.locator(f"label[for='{box_id}']").inner_text() for box_id in checked]
     assert not any("Responsable-" in n for n in names), names  # her own profile is linked
+    # The firm's first responsable is left out (another journey follows her own first
+    # connection and counts her emails): unchecked as a person would.
+    for box_id, name in zip(list(checked), list(names), strict=True):
+        if "DESCOTEAUX" in name.upper():
+            page.locator(f"[id='{box_id}']").uncheck()
+            names.remove(name)
+    assert names
     screens.look("Envoyer les coordonnées de liaison")
     attest(page)
     page.get_by_role("button", name="Soumettre", exact=True).click()
