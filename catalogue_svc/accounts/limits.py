@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .. import audit
 from ..db import db
-from ..errors import RateLimited
+from ..errors import RateLimited, french_duration
 from ..ratelimit import Check, Limit, limiter
 
 SIGNUP_IP = Limit("signup-ip", 20, 3600)
@@ -35,6 +35,11 @@ LINK_IP_HOUR = Limit("link-ip-hour", 100, 3600)
 LINK_ACCOUNT = Limit("link-account", 10, 3600)  # failures of one account (both methods)
 LINK_IDENTIFIER = Limit("link-identifier", 5, 3600)  # failures on one identifier
 LEGACY_USERNAME = Limit("legacy-username", 5, 3600)  # failures on one legacy username
+
+# Linking codes a submission emails (*Émettre un nouveau code de liaison*, *Envoyer les
+# coordonnées de liaison aux membres*): each is an email to a member, so a person cannot flood one.
+LINK_SEND_ACCOUNT = Limit("link-send-account", 10, 3600)  # such submissions by one account
+LINK_SEND_CONTACT = Limit("link-send-contact", 3, 86400)  # codes sent to one existing contact
 
 # Account settings (*Mot de passe oublié?*, *Paramètres du compte*).
 RESET_IP = Limit("reset-ip", 10, 900)  # reset requests from one address
@@ -70,3 +75,21 @@ def throttle(
         )
         db.session.commit()
         raise
+
+
+def linking_sends(account_id: int, contact_ids: Sequence[int]) -> None:
+    """Count a submission that emails new linking codes to ``contact_ids`` (existing contacts),
+    or refuse it with a 429 saying why (audited like every refusal): all or nothing, so a refused
+    bulk send counts against nobody."""
+    checks = [(LINK_SEND_ACCOUNT, str(account_id))]
+    checks += [(LINK_SEND_CONTACT, str(contact_id)) for contact_id in contact_ids]
+    try:
+        throttle("request.linking_codes", hit=checks, account_id=account_id)
+    except RateLimited as exc:
+        raise RateLimited(
+            int(exc.headers["Retry-After"]),
+            "Trop de codes de liaison envoyés : un membre en reçoit au plus "
+            f"{limiter().effective(LINK_SEND_CONTACT).max} par 24 heures, et une personne "
+            f"soumet au plus {limiter().effective(LINK_SEND_ACCOUNT).max} envois par heure. "
+            f"Réessayez dans {french_duration(int(exc.headers['Retry-After']))}.",
+        ) from None

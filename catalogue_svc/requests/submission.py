@@ -13,11 +13,13 @@ from sqlalchemy.exc import IntegrityError
 import workflows
 from forms import registry, sentences
 from forms.base import FORM_LEVEL, BuildOptions, FormDefinition, FormValidationError
+from forms.changeset import IssueLinkingCredentials, is_new
 from forms.send_linking_credentials import UNLINKED_MEMBERS
 from workflows import Trigger
 
 from .. import audit
 from ..access import access_from_rows
+from ..accounts import limits
 from ..accounts.links import unlinked_members
 from ..clock import now
 from ..db import db
@@ -102,6 +104,13 @@ def submit(
         operations = form.changeset(cleaned, view, BuildOptions(today=today))
     except FormValidationError as exc:
         raise ValidationFailed(errors=variables_errors(exc.errors)) from None
+    codes_to = [
+        op.contact
+        for op in operations
+        if isinstance(op, IssueLinkingCredentials) and not is_new(op.contact)
+    ]
+    if codes_to:
+        limits.linking_sends(account_id, [int(c) for c in codes_to])
     created_at = now()
     changeset = [op.to_dict() for op in operations]
     labels = sentences.labels_of(view, changeset)
