@@ -96,6 +96,10 @@ def describe(args: dict[str, Any], slug: str) -> Any:
 @blp.answers(202, RequestSummarySchema, description="Demande reçue (ou rejouée)")
 @blp.alt_response(403, description=FIRMS_ONLY + " Ce formulaire exige l'autorité sur le dossier.")
 @blp.alt_response(404, description=NO_PROFILE)
+@blp.alt_response(
+    429,
+    description="Trop de codes de liaison envoyés (par membre en 24 heures, ou par heure).",
+)
 def submit(data: dict[str, Any], profile_id: int) -> Any:
     """Soumettre un formulaire : la demande est créée et suivie dans « Mes demandes »."""
     account = require_user()
