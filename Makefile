@@ -14,15 +14,21 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 # Two installs, each with its stamp: `make run` needs only the service's own dependencies; the test,
-# lint and type tools come with the dev install, made by the targets that use them.
-$(VENV)/.installed-runtime: pyproject.toml
+# lint and type tools come with the dev install, made by the targets that use them. Each installs
+# the exact versions of its lock file (`make lock` writes them from pyproject.toml's ranges), then
+# the service itself without resolving anything more (--no-deps): every machine gets the same set.
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_DEV := requirements/dev.txt
+
+$(VENV)/.installed-runtime: $(LOCK_RUNTIME) pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -r $(LOCK_RUNTIME)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-runtime
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: $(LOCK_DEV) pyproject.toml $(VENV)/.installed-runtime
+	$(PY) -m pip install --quiet -r $(LOCK_DEV)
 	@touch $@
 
 .PHONY: install
@@ -30,6 +36,19 @@ install: $(VENV)/.installed-runtime ## Create .venv and install the service (run
 
 .PHONY: install-dev
 install-dev: $(VENV)/.installed-dev ## Install the service with its dev tools (pytest, ruff, mypy…)
+
+# pip-compile (pip-tools, a dev tool): the runtime lock from [project] dependencies, then the dev
+# lock from the dev extra held to the runtime's versions (-c), so the two never disagree. Existing
+# pins are kept unless pyproject.toml's ranges exclude them: LOCK_ARGS=--upgrade takes the newest
+# allowed, LOCK_ARGS="--upgrade-package flask" one package.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+.PHONY: lock
+lock: install-dev ## Rewrite the lock files requirements/runtime.txt and dev.txt (exact versions) from pyproject.toml
+	$(PIP_COMPILE) --output-file $(LOCK_RUNTIME) pyproject.toml
+	$(PIP_COMPILE) --allow-unsafe --extra dev --constraint $(LOCK_RUNTIME) --output-file $(LOCK_DEV) \
+	pyproject.toml
 
 .PHONY: run
 run: install ## Install, migrate, load the demo data and serve on 127.0.0.1:PORT (default 5000: make run PORT=8000), embedded mode
