@@ -63,10 +63,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     metrics.init_app(app)
     web.init_app(app)  # after the metrics' timer, before the blueprints' routes
-    notifications.init_app()
+    notifications.init_app(app)
     init_duplicates(app)
-    requests.init_app()
-    sla_escalation.init_app()
+    requests.init_app(app)
+    sla_escalation.init_app(app)
     init_accounts(app)
     register_blueprints(app, api)
     register_commands(app)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Index, Integer, String, Text, event, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -97,22 +97,29 @@ def running_chunk() -> unit.Chunk | None:
     return unit.of(db.session).chunk
 
 
-_handlers: dict[str, Handler] = {}
+HANDLERS = "catalogue_handlers"  # the app's registry: topic → Handler, in ``app.extensions``
 
 
-def register(topic: str, handler: Handler) -> None:
-    """Declare the handler of a topic (done by each domain's ``init_app``)."""
-    _handlers[topic] = handler
+def register(app: Flask, topic: str, handler: Handler) -> None:
+    """Declare the handler of a topic in ``app`` (done by each domain's ``init_app(app)``)."""
+    app.extensions.setdefault(HANDLERS, {})[topic] = handler
+
+
+def handlers() -> dict[str, Handler]:
+    """The current app's handlers by topic."""
+    registry: dict[str, Handler] = current_app.extensions.setdefault(HANDLERS, {})
+    return registry
 
 
 def handler_for(topic: str) -> Handler:
-    """The handler registered for ``topic``."""
-    return _handlers[topic]
+    """The handler registered for ``topic`` in the current app."""
+    return handlers()[topic]
 
 
-def queue_of(topic: str) -> str:
-    """The RQ queue whose workers drain ``topic`` (its handler's; ``pipeline`` by default)."""
-    handler = _handlers.get(topic)
+def queue_of(topic: str, registry: dict[str, Handler] | None = None) -> str:
+    """The RQ queue whose workers drain ``topic`` (its handler's in ``registry``, by default the
+    current app's; ``pipeline`` if none)."""
+    handler = (handlers() if registry is None else registry).get(topic)
     return handler.queue if handler is not None else "pipeline"
 
 
@@ -301,7 +308,7 @@ def _record_failure(message: OutboxMessage, handler: Handler, error: str) -> Non
 
 def process(message: OutboxMessage) -> bool:
     """Run one claimed message's handler in its own transaction; True when it succeeded."""
-    handler = _handlers[message.topic]
+    handler = handler_for(message.topic)
     try:
         handler.func(message)
         mark_done(message)
@@ -331,7 +338,7 @@ def process_together(messages: list[OutboxMessage]) -> bool:
     messages one by one with :func:`process`, which records each failure.
     """
     topic = messages[0].topic
-    handler = _handlers[topic]
+    handler = handler_for(topic)
     kept = unit.of(db.session)
     chunk = kept.chunk = unit.Chunk()
     try:
@@ -363,7 +370,7 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work);
     with ``follow``, then the topic its handler names as ``then`` (the RQ job does)."""
     owner = uuid.uuid4().hex
-    handler = _handlers[topic]
+    handler = handler_for(topic)
     transport = _transport()
     if transport is not None:
         transport.woken(topic)

@@ -15,7 +15,7 @@ import threading
 from flask import Flask
 
 from .db import db
-from .queue import QUEUE_NAMES, queue_of, run_until_idle
+from .queue import HANDLERS, QUEUE_NAMES, Handler, queue_of, run_until_idle
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,11 @@ def _wake_key(topic: str) -> str:
 class RQTransport(Transport):
     """Production: a ``drain(topic)`` job on the topic's RQ queue; failures only cost latency."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, handlers: dict[str, Handler]) -> None:
         from redis import Redis
         from rq import Queue
+
+        self.handlers = handlers  # the app's registry: publishing needs no app context
 
         self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self.queues = {name: Queue(name, connection=self.redis) for name in QUEUE_NAMES.values()}
@@ -141,7 +143,7 @@ class RQTransport(Transport):
 
             with self.redis.pipeline() as pipe:
                 for topic in topics:
-                    queue = self.queues[queue_of(topic)]
+                    queue = self.queues[queue_of(topic, self.handlers)]
                     queue.enqueue(
                         drain_topic,
                         topic,
@@ -177,7 +179,7 @@ def init_app(app: Flask) -> None:
     mode = app.config.get("CATALOGUE_QUEUE_MODE")
     transport: Transport
     if settings.redis_url and mode != "manual":
-        transport = RQTransport(settings.redis_url)
+        transport = RQTransport(settings.redis_url, app.extensions.setdefault(HANDLERS, {}))
     elif mode == "thread":
         transport = ThreadTransport(app)
     else:

@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     from .templates import register_templates
 
     register_templates()
-    settings.init_app()
+    settings.init_app(app)
     ratelimit.init_app(app)
     sessions.init_app(app)
     spec = getattr(api, "spec", None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -361,9 +362,10 @@ def unlink_profile(*, account: Account, profile_id: int) -> None:
         raise NotFound(NOT_LINKED)
 
 
-def init_app() -> None:
+def init_app(app: Flask) -> None:
     """Register the background job that emails reset codes."""
     queue.register(
+        app,
         RESET_TOPIC,
         queue.Handler(func=send_reset_code, queue="email", max_attempts=10, backoff_seconds=2.0),
     )

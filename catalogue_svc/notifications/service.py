@@ -11,7 +11,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import update
 
 from .. import queue
@@ -178,9 +178,10 @@ def _exhausted(message: queue.OutboxMessage, error: str) -> None:
     )
 
 
-def init_app() -> None:
+def init_app(app: Flask) -> None:
     """Register the email topic."""
     queue.register(
+        app,
         TOPIC,
         queue.Handler(
             func=send_email,

@@ -75,7 +75,7 @@ def known_topics() -> list[str]:
     """Every outbox topic a handler is registered for."""
     from .. import queue
 
-    return sorted(queue._handlers)
+    return sorted(queue.handlers())
 
 
 def observe_job(topic: str, seconds: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -264,7 +264,7 @@ def _prefetch(messages: list[queue.OutboxMessage], running: unit.Chunk) -> None:
     )
 
 
-def init_app() -> None:
+def init_app(app: Flask) -> None:
     """Register the pipeline's topics (database effects only: batched)."""
     # The check reads only committed rows (other requests, match and conflict keys): its chunk
     # runs without autoflush. The apply reads what its own operations wrote: it keeps autoflush.
@@ -273,6 +273,7 @@ def init_app() -> None:
         (APPLY_TOPIC, run_apply, _apply_exhausted, _prefetch, True, None),
     ):
         queue.register(
+            app,
             topic,
             queue.Handler(
                 func=handler,

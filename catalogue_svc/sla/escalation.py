@@ -28,6 +28,8 @@ from . import (
 )
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from ..requests.models import Request
 
 TOPIC = "sla.escalate"
@@ -154,6 +156,6 @@ def _email_supervisors(request: Request, threshold: str) -> None:
         )
 
 
-def init_app() -> None:
+def init_app(app: Flask) -> None:
     """Register the escalation topic (its effects are database rows: emails in the outbox)."""
-    queue.register(TOPIC, queue.Handler(func=run_escalation))
+    queue.register(app, TOPIC, queue.Handler(func=run_escalation))

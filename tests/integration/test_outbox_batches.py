@@ -20,7 +20,7 @@ TOPIC = "test.batched"
 
 
 @pytest.fixture
-def batched_topic() -> Iterator[list[int]]:
+def batched_topic(app) -> Iterator[list[int]]:
     """A batched topic whose handler writes an audit row and fails on payload ``n == 2``."""
     calls: list[int] = []
 
@@ -31,9 +31,9 @@ def batched_topic() -> Iterator[list[int]]:
         if n == 2:
             raise RuntimeError("message 2 always fails")
 
-    queue.register(TOPIC, queue.Handler(func=handler, batched=True, max_attempts=3))
+    queue.register(app, TOPIC, queue.Handler(func=handler, batched=True, max_attempts=3))
     yield calls
-    queue._handlers.pop(TOPIC, None)
+    app.extensions[queue.HANDLERS].pop(TOPIC, None)
 
 
 def _rows_per_subject() -> dict[str, int]:

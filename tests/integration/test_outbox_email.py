@@ -116,11 +116,11 @@ def test_crash_between_send_and_mark_resends_the_same_message(app, mailbox, run_
         original(message)
         raise RuntimeError("crash after the SMTP server accepted")
 
-    queue.register(service.TOPIC, queue.Handler(func=send_then_crash, queue="email"))
+    queue.register(app, service.TOPIC, queue.Handler(func=send_then_crash, queue="email"))
     try:
         assert run_jobs() == 0
     finally:
-        service.init_app()
+        service.init_app(app)
     clock.advance(dt.timedelta(minutes=5))
     assert run_jobs() == 1
     received = mailbox.to("marie@example.org")
