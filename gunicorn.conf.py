@@ -3,6 +3,9 @@
 - Metrics true across workers: ``PROMETHEUS_MULTIPROC_DIR`` (a fresh directory unless the
   operator gives one, emptied at start) makes every worker write its figures there, and a scrape
   of any worker adds them up; a dead worker's live figures are dropped (``child_exit``).
+- ``/metrics`` off the public port: with ``CATALOGUE_METRICS=[host:]port`` the master serves it
+  there (``when_ready``), adding up every worker's files like a worker would, and the workers
+  answer 404 for it.
 - Logs an operator can ship: gunicorn's error and access logs are JSON lines like the service's
   (``catalogue_svc.logs.JsonFormatter``), the access line carrying the request id the service
   echoed in ``X-Request-Id``.
@@ -43,6 +46,29 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     from catalogue_svc.config import load_settings
 
     load_settings()
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """Open the metrics listener in the master (one process, so one port, for every worker).
+
+    Its app never serves the public and runs no job; its database connections are not pooled, so
+    a worker forked meanwhile holds none of them.
+    """
+    from catalogue_svc.config import load_settings
+
+    listen = load_settings().metrics_listen
+    if listen is None:
+        return
+    from sqlalchemy.pool import NullPool
+
+    from catalogue_svc import create_app
+    from catalogue_svc.ops.metrics import serve_privately
+
+    app = create_app(
+        {"CATALOGUE_JOBS_AUTOSTART": False, "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool}}
+    )
+    serve_privately(app, *listen)
+    server.log.info("Metrics listening at: http://%s:%s/metrics", *listen)
 
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]

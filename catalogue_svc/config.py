@@ -67,6 +67,10 @@ class Settings:
     outbox_lease_seconds: int = 120
     # Unset: /metrics answers only a scraper on this machine (loopback, no proxy header between).
     metrics_token: str | None = None
+    # Where /metrics is served (CATALOGUE_METRICS): "app" on the service's own port, "off"
+    # nowhere, "listen" only on metrics_listen (host, port), a listener of its own.
+    metrics: str = "app"
+    metrics_listen: tuple[str, int] | None = None
     smtp: SmtpSettings | None = None
     log_level: str = "INFO"
     # worker.py's defaults (its command line wins): the queue, the sweeper's period, the job cap.
@@ -242,6 +246,24 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return value
 
 
+def _metrics(env: Mapping[str, str]) -> tuple[str, tuple[str, int] | None]:
+    """``app`` (the default), ``off``, or where the metrics listener listens: ``9102`` (on
+    loopback) or ``host:9102``."""
+    name = "CATALOGUE_METRICS"
+    raw = env.get(name) or "app"
+    value = raw.strip().lower()
+    if value in ("app", "off"):
+        return value, None
+    host, colon, port = value.rpartition(":")
+    host = host if colon else "127.0.0.1"
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"{name} doit valoir app, off, un port (9102) ou hôte:port (127.0.0.1:9102) "
+            f"(reçu : {raw!r})."
+        )
+    return "listen", (host, int(port))
+
+
 def _ratelimits(raw: object) -> dict[str, tuple[int, int]]:
     """``login-ip=5/60,signup-ip=10/3600``: at most 5 in 60 s for login-ip, and so on."""
     name = "CATALOGUE_RATELIMITS"
@@ -280,6 +302,7 @@ ENV_KEYS = frozenset(
         "CATALOGUE_CLAIM_LAPSE",
         "CATALOGUE_OUTBOX_LEASE",
         "CATALOGUE_METRICS_TOKEN",
+        "CATALOGUE_METRICS",
         "CATALOGUE_SMTP_USER",
         "CATALOGUE_SMTP_PASSWORD",
         "CATALOGUE_SMTP_TIMEOUT",
@@ -396,6 +419,7 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
     metrics_token = env.get("CATALOGUE_METRICS_TOKEN") or None
     if metrics_token is not None and len(metrics_token) < 32:
         raise ConfigError("CATALOGUE_METRICS_TOKEN doit compter au moins 32 caractères.")
+    metrics, metrics_listen = _metrics(env)
     try:
         sla = load_sla_settings(env)
     except ValueError as exc:
@@ -416,6 +440,8 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
         claim_lapse_seconds=_int(env, "CATALOGUE_CLAIM_LAPSE", 3600, 1, 7 * 86400),
         outbox_lease_seconds=_int(env, "CATALOGUE_OUTBOX_LEASE", 120, 1, 3600),
         metrics_token=metrics_token,
+        metrics=metrics,
+        metrics_listen=metrics_listen,
         sla=sla,
         smtp=smtp,
         log_level=_choice(env, "CATALOGUE_LOG_LEVEL", "INFO", LOG_LEVELS),

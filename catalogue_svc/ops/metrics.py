@@ -2,7 +2,11 @@
 HTTP answers and timings, and the workers' job durations.
 
 Private: a 404 unless the caller holds ``CATALOGUE_METRICS_TOKEN`` or, without one, calls from
-this machine (``may_read_metrics``).
+this machine (``may_read_metrics``). ``CATALOGUE_METRICS`` moves it: ``off`` refuses it (404) on
+the service's port, and ``[host:]port`` serves it only on a listener of its own
+(:func:`serve_privately`: gunicorn's master opens it in ``gunicorn.conf.py``, ``flask run`` in
+its own process), a port the operator keeps on loopback or an internal network, never the
+public's; the service's port then answers 404 too.
 
 The database figures are read at each scrape by :class:`DatabaseCollector` (every process sees
 the same). The process figures (HTTP counters and timings, job durations) live in
@@ -15,11 +19,16 @@ jump between workers. Without it (``flask run``, the embedded mode) they are thi
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hmac
 import os
+import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
@@ -39,7 +48,7 @@ from workflows import AWAITING_SYSTEM
 from workflows.requests import State
 
 from ..clock import now
-from ..config import metrics_directory
+from ..config import ConfigError, metrics_directory
 from ..db import db
 from ..errors import problem
 from ..web import is_loopback
@@ -226,7 +235,7 @@ def _aware(value: Any) -> dt.datetime:
 
 
 def init_app(app: Flask) -> None:
-    """Time every request and serve ``/metrics``."""
+    """Time every request and serve ``/metrics`` where ``CATALOGUE_METRICS`` says."""
 
     @app.before_request
     def _start_timer() -> None:
@@ -241,11 +250,90 @@ def init_app(app: Flask) -> None:
             HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - started)
         return response
 
-    @app.route("/metrics")
-    def metrics() -> Response:
-        if not may_read_metrics():
-            return problem(404)
-        return Response(render(), content_type=CONTENT_TYPE_LATEST)
+    settings = app.config["CATALOGUE_SETTINGS"]
+    if settings.metrics == "app":
+
+        @app.route("/metrics")
+        def metrics() -> Response:
+            if not may_read_metrics():
+                return problem(404)
+            return Response(render(), content_type=CONTENT_TYPE_LATEST)
+
+    elif settings.metrics_listen is not None:
+        from ..jobs import _serving_command
+
+        # The process ``flask run`` serves from: no other opens the listener (gunicorn's master
+        # does it for its workers, a CLI command or a test serves nothing).
+        if _serving_command():
+            serve_privately(app, *settings.metrics_listen)
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def metrics_app(app: Flask) -> WsgiApp:
+    """The metrics listener's WSGI application: ``GET /metrics`` and nothing else (404).
+
+    Whoever reaches the listener may read (its address is the operator's fence), unless
+    ``CATALOGUE_METRICS_TOKEN`` is set: then only ``Authorization: Bearer <token>``.
+    """
+    token = app.config["CATALOGUE_SETTINGS"].metrics_token
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        given = str(environ.get("HTTP_AUTHORIZATION", ""))
+        allowed = not token or hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        with app.app_context():
+            if (
+                environ.get("PATH_INFO") == "/metrics"
+                and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+                and allowed
+            ):
+                response = Response(render(), content_type=CONTENT_TYPE_LATEST)
+            else:
+                response = problem(404)
+            return response(environ, start_response)
+
+    return wsgi
+
+
+class _ListenerServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a scrape in progress never holds the process up at exit
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No line per scrape: Prometheus calls every few seconds, forever."""
+
+
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "le port est déjà pris",
+    errno.EACCES: "ce port demande des droits que le service n'a pas",
+    errno.EADDRNOTAVAIL: "cette adresse n'est pas celle de cette machine",
+}
+
+
+def serve_privately(app: Flask, host: str, port: int) -> WSGIServer:
+    """Open the metrics listener on ``host:port``, in a thread of this process.
+
+    A port that cannot be opened stops the start with a sentence naming ``CATALOGUE_METRICS``.
+    """
+    try:
+        server = make_server(host, port, metrics_app(app), _ListenerServer, _QuietHandler)
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror):
+            reason = "ce nom d'hôte est inconnu"
+        else:
+            reason = _BIND_ERRORS.get(exc.errno or 0, f"erreur système {exc.errno}")
+        raise ConfigError(
+            f"CATALOGUE_METRICS : impossible d'écouter sur {host}:{port} ({reason})."
+        ) from None
+    with app.app_context():
+        engine = db.engine
+    # gunicorn's master forks its workers while this thread may hold a database connection: a
+    # worker must never close it (that would end the master's session), only forget it.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    threading.Thread(target=server.serve_forever, name="catalogue-metrics", daemon=True).start()
+    return server
 
 
 def may_read_metrics() -> bool:
