@@ -74,8 +74,9 @@ def submit(
     item: str,
     variables: Any,
     idempotency_key: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Validate and record a submission; returns (HTTP status, body). One transaction."""
+) -> dict[str, Any]:
+    """Validate and record a submission (one transaction); returns its summary, or the answer
+    first given for the same ``idempotency_key``."""
     # The access check and the key's earlier answer, if any, in one round trip.
     rows = db.session.execute(
         sql.access_and_key_query(),
@@ -159,19 +160,19 @@ def submit(
     body["number"] = number
     # The row went in with the request's (``_write_submission``): its log line, once committed.
     audit.log_line("request.submit", "success", account_id, "request", number)
-    return 202, body
+    return body
 
 
-def _replayed(stored: Any, body_hash: str) -> tuple[int, dict[str, Any]]:
+def _replayed(stored: Any, body_hash: str) -> dict[str, Any]:
     """The answer stored with an idempotency key ``(body hash, status, answer)``; 422 when the
     key served another body."""
-    stored_hash, status, response = stored
+    stored_hash, _status, response = stored
     if stored_hash != body_hash:
         raise ValidationFailed(
             "Cette clé d'idempotence a déjà servi pour une autre demande.",
             errors={"Idempotency-Key": ["Clé déjà utilisée avec un contenu différent."]},
         )
-    return int(status or 202), dict(response or {})
+    return dict(response or {})
 
 
 def contacts_named(variables: Any, *extra: int | None) -> set[int]:
@@ -184,7 +185,7 @@ def contacts_named(variables: Any, *extra: int | None) -> set[int]:
     return {i for i in named if isinstance(i, int) and not isinstance(i, bool)}
 
 
-def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, Any]] | None:
+def _replay(account_id: int, key: str, body_hash: str) -> dict[str, Any] | None:
     keys = IdempotencyKey.__table__
     stored = db.session.execute(
         select(keys.c.body_hash, keys.c.status, keys.c.response).where(
@@ -194,7 +195,7 @@ def _replay(account_id: int, key: str, body_hash: str) -> tuple[int, dict[str, A
     return None if stored is None else _replayed(stored, body_hash)
 
 
-def cancel(number: str, account_id: int, account_name: str) -> dict[str, Any]:
+def cancel(*, number: str, account_id: int, account_name: str) -> dict[str, Any]:
     """The submitter cancels before approval."""
     request, _ = get_for_account(number, account_id, role="user")
     if request.submitted_by_account_id != account_id:
@@ -207,6 +208,7 @@ def cancel(number: str, account_id: int, account_name: str) -> dict[str, Any]:
 
 
 def add_comment(
+    *,
     number: str,
     account_id: int,
     account_name: str,

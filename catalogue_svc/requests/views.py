@@ -110,7 +110,7 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
                 "Idempotency-Key": ["Doit compter de 1 à 200 caractères imprimables, sans espace."]
             }
         )
-    status, body = service.submit(
+    body = service.submit(
         account_id=account.id,
         account_name=_name(account),
         profile_id=profile_id,
@@ -118,7 +118,7 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
         variables=data["variables"],
         idempotency_key=key,
     )
-    return body, status
+    return body, 202
 
 
 @blp.route("/profiles/<int:profile_id>/requests")
@@ -170,7 +170,7 @@ def get_request(number: str) -> Any:
 def cancel(number: str) -> Any:
     """Annuler sa demande avant son approbation."""
     account = require_user()
-    return service.cancel(number, account.id, _name(account))
+    return service.cancel(number=number, account_id=account.id, account_name=_name(account))
 
 
 @blp.route("/requests/<number>/comments", methods=["POST"])
@@ -187,12 +187,12 @@ def comment(data: dict[str, Any], number: str) -> Any:
     """Ajouter un commentaire (demandeur ou agent)."""
     account = require_any()
     body = service.add_comment(
-        number,
-        account.id,
-        _name(account),
-        account.role,
-        data["body"],
-        data["internal"],
+        number=number,
+        account_id=account.id,
+        account_name=_name(account),
+        role=account.role,
+        body=data["body"],
+        internal=data["internal"],
         asks_answer=data["asks_answer"],
     )
     return body, 201
