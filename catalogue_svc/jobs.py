@@ -10,7 +10,7 @@ from flask import Flask, has_app_context
 from flask.helpers import get_debug_flag
 from werkzeug.serving import is_running_from_reloader
 
-from . import queue, transports
+from . import queue
 from .db import db
 from .logs import job_id_var
 
@@ -74,10 +74,8 @@ def init_app(app: Flask) -> None:
     ``CATALOGUE_JOBS_AUTOSTART=False`` (the thread then starts at the first request or publish).
     """
     transport = app.extensions.get("catalogue_transport")
-    if not isinstance(transport, transports.ThreadTransport):
-        return
-    serving = _serving_command()
-    if serving is False:
-        transport.hold()
-    elif app.config.get("CATALOGUE_JOBS_AUTOSTART", True):
-        transport.start()
+    if transport is not None:
+        transport.begin(
+            serving=_serving_command(),
+            autostart=bool(app.config.get("CATALOGUE_JOBS_AUTOSTART", True)),
+        )

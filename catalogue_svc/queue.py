@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import Index, Integer, String, Text, event, func, or_, select, update
@@ -25,9 +25,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import unit
 from .clock import now
 from .db import JSONType, UTCDateTime, add_row, db, defer_rows, write_deferred_rows
-
-if TYPE_CHECKING:
-    from .transports import Transport
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +178,16 @@ def _keep_loaded(session: Session, instance: object) -> None:
         kept.chunk.keep_loaded.append(instance)
 
 
-def _transport() -> Transport | None:
+class Waker(Protocol):
+    """What the outbox asks of its app's transport (``transports``, which builds on this module):
+    to wake the workers of topics, and to hear that a drain of one starts."""
+
+    def publish(self, topics: list[str]) -> None: ...
+
+    def woken(self, topic: str) -> None: ...
+
+
+def _transport() -> Waker | None:
     try:
         return current_app.extensions.get("catalogue_transport")  # type: ignore[no-any-return]
     except RuntimeError:  # outside an app context: nothing to publish to

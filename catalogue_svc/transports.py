@@ -32,6 +32,10 @@ class Transport:
     def ping(self) -> bool:
         return True
 
+    def begin(self, *, serving: bool | None, autostart: bool) -> None:
+        """The service starts (``jobs.init_app``): ``serving`` is False for a CLI command that
+        serves nothing, None outside the CLI. Only the embedded mode runs something itself."""
+
     def close(self) -> None:
         """Stop whatever the transport runs."""
 
@@ -67,6 +71,14 @@ class ThreadTransport(Transport):
     def hold(self) -> None:
         """Never start the thread in this process (a CLI command's app)."""
         self.held = True
+
+    def begin(self, *, serving: bool | None, autostart: bool) -> None:
+        """Hold the thread in a command that serves nothing; otherwise start it now if
+        ``autostart`` (else at the first request or publish)."""
+        if serving is False:
+            self.hold()
+        elif autostart:
+            self.start()
 
     def start(self) -> None:
         """Start the background thread once (unless held)."""

@@ -38,6 +38,9 @@ from marshmallow import fields as ma
 
 from . import messages
 from .changeset import Operation
+from .choice import Choice
+from .choice import lang_of as _lang
+from .choices import choices_for
 from .profile import AUTHORITY_RELATIONS, VIEW_PARTS, ProfileView, ViewPart
 from .values import BaseSchema, ChoiceField, attestation_field, code_list, id_field, id_list
 
@@ -182,10 +185,6 @@ class ErrorCollector:
             raise FormValidationError(self.errors)
 
 
-def _lang(lang: str) -> str:
-    return "en" if lang == "en" else "fr"
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -194,40 +193,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One value a choice field accepts, with its labels.
-
-    ``group`` sorts choices under a heading (a subject's category); ``parent`` is the value of
-    the field named by :attr:`Field.choices_depend_on` for which this choice is offered (the
-    relations of *this* contact, the subjects the firm holds on *this* client).
-    """
-
-    value: str | int | bool
-    label_fr: str
-    label_en: str
-    group: str | None = None
-    group_label_fr: str | None = None
-    group_label_en: str | None = None
-    parent: int | str | None = None
-
-    def label(self, lang: str) -> str:
-        """The label in ``lang``."""
-        return self.label_en if _lang(lang) == "en" else self.label_fr
-
-    def describe(self, lang: str) -> dict[str, Any]:
-        """JSON-able description for clients."""
-        out: dict[str, Any] = {"value": self.value, "label": self.label(lang)}
-        if self.group is not None:
-            out["group"] = self.group
-            out["group_label"] = (
-                self.group_label_en if _lang(lang) == "en" else self.group_label_fr
-            ) or self.group
-        if self.parent is not None:
-            out["parent"] = self.parent
-        return out
 
 
 # What a field's value loads with when absent, unless :attr:`Field.load_default` says otherwise:
@@ -783,7 +748,6 @@ class FormDefinition:
         day = today or dt.date.today()
         fill: Callable[[str], tuple[Choice, ...]] | None = None
         if view is not None:
-            from .choices import choices_for  # a cycle at import time otherwise
 
             def fill(source: str) -> tuple[Choice, ...]:
                 return choices_for(source, view)

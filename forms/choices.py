@@ -10,9 +10,18 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from .base import Choice
-from .common import RELATION_LABELS, RIGHT_LABELS, SUBJECT_CATEGORY_LABELS, SUBJECT_CATEGORY_ORDER
-from .profile import GrantInfo, OrgInfo, ProfileView, RelationInfo, SubjectInfo
+from .choice import Choice
+from .profile import (
+    RELATION_LABELS,
+    RIGHT_LABELS,
+    SUBJECT_CATEGORY_LABELS,
+    SUBJECT_CATEGORY_ORDER,
+    GrantInfo,
+    OrgInfo,
+    ProfileView,
+    RelationInfo,
+    SubjectInfo,
+)
 
 __all__ = ["SOURCES", "choices_for"]
 

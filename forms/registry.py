@@ -17,7 +17,7 @@ from . import (
 )
 from .base import FormDefinition
 
-__all__ = ["REGISTRY", "UnknownForm", "catalogue", "get", "popular", "require"]
+__all__ = ["REGISTRY", "UnknownForm", "catalogue", "contacts_named", "get", "popular", "require"]
 
 # In the order the catalogue lists them.
 _FORMS: tuple[FormDefinition, ...] = (
@@ -94,3 +94,13 @@ def catalogue(lang: str = "fr") -> list[dict[str, Any]]:
 def popular(lang: str = "fr") -> list[dict[str, Any]]:
     """The *Éléments populaires* of the catalogue page."""
     return [_item(f, lang) for f in _FORMS if f.popular]
+
+
+def contacts_named(variables: Any, *extra: int | None) -> set[int]:
+    """The existing contacts a submission is about (its view of the profile is scoped to them):
+    ``contact_id``, and each of ``contact_ids`` (the bulk sending of linking credentials)."""
+    if not isinstance(variables, dict):
+        return {i for i in extra if isinstance(i, int)}
+    many = variables.get("contact_ids")
+    named = {variables.get("contact_id"), *(many if isinstance(many, list) else ()), *extra}
+    return {i for i in named if isinstance(i, int) and not isinstance(i, bool)}

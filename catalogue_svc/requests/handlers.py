@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from forms import registry, sentences
 from forms.base import BuildOptions, FormValidationError
 from forms.profile import ProfileView, ViewPart
+from forms.registry import contacts_named
 from workflows import State, Trigger, needs_agent
 
 from .. import queue, unit
@@ -30,7 +31,6 @@ from . import chunk, emails
 from .conflicts import find_and_link, pending_conflicts
 from .lifecycle import APPLY_TOPIC, CHECK_TOPIC, SYSTEM_ACTOR, propagation_delay, transition
 from .models import Request
-from .submission import contacts_named
 
 
 def find_candidates(person: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import workflows
 from forms import registry, sentences
 from forms.base import FORM_LEVEL, BuildOptions, FormDefinition, FormValidationError
 from forms.changeset import IssueLinkingCredentials, is_new
+from forms.registry import contacts_named
 from forms.send_linking_credentials import UNLINKED_MEMBERS
 from workflows import Trigger
 
@@ -173,16 +174,6 @@ def _replayed(stored: Any, body_hash: str) -> dict[str, Any]:
             errors={"Idempotency-Key": ["Clé déjà utilisée avec un contenu différent."]},
         )
     return dict(response or {})
-
-
-def contacts_named(variables: Any, *extra: int | None) -> set[int]:
-    """The existing contacts a submission is about (its view of the profile is scoped to them):
-    ``contact_id``, and each of ``contact_ids`` (the bulk sending of linking credentials)."""
-    if not isinstance(variables, dict):
-        return {i for i in extra if isinstance(i, int)}
-    many = variables.get("contact_ids")
-    named = {variables.get("contact_id"), *(many if isinstance(many, list) else ()), *extra}
-    return {i for i in named if isinstance(i, int) and not isinstance(i, bool)}
 
 
 def _replay(account_id: int, key: str, body_hash: str) -> dict[str, Any] | None:
