@@ -24,8 +24,10 @@ from transitions import Machine, MachineError
 
 __all__ = [
     "AWAITING_AGENT",
+    "AWAITING_CHECK",
     "AWAITING_SYSTEM",
     "CANCELLABLE_STATES",
+    "DECIDED_STATES",
     "EVENT_LABELS_FR",
     "FINAL_STATES",
     "GUARD_MESSAGES",
@@ -33,6 +35,7 @@ __all__ = [
     "LABELS_FR",
     "PENDING_STATES",
     "TRANSITIONS",
+    "UNDECIDED_STATES",
     "Actor",
     "Context",
     "IllegalTransition",
@@ -169,6 +172,17 @@ def _sources(keep: Callable[[TransitionRow], bool]) -> tuple[State, ...]:
 
 # Where the submitter may still cancel: the sources of the ``cancel`` row.
 CANCELLABLE_STATES: tuple[State, ...] = _sources(lambda row: row.trigger is Trigger.CANCEL)
+# Not decided yet (neither approved nor refused, nor cancelled): exactly where the submitter may
+# still cancel, since cancelling is allowed until the decision. Documents are joined only then.
+UNDECIDED_STATES: tuple[State, ...] = CANCELLABLE_STATES
+# Where the duplicate check owes the next move: it starts from ``submitted`` and decides from
+# ``duplicate_check`` (a redelivered check finds the request in either).
+_CHECK_TRIGGERS = (Trigger.START_CHECK, Trigger.PASS_CHECK, Trigger.REQUIRE_VALIDATION)
+AWAITING_CHECK: tuple[State, ...] = _sources(lambda row: row.trigger in _CHECK_TRIGGERS)
+# Decided by an agent or the check: approved, then applied or failed, or refused (not cancelled).
+DECIDED_STATES: tuple[State, ...] = tuple(
+    s for s in State if s not in UNDECIDED_STATES and s is not State.CANCELLED
+)
 # Where the next move is the system's (a background step owes it) or an agent's (the queue).
 AWAITING_SYSTEM: tuple[State, ...] = _sources(lambda row: row.actor is Actor.SYSTEM)
 AWAITING_AGENT: tuple[State, ...] = _sources(lambda row: row.actor is Actor.AGENT)

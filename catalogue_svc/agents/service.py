@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 
-from workflows import State, Trigger
+from workflows import AWAITING_AGENT, State, Trigger
 
 from .. import audit
 from ..clock import now
@@ -84,7 +84,7 @@ def _live_claim(at: dt.datetime) -> Any:
 
 # What the queue shows: the requests waiting for an agent's decision, and those whose apply
 # failed (an agent reads the reason and retries once the cause is fixed).
-QUEUE_STATES = (State.AGENT_VALIDATION, State.FAILED)
+QUEUE_STATES = AWAITING_AGENT  # agent_validation, and failed (an agent retries it)
 ACTIONS: dict[str, list[str]] = {
     State.AGENT_VALIDATION: ["claim", "release", Trigger.APPROVE.value, Trigger.REJECT.value],
     State.FAILED: [Trigger.RETRY.value],

@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from workflows import State
+from workflows import UNDECIDED_STATES
 
 from .. import audit
 from ..access import profile_access
@@ -22,8 +22,6 @@ from . import storage
 from .listing import describe
 from .models import RequestDocument
 
-# A document helps an agent decide: once decided (or cancelled), a request takes no more.
-OPEN_STATES = frozenset({State.SUBMITTED, State.DUPLICATE_CHECK, State.AGENT_VALIDATION})
 FILE = "file"
 
 
@@ -57,7 +55,8 @@ def join(
         raise NotFound()
     # The row lock serialises two uploads to one request (the count below stays true).
     db.session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
-    if request.state not in OPEN_STATES:
+    # A document helps an agent decide: once decided (or cancelled), a request takes no more.
+    if request.state not in UNDECIDED_STATES:
         raise Conflict(
             "La demande est déjà décidée (ou annulée) : on ne peut plus y joindre de document.",
             state=request.state,

@@ -44,7 +44,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from workflows import AWAITING_SYSTEM
+from workflows import AWAITING_SYSTEM, FINAL_STATES
 from workflows.requests import State
 
 from ..clock import now
@@ -54,7 +54,7 @@ from ..errors import problem
 from ..web import is_loopback
 
 STUCK_AFTER_SECONDS = 3600
-OPEN_STATES = [s.value for s in State if s.value not in ("applied", "rejected", "cancelled")]
+OPEN_STATES = [s.value for s in State if s not in FINAL_STATES]  # every state but the final ones
 
 if metrics_directory():  # a missing directory would fail every request
     os.makedirs(str(metrics_directory()), exist_ok=True)

@@ -18,7 +18,7 @@ from forms import registry, sentences
 from forms.base import BuildOptions, FormValidationError
 from forms.profile import ProfileView, ViewPart
 from forms.registry import contacts_named
-from workflows import State, Trigger, needs_agent
+from workflows import AWAITING_CHECK, State, Trigger, needs_agent
 
 from .. import queue, unit
 from ..access import profile_access
@@ -53,7 +53,7 @@ def _prefetch_check(messages: list[queue.OutboxMessage], running: unit.Chunk) ->
     contacts nor conflict keys, so what they would each read is what is read here first."""
     _prefetch(messages, running)
     state = running.state(chunk.ChunkState)
-    pending = [r for r in running.prefetched if r.state in (State.SUBMITTED, State.DUPLICATE_CHECK)]
+    pending = [r for r in running.prefetched if r.state in AWAITING_CHECK]
     state.conflicts = pending_conflicts(pending)
     for request in pending:
         try:
@@ -71,7 +71,7 @@ def _prefetch_check(messages: list[queue.OutboxMessage], running: unit.Chunk) ->
 def run_check(message: queue.OutboxMessage) -> None:
     """Outbox handler: duplicate check, then agent validation or straight to approval."""
     request = db.session.get(Request, message.payload["request_id"])
-    if request is None or request.state not in (State.SUBMITTED, State.DUPLICATE_CHECK):
+    if request is None or request.state not in AWAITING_CHECK:
         return  # a redelivery, or the request moved on (cancelled…)
     if request.state == State.SUBMITTED:
         transition(request, Trigger.START_CHECK, SYSTEM_ACTOR)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from forms import registry
-from workflows import State
+from workflows import DECIDED_STATES, State
 
 from ..db import db
 from ..requests.models import Request, RequestEvent
@@ -23,7 +23,7 @@ from . import clock
 
 WINDOW_DAYS = 30
 # Leaving agent_validation by an agent's decision (not the submitter's cancellation).
-DECIDED = (State.APPROVED, State.APPLIED, State.FAILED, State.REJECTED)
+DECIDED = DECIDED_STATES
 
 
 def _decided() -> Any:

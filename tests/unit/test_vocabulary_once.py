@@ -60,6 +60,11 @@ DEFINITIONS = {
     # Pending, cancellable, awaiting the system: three states or more written out.
     "groups of states": (r"[\[(]\s*\"submitted\",\s*\"duplicate_check\",\s*\"", None),
     "cancellable states": (r"^CANCELLABLE_STATES\s*[:=]", "workflows/requests.py"),
+    "undecided states": (r"^UNDECIDED_STATES\s*[:=]", "workflows/requests.py"),
+    "final states": (r"^FINAL_STATES\s*[:=]", "workflows/requests.py"),
+    "final states written out": (r"\"applied\",\s*\"rejected\",\s*\"cancelled\"", None),
+    # Two states or more of the enum written out: only the transition table lists them.
+    "groups of State members": (r"[({]\s*State\.\w+\s*,\s*State\.", "workflows/requests.py"),
     "the grants a relation's end ends": (r"^def ends_with_relations\b", "forms/profile.py"),
 }
 
