@@ -19,7 +19,8 @@ class Choice:
 
     ``group`` sorts choices under a heading (a subject's category); ``parent`` is the value of
     the field named by :attr:`Field.choices_depend_on` for which this choice is offered (the
-    relations of *this* contact, the subjects the firm holds on *this* client).
+    relations of *this* contact, the subjects the firm holds on *this* client); ``help_fr`` and
+    ``help_en`` say more of the choice beside it (what a subject allows).
     """
 
     value: str | int | bool
@@ -29,6 +30,8 @@ class Choice:
     group_label_fr: str | None = None
     group_label_en: str | None = None
     parent: int | str | None = None
+    help_fr: str | None = None
+    help_en: str | None = None
 
     def label(self, lang: str) -> str:
         """The label in ``lang``."""
@@ -44,4 +47,7 @@ class Choice:
             ) or self.group
         if self.parent is not None:
             out["parent"] = self.parent
+        text = self.help_en if lang_of(lang) == "en" else self.help_fr
+        if text:
+            out["help"] = text
         return out

@@ -22,6 +22,7 @@ from .profile import (
     RelationInfo,
     SubjectInfo,
 )
+from .subject_descriptions import description
 
 __all__ = ["SOURCES", "choices_for"]
 
@@ -54,6 +55,8 @@ def _subject_choice(subject: SubjectInfo, parent: int | None = None) -> Choice:
         group_label_fr=group_fr,
         group_label_en=group_en,
         parent=parent,
+        help_fr=description(subject.code, "fr"),
+        help_en=description(subject.code, "en"),
     )
 
 

@@ -302,6 +302,9 @@ class ChoiceSchema(StrictSchema):
     group = fields.String()
     group_label = fields.String()
     parent = fields.Raw()
+    help = fields.String(
+        metadata={"description": "Ce que le choix permet (la description d'un sujet autorisé)"}
+    )
 
 
 class FormFieldSchema(StrictSchema):

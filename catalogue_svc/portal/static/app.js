@@ -710,6 +710,7 @@ const ROUTES = [
   { pattern: "/profil/:pid/demandes", view: viewRequests, access: "profile" },
   { pattern: "/profil/:pid/demandes/:number", view: viewRequest, access: "profile" },
   { pattern: "/profil/:pid/dossiers", view: viewDossiers, access: "profile" },
+  { pattern: "/profil/:pid/sujets", view: viewSubjects, access: "profile" },
   { pattern: "/agent", view: viewQueue, access: "agent" },
   { pattern: "/agent/demandes/:number", view: viewAgentRequest, access: "agent" },
 ];
@@ -1743,6 +1744,15 @@ async function viewRelations(root, ctx) {
   root.append(h("div", { class: "with-sidebar" }, side, content));
   const title = LISTS.find(([code]) => code === list)[1];
   content.append(h("h2", { id: "titre-liste" }, title));
+  if (list === "autorisations")
+    content.append(
+      h(
+        "p",
+        null,
+        "Pour connaître les autorisations de chaque sujet autorisé, consultez l'article : ",
+        h("a", { href: `${base}/sujets` }, "Quelles sont les autorisations de chaque sujet autorisé?"),
+      ),
+    );
   const page = Number(ctx.query.page) || 1;
   const perPage = 20;
   const toPage = (n) =>
@@ -2363,6 +2373,21 @@ function baseNode(field, model, scope, wrapper, slot, controls) {
   return node;
 }
 
+/** The guide's line under the subjects: its article, in a new tab so the form keeps its values. */
+function subjectsArticle(pid) {
+  if (!pid) return null;
+  return h(
+    "p",
+    { class: "field__help" },
+    "Pour connaître les autorisations de chaque sujet autorisé, consultez l'article : ",
+    h(
+      "a",
+      { href: `#/profil/${pid}/sujets`, target: "_blank", rel: "noopener" },
+      "Quelles sont les autorisations de chaque sujet autorisé? (nouvel onglet)",
+    ),
+  );
+}
+
 function helpEl(field) {
   return field.help ? h("span", { class: "field__help", id: uid("aide") }, field.help) : null;
 }
@@ -2480,6 +2505,7 @@ function choiceNode(field, model, scope) {
       { class: "field field--choices", id },
       h("legend", null, labelContent(field.label, field.required)),
       help,
+      field.type === "subjects" ? subjectsArticle(model.env.pid) : null,
       slot,
       hint,
       container,
@@ -2575,8 +2601,13 @@ function choiceNode(field, model, scope) {
       });
       input.dataset.index = String(i);
       if (help) describe(input, help.id);
+      // What the choice allows (a subject's description), read with it.
+      const about = c.help ? h("span", { class: "check__help", id: uid("aide") }, c.help) : null;
+      if (about) describe(input, about.id);
       inputs.push(input);
-      container.append(h("div", { class: "check" }, input, h("label", { for: inputId }, c.label)));
+      container.append(
+        h("div", { class: "check" }, input, h("label", { for: inputId }, c.label, about)),
+      );
     });
     node.controls = inputs.slice(0, 1);
   };
@@ -3432,6 +3463,49 @@ function followRequest(root, ctx, r) {
 }
 
 // ------------------------------------------------------------------------------------- Mes dossiers autorisés
+
+/** The guide's article « Quelles sont les autorisations de chaque sujet autorisé? »: each
+ * subject, by group, with what it allows (GET /api/subjects). */
+async function viewSubjects(root, ctx) {
+  const base = `#/profil/${ctx.pid}`;
+  const title = "Quelles sont les autorisations de chaque sujet autorisé?";
+  pageHeading(root, ctx, title, [
+    ["Accueil", base],
+    ["Relations et autorisations", `${base}/relations/autorisations`],
+    [title],
+  ]);
+  const res = await api("GET", "/api/subjects");
+  if (!res.ok) return root.append(problemBox(res.problem));
+  root.append(
+    h(
+      "p",
+      { class: "lead" },
+      "Chaque sujet autorisé donne accès à des services en ligne au dossier de l'organisation, en lecture seulement ou en lecture et écriture selon le droit accordé.",
+    ),
+  );
+  const groups = [];
+  for (const subject of res.data.subjects) {
+    let group = groups.find((g) => g.code === subject.category);
+    if (!group) {
+      group = { code: subject.category, label: subject.category_label, subjects: [] };
+      groups.push(group);
+    }
+    group.subjects.push(subject);
+  }
+  for (const group of groups) {
+    root.append(
+      h("h2", null, group.label),
+      table(
+        group.label,
+        [
+          ["Sujet autorisé", (s) => s.name],
+          ["Ce que le sujet permet", (s) => s.description],
+        ],
+        group.subjects,
+      ),
+    );
+  }
+}
 
 async function viewDossiers(root, ctx) {
   const pid = ctx.pid;
