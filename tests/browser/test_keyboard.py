@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from catalogue_svc.demo import DEMO_AGENT
 from tests.browser.conftest import (
     FIRM,
     FIRM_NUMBER,
@@ -19,6 +20,7 @@ from tests.browser.conftest import (
     firm_responsable,
 )
 from tests.browser.keyboard import Keyboard
+from tests.browser.test_member_and_account import new_member
 
 ADD = "Ajouter une relation ou des sujets autorisés à un contact"
 
@@ -112,8 +114,9 @@ def test_first_connection_with_the_keyboard_alone(portal: Portal, screens: Scree
     expect(page.get_by_text(f"Bonjour Noémie, vous êtes dans le profil de {FIRM}")).to_be_visible()
 
 
-def log_in(keys: Keyboard, email: str, password: str = PASSWORD) -> None:
-    """Se connecter with the keyboard, then the firm's profile: Accueil's title has the focus."""
+def log_in(keys: Keyboard, email: str, password: str = PASSWORD, *, agent: bool = False) -> None:
+    """Se connecter with the keyboard, then the firm's profile: Accueil's title has the focus
+    (an agent's: File de validation)."""
     page = keys.page
     page.goto("/#/connexion")
     expect(heading(page, "Se connecter")).to_be_visible()
@@ -121,6 +124,9 @@ def log_in(keys: Keyboard, email: str, password: str = PASSWORD) -> None:
     page.keyboard.type(email)
     keys.type_into(page.get_by_label(re.compile(r"^Mot de passe")), password)
     keys.press(page.get_by_role("button", name="Connexion"))
+    if agent:
+        expect(heading(page, "File de validation")).to_be_focused()
+        return
     expect(heading(page, "Sélectionnez un profil")).to_be_focused()
     keys.press(page.get_by_role("link", name=FIRM))
     expect(heading(page, "Accueil")).to_be_focused()
@@ -140,6 +146,44 @@ def menu(keys: Keyboard, name: str) -> None:
     else:
         keys.press(nav.get_by_role("link", name=name), back=True)
     expect(heading(page, name)).to_be_focused()
+
+
+def submit_new_member(
+    keys: Keyboard, first: str, last: str, email: str, birth: str, client: str = ""
+) -> str:
+    """Catalogue de services › Autorisations › Ajouter une relation: « Le contact n'existe pas »,
+    a Membre du personnel, the attestations, « Soumettre »: the confirmation has the focus;
+    returns the request's number."""
+    page = keys.page
+    menu(keys, "Catalogue de services")
+    keys.press(page.get_by_role("link", name="Autorisations", exact=True))
+    expect(heading(page, "Autorisations")).to_be_focused()
+    keys.press(page.get_by_role("link", name=ADD))
+    expect(heading(page, ADD)).to_be_focused()
+    keys.check(page.get_by_label("Le contact n'existe pas"))
+    group = page.get_by_role("group", name=re.compile("Informations personnelles du nouveau"))
+    keys.type_into(group.get_by_label(re.compile("^Prénom")), first)
+    keys.type_into(group.get_by_label(re.compile("^Nom")), last)
+    keys.type_date(group.get_by_label(re.compile("^Date de naissance")), birth)
+    keys.type_into(group.get_by_label(re.compile("^Adresse courriel")), email)
+    if client:
+        keys.type_into(group.get_by_label(re.compile("^Numéro de client")), client)
+    keys.pick(
+        page.get_by_role("group", name=re.compile("^Choisir la relation à ajouter")).get_by_role(
+            "radio", name="Membre du personnel"
+        )
+    )
+    attest(keys)
+    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
+    done = page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
+    expect(done).to_be_focused()
+    return done.locator("strong").inner_text()
+
+
+def attest(keys: Keyboard) -> None:
+    """Each « J'atteste… » ticked with Space."""
+    for box in keys.page.get_by_role("checkbox", name=re.compile("^J'atteste")).all():
+        keys.check(box)
 
 
 def test_relations_and_a_new_member_with_the_keyboard_alone(
@@ -174,34 +218,195 @@ def test_relations_and_a_new_member_with_the_keyboard_alone(
     expect(rows.first).to_be_visible()
     expect(page.get_by_role("row")).to_have_count(rows.count() + 1)  # hers, and the header
 
-    menu(keys, "Catalogue de services")
-    keys.press(page.get_by_role("link", name="Autorisations", exact=True))
-    expect(heading(page, "Autorisations")).to_be_focused()
-    keys.press(page.get_by_role("link", name=ADD))
-    expect(heading(page, ADD)).to_be_focused()
-    keys.check(page.get_by_label("Le contact n'existe pas"))
-    group = page.get_by_role("group", name=re.compile("Informations personnelles du nouveau"))
-    keys.type_into(group.get_by_label(re.compile("^Prénom")), "Éloïse")
-    keys.type_into(group.get_by_label(re.compile("^Nom")), "Paquin")
-    birth = group.get_by_label(re.compile("^Date de naissance"))
-    keys.type_date(birth, "1988-09-23")
-    keys.type_into(
-        group.get_by_label(re.compile("^Adresse courriel")),
-        "eloise.paquin@laforce-comptable.example",
+    number = submit_new_member(
+        keys, "Éloïse", "Paquin", "eloise.paquin@laforce-comptable.example", "1988-09-23"
     )
-    keys.pick(
-        page.get_by_role("group", name=re.compile("^Choisir la relation à ajouter")).get_by_role(
-            "radio", name="Membre du personnel"
-        )
-    )
-    for box in page.get_by_role("checkbox", name=re.compile("^J'atteste")).all():
-        keys.check(box)
-    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
-    done = page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
-    expect(done).to_be_focused()
     screens.look("Ajouter un membre, soumise (clavier)")
     keys.press(page.get_by_role("link", name="Suivre la demande"))
-    expect(heading(page, re.compile("^Demande "))).to_be_focused()
+    expect(heading(page, f"Demande {number}")).to_be_focused()
     expect(page.get_by_text("Appliquée").first).to_be_visible()
     mail = portal.mail_text("eloise.paquin@laforce-comptable.example")
     assert re.search(r"Identifiant de liaison : \S+", mail), mail
+
+
+def test_the_agent_decides_with_the_keyboard_alone(portal: Portal, screens: Screens) -> None:
+    """Two members with a client number submitted, then the agent finds each in the File de
+    validation, claims it, approves one with a merge (a radio chosen with the arrows) and
+    refuses the other with a reason; the responsable sees both outcomes in Mes demandes."""
+    page = screens.page
+    keys = Keyboard(page, screens.problems)
+    email = firm_responsable(portal)
+    log_in(keys, email)
+    merged = submit_new_member(
+        keys,
+        "Marie-Hélène",
+        "Demierre",
+        "mh.demierre@laforce-comptable.example",
+        "1991-02-27",
+        "5300011",
+    )
+    expect(page.get_by_text("État : Soumise")).to_be_visible()
+    refused = submit_new_member(
+        keys, "Paul", "Lavallée", "paul.lavallee@laforce-comptable.example", "1985-03-03", "5300012"
+    )
+
+    agent = screens.another("agent")
+    queue = agent.page
+    desk = Keyboard(queue, screens.problems)
+    log_in(desk, DEMO_AGENT["email"], DEMO_AGENT["password"], agent=True)
+
+    def open_request(number: str) -> None:
+        desk.type_into(queue.get_by_label("Rechercher"), number)
+        desk.press(queue.get_by_role("button", name="Filtrer"))
+        expect(queue).to_have_url(re.compile(f"q={number}"))
+        desk.press(queue.get_by_role("link", name=number))
+        expect(heading(queue, f"Demande {number}")).to_be_focused()
+        desk.press(queue.get_by_role("button", name="Prendre en charge"))
+        expect(heading(queue, f"Demande {number}")).to_be_focused()
+        expect(queue.get_by_text("Vous avez pris la demande en charge.")).to_be_visible()
+
+    open_request(merged)
+    expect(queue.get_by_role("row").filter(has_text="Marie-Hélène Demierre (n°")).to_contain_text(
+        "Probable"
+    )
+    desk.pick(queue.get_by_role("radio", name="Utiliser le contact Marie-Hélène Demierre"))
+    desk.press(queue.get_by_role("button", name="Approuver"))
+    expect(heading(queue, f"Demande {merged}")).to_be_focused()
+    expect(
+        queue.get_by_text("La demande est approuvée (fusion avec le contact existant).")
+    ).to_be_visible()
+    agent.look("Demande approuvée (clavier)")
+
+    desk.press(queue.get_by_role("link", name="File de validation").first, back=True)
+    expect(heading(queue, "File de validation")).to_be_focused()
+    open_request(refused)
+    reason = "Ce numéro de client appartient à une autre personne."
+    desk.type_into(queue.get_by_label(re.compile("^Motif du refus")), reason)
+    desk.press(queue.get_by_role("button", name="Refuser"))
+    expect(heading(queue, f"Demande {refused}")).to_be_focused()
+    expect(queue.get_by_text("La demande est refusée.")).to_be_visible()
+
+    subjects = [str(m["Subject"]) for m in portal.mails_to(email, 2)]
+    assert any(merged in s and "appliquée" in s for s in subjects), subjects
+    assert any(refused in s and "refusée" in s for s in subjects), subjects
+    menu(keys, "Mes demandes")
+    expect(page.get_by_role("row").filter(has_text=merged)).to_contain_text("Appliquée")
+    expect(page.get_by_role("row").filter(has_text=refused)).to_contain_text("Refusée")
+    keys.press(page.get_by_role("link", name=refused))
+    expect(heading(page, f"Demande {refused}")).to_be_focused()
+    expect(page.get_by_text(reason).first).to_be_visible()
+
+
+def open_contact(keys: Keyboard, name: str) -> None:
+    """Relations et autorisations › the contact's name: her details have the focus."""
+    page = keys.page
+    menu(keys, "Relations et autorisations")
+    keys.press(page.get_by_role("link", name=name, exact=True))
+    expect(page.get_by_role("region", name=name)).to_be_focused()
+
+
+def follow_until_applied(keys: Keyboard) -> None:
+    """From the confirmation, « Suivre la demande »: the request's page says Appliquée."""
+    page = keys.page
+    keys.press(page.get_by_role("link", name="Suivre la demande"))
+    expect(heading(page, re.compile("^Demande "))).to_be_focused()
+    expect(page.get_by_text("Appliquée").first).to_be_visible()
+
+
+def test_modify_and_remove_members_with_the_keyboard_alone(
+    portal: Portal, screens: Screens
+) -> None:
+    """A member's details, « Modifier ses informations » (a phone added, a new linking code
+    emailed), then another member removed from all her relations."""
+    new_member(portal, "Ophelie", "Marchand")
+    new_member(portal, "Gaelle", "Fortier")
+    page = screens.page
+    keys = Keyboard(page, screens.problems)
+    log_in(keys, firm_responsable(portal))
+
+    open_contact(keys, "Ophelie Marchand")
+    keys.press(page.get_by_role("link", name=re.compile("^Modifier ses informations personnelles")))
+    expect(heading(page, re.compile("^Modifier les informations"))).to_be_focused()
+    keys.check(page.get_by_role("checkbox", name="Coordonnées de communication"))
+    expect(page.get_by_text("Valeur actuelle").first).to_be_visible()
+    phone = page.get_by_role("group", name="Numéro principal")
+    keys.choose(phone.get_by_label(re.compile("^Type de numéro de téléphone")), "Cellulaire")
+    keys.type_into(phone.get_by_label("Numéro de téléphone", exact=True), "438 555-0142")
+    keys.check(page.get_by_label("Émettre un nouveau code de liaison"))
+    attest(keys)
+    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
+    expect(
+        page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
+    ).to_be_focused()
+    follow_until_applied(keys)
+    assert re.search(r"Code de liaison : \S+", portal.mail_text("ophelie@exemple.test"))
+    open_contact(keys, "Ophelie Marchand")
+    expect(page.get_by_role("region", name="Ophelie Marchand")).to_contain_text("438 555-0142")
+
+    open_contact(keys, "Gaelle Fortier")
+    keys.press(page.get_by_role("link", name="Lui retirer une relation ou des sujets autorisés"))
+    expect(
+        heading(page, "Retirer une relation ou des sujets autorisés à un contact")
+    ).to_be_focused()
+    keys.pick(page.get_by_role("radio", name="Toutes les relations"))
+    attest(keys)
+    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
+    expect(
+        page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
+    ).to_be_focused()
+    follow_until_applied(keys)
+    menu(keys, "Relations et autorisations")
+    expect(page.get_by_role("row").filter(has_text="Gaelle Fortier")).to_contain_text("Faux")
+
+
+def test_account_settings_and_forgotten_password_with_the_keyboard_alone(
+    portal: Portal, screens: Screens
+) -> None:
+    """Mes dossiers autorisés, Paramètres du compte (the password changed), Se déconnecter,
+    then Mot de passe oublié? with the emailed code, and Se connecter with the new password."""
+    page = screens.page
+    keys = Keyboard(page, screens.problems)
+    email = firm_responsable(portal)
+    log_in(keys, email)
+    menu(keys, "Mes dossiers autorisés")
+    expect(
+        page.get_by_text("Aucun dossier d'une autre organisation ne vous est délégué")
+    ).to_be_visible()
+
+    keys.press(page.get_by_role("link", name="Paramètres du compte"), back=True)
+    expect(heading(page, "Paramètres du compte")).to_be_focused()
+    part = page.get_by_role("region", name="Mot de passe")
+    keys.type_into(part.get_by_label("Mot de passe actuel"), PASSWORD)
+    keys.type_into(part.get_by_label(re.compile("^Nouveau mot de passe")), "Chouette-Rousse-2027")
+    keys.type_into(
+        part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")), "Chouette-Rousse-2027"
+    )
+    keys.press(part.get_by_role("button", name="Changer le mot de passe"))
+    expect(part.get_by_role("status")).to_be_focused()
+    expect(part.get_by_role("status")).to_contain_text("mot de passe")
+    assert str(portal.mails_to(email, 1)[0]["Subject"]) == "Votre mot de passe a été modifié"
+
+    keys.press(page.get_by_role("button", name="Se déconnecter"), back=True)
+    expect(heading(page, "Se connecter")).to_be_focused()
+    expect(page.get_by_text("Vous êtes déconnecté.")).to_be_visible()
+    keys.press(page.get_by_role("link", name="Mot de passe oublié?"))
+    expect(heading(page, "Mot de passe oublié?")).to_be_focused()
+    keys.type_into(page.get_by_label("Adresse courriel").first, email)
+    keys.press(page.get_by_role("button", name="Recevoir un code"))
+    expect(page.get_by_role("status").first).to_be_focused()
+    code = re.search(r"\b(\d{6})\b", portal.mail_text(email, 2))
+    assert code
+    part = page.get_by_role("region", name="Choisir un nouveau mot de passe")
+    expect(part.get_by_label("Adresse courriel")).to_have_value(email)
+    keys.type_into(part.get_by_label(re.compile("^Code reçu par courriel")), code.group(1))
+    keys.type_into(part.get_by_label(re.compile("^Nouveau mot de passe")), "Girafe-Verte-Quai-2028")
+    keys.type_into(
+        part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")),
+        "Girafe-Verte-Quai-2028",
+    )
+    keys.press(part.get_by_role("button", name="Changer le mot de passe"))
+    expect(heading(page, "Se connecter")).to_be_focused()
+    expect(page.get_by_label("Adresse courriel")).to_have_value(email)
+    keys.type_into(page.get_by_label(re.compile(r"^Mot de passe")), "Girafe-Verte-Quai-2028")
+    keys.press(page.get_by_role("button", name="Connexion"))
+    expect(heading(page, "Sélectionnez un profil")).to_be_focused()

@@ -1042,7 +1042,9 @@ async function viewLogin(root, ctx) {
       ),
     ),
   );
-  if (!email.input.value) email.input.focus();
+  // On opening the portal, straight into the address; after an action (Se déconnecter), the
+  // title, as on every screen, so that « Vous êtes déconnecté. » below it is read.
+  if (!ctx.focus && !email.input.value) email.input.focus();
 }
 
 // ------------------------------------------------------------------------------------- Créer un compte
