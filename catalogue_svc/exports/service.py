@@ -14,13 +14,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import select
-
 from ..access import ProfileAccess
-from ..clock import now
 from ..db import db
 from ..profiles import lists
-from ..profiles.models import Contact, ContactRelation, Grant
 from ..requests.reads import RequestFilters, filtered, summary
 
 PAGE = 500
@@ -103,44 +99,10 @@ def relations(organisation_id: int, lang: str) -> Iterator[dict[str, Any]]:
 
 
 def authorizations(organisation_id: int, lang: str) -> Iterator[dict[str, Any]]:
-    """*Autorisations*, in the list's order: the organisation's own grants, then each
-    contact's. The unfiltered list counts (and pages) the contacts' part only up to
-    ``lists.COUNT_CAP``, which an export of 200,000 grants must not stop at: the contacts' part
-    is read contact by contact (each contact's grants are paged up to the cap, 10,000)."""
-
-    def page_of(page: int, contact_id: int | None) -> list[dict[str, Any]]:
-        return lists.authorizations(
-            organisation_id, contact_id=contact_id, page=page, per_page=PAGE, lang=lang
-        )["items"]
-
-    for item in _pages(lambda p: page_of(p, None)):
-        if item["contact"] is not None:
-            break  # the contacts' part begins: read contact by contact below
-        yield item
-    for contact_id in _holders(organisation_id):
-        yield from _pages(lambda p, c=contact_id: page_of(p, c))  # type: ignore[misc]
-
-
-def _holders(organisation_id: int) -> list[int]:
-    """The contacts holding a shown grant through a relation with the organisation, in the
-    list's order (last name, first name): the ids only, a few bytes per contact."""
-    g, via, c = Grant.__table__, ContactRelation.__table__, Contact.__table__
-    stmt = (
-        select(c.c.id)
-        .select_from(
-            g.join(via, via.c.id == g.c.contact_relation_id).join(
-                c, c.c.id == g.c.holder_contact_id
-            )
-        )
-        .where(
-            g.c.holder_contact_id.is_not(None),
-            g.c.visible_at <= now(),
-            via.c.organisation_id == organisation_id,
-        )
-        .group_by(c.c.id, c.c.last_name, c.c.first_name)
-        .order_by(c.c.last_name, c.c.first_name, c.c.id)
-    )
-    return list(db.session.scalars(stmt))
+    """*Autorisations*, in the list's order (the organisation's own grants, then each
+    contact's), every row: streamed by ``lists.every_authorization``, past the list's count
+    cap."""
+    return lists.every_authorization(organisation_id, lang=lang)
 
 
 def requests(access: ProfileAccess, filters: RequestFilters) -> Iterator[dict[str, Any]]:

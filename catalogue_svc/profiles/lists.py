@@ -9,7 +9,7 @@ The statements are built once in :mod:`.list_sql`; one contact of the first list
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from .models import (
 # Past this many grants the contacts' part of *Autorisations* is counted no further: its total is
 # then a lower bound (``total_exact`` false).
 COUNT_CAP = 10_000
+STREAM_ROWS = 500  # rows an export reads at a time
 
 
 def label(labels: dict[str, tuple[str, str]], code: str, lang: str) -> str:
@@ -146,6 +147,65 @@ def _functions(relation_ids: set[int]) -> dict[int, str]:
     return {row.id: row.type for row in rows}
 
 
+def _authorization(
+    row: Any, member: bool, firm: tuple[int, str | None], functions: dict[int, str], lang: str
+) -> dict[str, Any]:
+    """One row of *Autorisations* as the API gives it (``member``: held by a contact)."""
+    organisation_id, firm_name = firm
+    name = row.name_fr if lang == "fr" else row.name_en
+    function = row.function if member else functions.get(row.contact_relation_id)
+    return {
+        "grant_id": row.id,
+        "subject": f"{name} - {row.owner_name}",
+        "subject_code": row.code,
+        "right": row.access_right,
+        "right_label": label(RIGHT_LABELS, row.access_right, lang),
+        "organisation": {"id": row.owner_id, "name": row.owner_name},
+        # The other organisation: the holder of an own grant, or the one through which a
+        # contact holds it; both are the firm.
+        "related_organisation": (
+            {"id": organisation_id, "name": firm_name}
+            if firm_name is not None and organisation_id != row.owner_id
+            else None
+        ),
+        "contact": (
+            {"id": row.contact_id, "name": f"{row.first_name} {row.last_name}"} if member else None
+        ),
+        "function": (
+            label(CONTACT_RELATION_LABELS, function, lang) if function is not None else None
+        ),
+        "actif": bool(row.actif),
+    }
+
+
+# A LIMIT no export reaches: the exports read each part whole, in the list's order.
+_NO_LIMIT = 2**31 - 1  # the LIMIT is bound as a 32-bit integer
+
+
+def every_authorization(organisation_id: int, *, lang: str = "fr") -> Iterator[dict[str, Any]]:
+    """Every row of *Autorisations* in the list's order, streamed for the exports: the page
+    statements run once each, whole (no count cap, no offset), read ``STREAM_ROWS`` rows at a
+    time (a server-side cursor on PostgreSQL), so memory holds one batch whatever the size."""
+    counts, own_page, members_page = authorization_statements(False, db.engine.dialect.name)
+    params = _params(organisation_id, now(), cap=COUNT_CAP + 1)
+    counted = db.session.execute(counts, params).all()
+    firm = (organisation_id, counted[0].firm_name)
+    own = [row for row in counted if row.subject_id is not None]
+    streamed = {"stream_results": True, "yield_per": STREAM_ROWS}
+    if own:
+        window = {"subject_ids": [r.subject_id for r in own], "offset": 0, "limit": _NO_LIMIT}
+        result = db.session.execute(own_page, {**params, **window}, execution_options=streamed)
+        for batch in result.partitions():
+            functions = _functions({r.contact_relation_id for r in batch} - {None})
+            for row in batch:
+                yield _authorization(row, False, firm, functions, lang)
+    window = {"offset": 0, "limit": _NO_LIMIT}
+    result = db.session.execute(members_page, {**params, **window}, execution_options=streamed)
+    for batch in result.partitions():
+        for row in batch:
+            yield _authorization(row, True, firm, {}, lang)
+
+
 def authorizations(
     organisation_id: int, *, contact_id: int | None, page: int, per_page: int, lang: str = "fr"
 ) -> dict[str, Any]:
@@ -198,37 +258,8 @@ def authorizations(
             ).all()
             rows += [(row, True) for row in members_rows]
     exact = members_total <= COUNT_CAP
-    firm_name = head.firm_name
-    items = []
-    for row, member in rows:
-        name = row.name_fr if lang == "fr" else row.name_en
-        function = row.function if member else functions.get(row.contact_relation_id)
-        items.append(
-            {
-                "grant_id": row.id,
-                "subject": f"{name} - {row.owner_name}",
-                "subject_code": row.code,
-                "right": row.access_right,
-                "right_label": label(RIGHT_LABELS, row.access_right, lang),
-                "organisation": {"id": row.owner_id, "name": row.owner_name},
-                # The other organisation: the holder of an own grant, or the one through which
-                # a contact holds it; both are the firm.
-                "related_organisation": (
-                    {"id": organisation_id, "name": firm_name}
-                    if firm_name is not None and organisation_id != row.owner_id
-                    else None
-                ),
-                "contact": (
-                    {"id": row.contact_id, "name": f"{row.first_name} {row.last_name}"}
-                    if member
-                    else None
-                ),
-                "function": (
-                    label(CONTACT_RELATION_LABELS, function, lang) if function is not None else None
-                ),
-                "actif": bool(row.actif),
-            }
-        )
+    firm = (organisation_id, head.firm_name)
+    items = [_authorization(row, member, firm, functions, lang) for row, member in rows]
     return {
         "items": items,
         "page": page,
