@@ -63,6 +63,7 @@ class Figures:
     worker_rss_mb: list[float]
     mailer_rss_mb: float
     emails: int
+    segments_ms: dict[str, tuple[float, float]]  # where the light load's time goes: p50, p99
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -252,24 +253,73 @@ def drain_window(app: Any) -> float:
             select(func.max(RequestEvent.at)).where(RequestEvent.trigger == "apply")
         )
         db.session.remove()
+    if first is None or last is None:
+        return float("nan")
     return float((last - first).total_seconds())
 
 
 def latencies_ms(app: Any, after_id: int) -> list[float]:
-    """``applied_at − created_at`` of the requests after ``after_id``, in milliseconds."""
+    """Submitted → applied of the requests after ``after_id``, in milliseconds: from the
+    request's ``created_at`` to its ``apply`` transition, stamped once its operations are written
+    (just before the commit), not ``applied_at``, which the apply stamps as it starts."""
     from sqlalchemy import select
 
     from catalogue_svc.db import db
-    from catalogue_svc.requests.models import Request
+    from catalogue_svc.requests.models import Request, RequestEvent
 
     with app.app_context():
         rows = db.session.execute(
-            select(Request.created_at, Request.applied_at).where(
-                Request.id > after_id, Request.applied_at.is_not(None)
-            )
+            select(Request.created_at, RequestEvent.at)
+            .join(RequestEvent, RequestEvent.request_id == Request.id)
+            .where(Request.id > after_id, RequestEvent.trigger == "apply")
         ).all()
         db.session.remove()
-    return [(applied - created).total_seconds() * 1000 for created, applied in rows]
+    return [(a - c).total_seconds() * 1000 for c, a in rows if a is not None and c is not None]
+
+
+# Where a light-load request's time goes, from its history: each segment between two instants.
+SEGMENTS = (
+    ("wake-up: submitted → check starts", "created", "start_check"),
+    ("check: starts → decided", "start_check", "pass_check"),
+    ("hop: decided → apply starts", "pass_check", "applied"),
+    ("apply: starts → applied", "applied", "apply"),
+)
+
+
+def latency_segments_ms(app: Any, after_id: int) -> dict[str, list[float]]:
+    """For each of :data:`SEGMENTS`, its milliseconds for every request after ``after_id``.
+
+    The instants are the history's ``at`` (the clock when the transition ran, inside its
+    transaction), the request's ``created_at`` and ``applied_at`` (stamped as the apply starts,
+    before its operations); the ``apply`` transition comes after the operations, just before
+    the commit."""
+    from sqlalchemy import select
+
+    from catalogue_svc.db import db
+    from catalogue_svc.requests.models import Request, RequestEvent
+
+    with app.app_context():
+        instants: dict[int, dict[str, Any]] = {}
+        for rid, created, applied in db.session.execute(
+            select(Request.id, Request.created_at, Request.applied_at).where(
+                Request.id > after_id, Request.applied_at.is_not(None)
+            )
+        ):
+            instants[rid] = {"created": created, "applied": applied}
+        for rid, trigger, at in db.session.execute(
+            select(RequestEvent.request_id, RequestEvent.trigger, RequestEvent.at).where(
+                RequestEvent.request_id > after_id
+            )
+        ):
+            if rid in instants:
+                instants[rid][trigger] = at
+        db.session.remove()
+    out: dict[str, list[float]] = {name: [] for name, _, _ in SEGMENTS}
+    for points in instants.values():
+        for name, start, end in SEGMENTS:
+            if start in points and end in points:
+                out[name].append((points[end] - points[start]).total_seconds() * 1000)
+    return out
 
 
 def _max_request_id(app: Any) -> int:
@@ -356,6 +406,10 @@ def run(args: argparse.Namespace) -> Figures:
                     time.sleep(pause)
         wait_applied(manual, args.requests + light, timeout=60)
         lat = latencies_ms(manual, after)
+        segments = {
+            name: (_percentile(values, 50), _percentile(values, 99))
+            for name, values in latency_segments_ms(manual, after).items()
+        }
 
         _wait_emails(smtp, 2 * (args.requests + light), timeout=60)
 
@@ -370,6 +424,7 @@ def run(args: argparse.Namespace) -> Figures:
             worker_rss_mb=[_peak_rss_mb(w.pid) for w in workers],
             mailer_rss_mb=_peak_rss_mb(mailer.pid),
             emails=len(smtp.messages),
+            segments_ms=segments,
         )
 
 
@@ -398,6 +453,11 @@ def rows(args: argparse.Namespace) -> list[Row]:
             250,
             "ms",
         ),
+        *(
+            info("pipeline", f"  {name}, {q} (ms)", value)
+            for name, (p50, p99) in f.segments_ms.items()
+            for q, value in (("p50", p50), ("p99", p99))
+        ),
         at_most(
             "memory", "pipeline worker peak RSS (MiB, max of 2)", max(f.worker_rss_mb), 250, "MiB"
         ),
@@ -420,6 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run and print the figures."""
     args = parser().parse_args(argv)
     logging.getLogger("catalogue_svc").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the SMTP sink's line per command
     from bench.duplicates import load_average, machine
 
     print(f"machine: {machine()}; load average {load_average()}", flush=True)
