@@ -7,9 +7,19 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from catalogue_svc.accounts.models import Account, AccountLink, OneTimeCode
+from catalogue_svc.linking.models import LinkingCredential
 from catalogue_svc.requests.models import Request
-from tests.browser.conftest import Portal, Screens, firm_responsable, log_in, open_firm
+from tests.browser.conftest import (
+    PASSWORD,
+    Portal,
+    Screens,
+    firm_responsable,
+    log_in,
+    open_firm,
+)
 from tests.browser.test_forms import open_add_form
+from tests.browser.test_keyboard import a_member_with_credentials
 
 # The top of an item's first line of text, and the top the browser gives its bullet's line (a
 # zero-width probe put where the marker's line begins).
@@ -22,19 +32,24 @@ BULLET_AND_TEXT = """(li) => {
     range.selectNodeContents(li);
     return [marker, range.getClientRects()[0].top];
 }"""
-ENGLISH = re.compile(r"\b(required|invalid|field|must|error|missing)\b", re.I)
+ENGLISH = re.compile(r"\b(required|invalid|field|must|error|missing|not|the)\b", re.I)
+DIFFERENT = "La confirmation ne correspond pas au mot de passe."
+# An internal key inside a sentence: a marshmallow one, a dotted path, a snake_case name.
+INTERNAL = re.compile(r"_schema|\bvariables\.|\b[a-z]+_[a-z_]+\b|\b[a-z]+\.[a-z]+\b")
 
 
-def summary(page):
-    return page.get_by_role("alert").filter(has=page.get_by_role("list"))
+def summary(scope):
+    """The error summary in ``scope`` (a page, or a part of it holding one form)."""
+    page = getattr(scope, "page", scope)
+    return scope.get_by_role("alert").filter(has=page.get_by_role("list"))
 
 
-def check_error(page, label: str, message: str) -> None:
+def check_error(page, label: str, message: str, within=None) -> None:
     """``message`` beside the field (its description, marked invalid) and in the summary."""
-    control = page.get_by_label(re.compile(f"^{re.escape(label)}"))
+    control = (within or page).get_by_label(re.compile(f"^{re.escape(label)}"))
     expect(control).to_have_attribute("aria-invalid", "true")
     expect(control).to_have_accessible_description(re.compile(re.escape(message)))
-    item = summary(page).get_by_role("button", name=re.compile(f"^{re.escape(label)} : "))
+    item = summary(within or page).get_by_role("button", name=re.compile(f"^{re.escape(label)} : "))
     expect(item).to_contain_text(message)
 
 
@@ -111,3 +126,164 @@ def test_the_add_form_submitted_empty_shows_each_error_and_submits_nothing(
     expect(page.get_by_text("Votre demande a été soumise.")).to_have_count(0)
     with portal.db() as session:
         assert session.scalar(select(func.count()).select_from(Request)) == before
+
+
+def errors_shown(page, *expected: tuple[str, str], within=None) -> None:
+    """The error summary has the focus; it names each ``(label, message)`` expected, in French
+    (no English, no internal key); each of its items takes the focus to a field marked invalid
+    whose accessible description holds the item's message."""
+    box = page.locator("[role=alert]:focus")  # a screen may hold one summary per form
+    expect(box.get_by_role("list")).to_be_visible()
+    for label, message in expected:
+        check_error(page, label, message, within)
+    texts = box.inner_text()
+    assert not ENGLISH.search(texts), texts
+    assert not INTERNAL.search(texts), texts
+    items = box.get_by_role("button").all_inner_texts()
+    assert items and len(items) >= len(expected), texts
+    for text in items:
+        message = text.partition(" : ")[2]
+        assert message, text
+        summary(within or page).get_by_role("button", name=text, exact=True).click()
+        focused = page.locator(":focus")
+        expect(focused).to_have_attribute("aria-invalid", "true")
+        expect(focused).to_have_accessible_description(re.compile(re.escape(message)))
+
+
+def password_hash(portal: Portal, email: str) -> str:
+    with portal.db() as session:
+        account = session.scalar(select(Account).where(Account.email == email))
+        assert account is not None
+        return account.password_hash
+
+
+def count(portal: Portal, model) -> int:
+    with portal.db() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_account_settings_refuse_bad_input_beside_each_field(
+    portal: Portal, screens: Screens
+) -> None:
+    """Paramètres du compte: a malformed new address, a wrong current password, a confirmation
+    that differs: each error in French beside its field and in the summary; nothing changes."""
+    email = firm_responsable(portal)
+    before = password_hash(portal, email), count(portal, OneTimeCode)
+    page = screens.page
+    log_in(page, email)
+    open_firm(page)
+    page.get_by_role("link", name="Paramètres du compte").click()
+    expect(page.get_by_role("heading", name="Paramètres du compte", level=1)).to_be_visible()
+
+    part = page.get_by_role("region", name="Adresse courriel")
+    part.get_by_role("button", name="Changer d'adresse").click()
+    errors_shown(
+        page,
+        ("Nouvelle adresse courriel", "Ce champ est obligatoire."),
+        ("Mot de passe actuel", "Ce champ est obligatoire."),
+        within=part,
+    )
+    part.get_by_label(re.compile("^Nouvelle adresse courriel")).fill("pas-une-adresse")
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill(PASSWORD)
+    part.get_by_role("button", name="Changer d'adresse").click()
+    errors_shown(page, ("Nouvelle adresse courriel", "Adresse courriel invalide."), within=part)
+    part.get_by_label(re.compile("^Nouvelle adresse courriel")).fill("nouvelle@exemple.test")
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill("Pas-le-bon-2026!")
+    part.get_by_role("button", name="Changer d'adresse").click()
+    errors_shown(page, ("Mot de passe actuel", "Mot de passe actuel invalide."), within=part)
+    screens.look("Paramètres du compte, adresse refusée")
+
+    part = page.get_by_role("region", name="Mot de passe")
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill("Pas-le-bon-2026!")
+    part.get_by_label(re.compile("^Nouveau mot de passe")).fill("Hibou-Gris-2027-Nord")
+    part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill("Hibou-Gris-2027-Sud")
+    part.get_by_role("button", name="Changer le mot de passe").click()
+    errors_shown(page, ("Confirmez le nouveau mot de passe", DIFFERENT), within=part)
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill(PASSWORD)
+    part.get_by_label(re.compile("^Nouveau mot de passe")).fill("123")
+    part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill("123")
+    part.get_by_role("button", name="Changer le mot de passe").click()
+    errors_shown(page, ("Nouveau mot de passe", "au moins 8 caractères"), within=part)
+    screens.look("Paramètres du compte, mot de passe refusé")
+    assert (password_hash(portal, email), count(portal, OneTimeCode)) == before
+
+
+def test_forgotten_password_refuses_bad_input_beside_each_field(
+    portal: Portal, screens: Screens
+) -> None:
+    """Mot de passe oublié?: no address, a malformed one, then a wrong code and differing
+    passwords: French errors beside the fields and in the summary; the password is kept."""
+    email = firm_responsable(portal)
+    before = password_hash(portal, email)
+    page = screens.page
+    page.goto("/#/mot-de-passe-oublie")
+    expect(page.get_by_role("heading", name="Mot de passe oublié?")).to_be_visible()
+    page.get_by_role("button", name="Recevoir un code").click()
+    first = page.locator("section").filter(has=page.get_by_role("button", name="Recevoir un code"))
+    errors_shown(page, ("Adresse courriel", "Ce champ est obligatoire."), within=first)
+    first.get_by_label("Adresse courriel").fill("pas-une-adresse")
+    page.get_by_role("button", name="Recevoir un code").click()
+    errors_shown(page, ("Adresse courriel", "Adresse courriel invalide."), within=first)
+    screens.look("Mot de passe oublié, adresse refusée")
+
+    page.get_by_role("button", name="J'ai déjà un code").click()
+    part = page.get_by_role("region", name="Choisir un nouveau mot de passe")
+    part.get_by_role("button", name="Changer le mot de passe").click()
+    errors_shown(
+        page,
+        ("Code reçu par courriel", "Ce champ est obligatoire."),
+        ("Nouveau mot de passe", "Ce champ est obligatoire."),
+        ("Confirmez le nouveau mot de passe", "Ce champ est obligatoire."),
+        within=part,
+    )
+    part.get_by_label("Adresse courriel").fill(email)
+    part.get_by_label(re.compile("^Code reçu par courriel")).fill("000000")
+    part.get_by_label(re.compile("^Nouveau mot de passe")).fill("Loutre-Brune-2027-Est")
+    part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill(
+        "Loutre-Brune-2027-Ouest"
+    )
+    part.get_by_role("button", name="Changer le mot de passe").click()
+    errors_shown(page, ("Confirmez le nouveau mot de passe", DIFFERENT), within=part)
+    part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill(
+        "Loutre-Brune-2027-Est"
+    )
+    part.get_by_role("button", name="Changer le mot de passe").click()
+    errors_shown(page, ("Code reçu par courriel", "code"), within=part)
+    screens.look("Nouveau mot de passe, code refusé")
+    expect(page.get_by_role("heading", name="Se connecter")).to_have_count(0)
+    assert password_hash(portal, email) == before
+
+
+def test_linking_with_wrong_credentials_says_so_and_links_nothing(
+    portal: Portal, screens: Screens
+) -> None:
+    """Liaison d'un profil: empty fields, then a real identifier with a wrong code: French
+    errors beside the fields and in the summary; no profile is linked, the code still works."""
+    identifier, code = a_member_with_credentials(
+        portal, "Rosalie", "Gendron", "rosalie.gendron@laforce-comptable.example"
+    )
+    page = screens.page
+    log_in(page, firm_responsable(portal))
+    open_firm(page)
+    links = count(portal, AccountLink)
+    page.goto("/#/liaison?methode=coordonnees&etape=formulaire")
+    expect(page.get_by_label("Identifiant de liaison")).to_be_visible()
+    page.get_by_role("button", name="Lier").click()
+    errors_shown(
+        page,
+        ("Identifiant de liaison", "Ce champ est obligatoire."),
+        ("Code de liaison", "Ce champ est obligatoire."),
+    )
+    page.get_by_label("Identifiant de liaison").fill(identifier)
+    page.get_by_label("Code de liaison").fill("ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY")
+    page.get_by_role("button", name="Lier").click()
+    refused = "Identifiant ou code de liaison invalide."
+    errors_shown(page, ("Identifiant de liaison", refused), ("Code de liaison", refused))
+    screens.look("Liaison d'un profil, coordonnées refusées")
+    expect(page.get_by_text("La liaison est réussie.")).to_have_count(0)
+    assert count(portal, AccountLink) == links
+    with portal.db() as session:
+        credential = session.scalar(
+            select(LinkingCredential).where(LinkingCredential.identifier == identifier)
+        )
+        assert credential is not None and credential.state == "active"

@@ -1343,6 +1343,10 @@ async function viewPasswordReset(root, ctx) {
     const body = { email: emailA.input.value.trim() };
     const missing = requireFilled(body);
     if (Object.keys(missing).length) return fbA.show(localProblem(missing));
+    // The API answers every address alike (« Si un compte confirmé existe… »): one the browser
+    // knows is malformed (no « @ »…) is said so beside the field instead, and nothing is sent.
+    if (emailA.input.validity.typeMismatch)
+      return fbA.show(localProblem({ email: ["Adresse courriel invalide."] }));
     const res = await api("POST", "/api/password-reset", { body });
     if (!res.ok) return fbA.show(res.problem);
     fbA.success(res.data.detail);
@@ -1483,6 +1487,13 @@ async function viewLinking(root, ctx) {
       const res = legacy
         ? await api("POST", "/api/links/legacy", { body })
         : await api("POST", "/api/links", { body });
+      if (res.status === 400 && !Object.keys(res.problem.errors).length) {
+        // Refused credentials (the API does not say which of the two is wrong): the message
+        // beside both fields, each marked invalid.
+        const both = legacy ? ["username", "password"] : ["identifier", "code"];
+        const errors = Object.fromEntries(both.map((name) => [name, [res.problem.detail]]));
+        return fb.show(Object.assign({}, res.problem, { errors }));
+      }
       if (!res.ok) return fb.show(res.problem);
       await refreshSession(); // linking rotates the session
       state.profiles = null;
