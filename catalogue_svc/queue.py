@@ -385,6 +385,11 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
         batch = _claim(topic, owner, BATCH_SIZE)
         if not batch:
             break
+        # A short batch took every ready message: whatever is committed after this claim has
+        # its own wake-up (the pending mark was cleared above, before the claim), and what comes
+        # due later (a back-off, a lease that expires) is the sweeper's. No empty re-claim: at a
+        # light load it was a round trip and a commit per step of each request.
+        last_round = len(batch) < BATCH_SIZE
         # A message claimed more often than its handler allows was interrupted every time
         # (its worker killed before any failure could be recorded): fail it, never run it again.
         for message in [m for m in batch if m.attempts > handler.max_attempts]:
@@ -402,6 +407,8 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
             for message in chunk:
                 if process(message):
                     done += 1
+        if last_round:
+            break
     if follow and handler.then is not None:
         done += drain(handler.then, max_rounds=max_rounds, follow=True)
     return done
