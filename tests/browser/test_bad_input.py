@@ -20,6 +20,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_forms import open_add_form
 from tests.browser.test_keyboard import a_member_with_credentials
+from tests.browser.test_member_and_account import new_member, open_contact
 
 # The top of an item's first line of text, and the top the browser gives its bullet's line (a
 # zero-width probe put where the marker's line begins).
@@ -49,7 +50,9 @@ def check_error(page, label: str, message: str, within=None) -> None:
     control = (within or page).get_by_label(re.compile(f"^{re.escape(label)}"))
     expect(control).to_have_attribute("aria-invalid", "true")
     expect(control).to_have_accessible_description(re.compile(re.escape(message)))
-    item = summary(within or page).get_by_role("button", name=re.compile(f"^{re.escape(label)} : "))
+    item = summary(within or page).get_by_role(
+        "button", name=re.compile(f"^{re.escape(label)}.*? : ")
+    )
     expect(item).to_contain_text(message)
 
 
@@ -287,3 +290,82 @@ def test_linking_with_wrong_credentials_says_so_and_links_nothing(
             select(LinkingCredential).where(LinkingCredential.identifier == identifier)
         )
         assert credential is not None and credential.state == "active"
+
+
+def test_the_modify_form_refuses_bad_input_beside_each_field(
+    portal: Portal, screens: Screens
+) -> None:
+    """Modifier les informations: a section chosen but left empty, a malformed phone, a
+    relation's end in the past, no attestation: French errors beside each field and in the
+    summary; no request is made."""
+    new_member(portal, "Apolline", "Vachon")
+    before = count(portal, Request)
+    page = screens.page
+    log_in(page, firm_responsable(portal))
+    open_firm(page)
+    open_contact(page, "Apolline Vachon")
+    page.get_by_role("link", name=re.compile("^Modifier ses informations personnelles")).click()
+    expect(
+        page.get_by_role("heading", name=re.compile("^Modifier les informations"))
+    ).to_be_visible()
+    page.get_by_role("checkbox", name="Informations personnelles").check()
+    page.get_by_role("checkbox", name="Coordonnées de communication").check()
+    phone = page.get_by_role("group", name="Numéro principal")
+    phone.get_by_label(re.compile("^Type de numéro de téléphone")).select_option(label="Cellulaire")
+    phone.get_by_label("Numéro de téléphone", exact=True).fill("12")
+    page.get_by_role("checkbox", name="Date de fin d'une relation").check()
+    page.get_by_label(re.compile("^Nouvelle date de fin")).fill("2020-01-31")
+    page.get_by_role("button", name="Soumettre", exact=True).click()
+    errors_shown(
+        page,
+        ("Numéro de téléphone", "10 chiffres attendus (format 999 999-9999)"),
+        ("Relation", "Ce champ est obligatoire."),
+    )
+    expect(
+        summary(page).get_by_role("button", name=re.compile("^Que désirez-vous modifier"))
+    ).to_contain_text("Indiquez au moins une modification pour la section « Informations")
+    screens.look("Modifier un membre, erreurs")
+    # Corrected, the form says what remains (the rules that need the fields' values).
+    page.get_by_role("checkbox", name="Informations personnelles").uncheck()
+    phone.get_by_label("Numéro de téléphone", exact=True).fill("514 555-0123")
+    page.get_by_role("button", name="Soumettre", exact=True).click()
+    errors_shown(
+        page,
+        ("Nouvelle date de fin", "La date de fin ne peut pas être dans le passé"),
+        ("J'atteste", "Vous devez cocher cette case pour soumettre le formulaire."),
+    )
+    expect(page.get_by_text("Votre demande a été soumise.")).to_have_count(0)
+    assert count(portal, Request) == before
+
+
+def test_the_remove_form_refuses_bad_input_beside_each_field(
+    portal: Portal, screens: Screens
+) -> None:
+    """Retirer une relation: nothing chosen, then « Une ou plusieurs relation(s) » without a
+    relation, no attestation: French errors beside each field and in the summary; no request."""
+    new_member(portal, "Anouk", "Lachance")
+    before = count(portal, Request)
+    page = screens.page
+    log_in(page, firm_responsable(portal))
+    open_firm(page)
+    open_contact(page, "Anouk Lachance")
+    page.get_by_role("link", name="Lui retirer une relation ou des sujets autorisés").click()
+    expect(
+        page.get_by_role(
+            "heading", name="Retirer une relation ou des sujets autorisés à un contact"
+        )
+    ).to_be_visible()
+    page.get_by_role("button", name="Soumettre", exact=True).click()
+    errors_shown(page, ("J'atteste", "Vous devez cocher cette case pour soumettre le formulaire."))
+    expect(
+        summary(page).get_by_role("button", name=re.compile("^Quel\\(s\\) sujet"))
+    ).to_contain_text("Ce champ est obligatoire.")
+    page.get_by_role("radio", name="Une ou plusieurs relation(s)").check()
+    page.get_by_role("button", name="Soumettre", exact=True).click()
+    errors_shown(page)
+    expect(
+        summary(page).get_by_role("button", name=re.compile("^Relation\\(s\\) à retirer"))
+    ).to_contain_text("Choisissez au moins un élément.")
+    screens.look("Retirer un membre, erreurs")
+    expect(page.get_by_text("Votre demande a été soumise.")).to_have_count(0)
+    assert count(portal, Request) == before
