@@ -149,11 +149,19 @@ def menu(keys: Keyboard, name: str) -> None:
 
 
 def submit_new_member(
-    keys: Keyboard, first: str, last: str, email: str, birth: str, client: str = ""
+    keys: Keyboard,
+    first: str,
+    last: str,
+    email: str,
+    birth: str,
+    client: str = "",
+    *,
+    forgetting_to_attest: bool = False,
 ) -> str:
     """Catalogue de services › Autorisations › Ajouter une relation: « Le contact n'existe pas »,
     a Membre du personnel, the attestations, « Soumettre »: the confirmation has the focus;
-    returns the request's number."""
+    returns the request's number. ``forgetting_to_attest``: « Soumettre » first without the
+    attestations, the error summary has the focus, and its item leads to the box to tick."""
     page = keys.page
     menu(keys, "Catalogue de services")
     keys.press(page.get_by_role("link", name="Autorisations", exact=True))
@@ -173,6 +181,13 @@ def submit_new_member(
             "radio", name="Membre du personnel"
         )
     )
+    if forgetting_to_attest:
+        keys.press(page.get_by_role("button", name="Soumettre", exact=True))
+        box = page.get_by_role("alert").filter(has=page.get_by_role("list"))
+        expect(box).to_be_focused()
+        keys.press(box.get_by_role("button", name=re.compile("^J'atteste")).first)
+        keys.expect_focus_on(page.get_by_role("checkbox", name=re.compile("^J'atteste")).first)
+        page.keyboard.press("Space")
     attest(keys)
     keys.press(page.get_by_role("button", name="Soumettre", exact=True))
     done = page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
@@ -183,7 +198,8 @@ def submit_new_member(
 def attest(keys: Keyboard) -> None:
     """Each « J'atteste… » ticked with Space."""
     for box in keys.page.get_by_role("checkbox", name=re.compile("^J'atteste")).all():
-        keys.check(box)
+        if not box.is_checked():
+            keys.check(box)
 
 
 def test_relations_and_a_new_member_with_the_keyboard_alone(
@@ -219,7 +235,12 @@ def test_relations_and_a_new_member_with_the_keyboard_alone(
     expect(page.get_by_role("row")).to_have_count(rows.count() + 1)  # hers, and the header
 
     number = submit_new_member(
-        keys, "Éloïse", "Paquin", "eloise.paquin@laforce-comptable.example", "1988-09-23"
+        keys,
+        "Éloïse",
+        "Paquin",
+        "eloise.paquin@laforce-comptable.example",
+        "1988-09-23",
+        forgetting_to_attest=True,
     )
     screens.look("Ajouter un membre, soumise (clavier)")
     keys.press(page.get_by_role("link", name="Suivre la demande"))
