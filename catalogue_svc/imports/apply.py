@@ -22,8 +22,9 @@ from .snapshot import (
     CONTACT_FIELDS,
     ORG_FIELDS,
     PHONE_FIELDS,
+    Row,
 )
-from .writer import _chunks, _diff
+from .writer import _chunks, _diff, batches
 
 _STAGED_KEYS = "import_staged_match_keys"
 # New contacts from which the duplicate-check key table is rebuilt rather than added to, when
@@ -57,8 +58,12 @@ class Applier(LinkWriter):
     # -- one method a kind
 
     def _organisations(self) -> None:
+        for batch in batches(self.progress.track("Organisations", self.plan.rows["organisations"])):
+            self._organisation_batch(batch)
+
+    def _organisation_batch(self, batch: list[Row]) -> None:
         creates, updates, unchanged = [], [], 0
-        for row in self.progress.track("Organisations", self.plan.rows["organisations"]):
+        for row in batch:
             d = row.data
             cn = d["client_number"]
             values = {name: d[name] for name in ORG_FIELDS}
@@ -80,18 +85,23 @@ class Applier(LinkWriter):
         self.org_ids.update((cn, ident) for (cn,), ident in ids.items())
 
     def _contacts(self) -> None:
+        for batch in batches(self.progress.track("Contacts", self.plan.rows["contacts"])):
+            self._contact_batch(batch)
+
+    def _contact_batch(self, batch: list[Row]) -> None:
+        """Write one batch of contacts: the rows, their phones, history and duplicate-check keys."""
         creates: list[dict[str, Any]] = []
         create_phones: list[list[tuple[Any, ...]]] = []
         updates: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
         replaced_phones: dict[int, list[tuple[Any, ...]]] = {}
         unchanged = 0
-        for row in self.progress.track("Contacts", self.plan.rows["contacts"]):
+        for row in batch:
             d = row.data
             values = {name: d[name] for name in CONTACT_FIELDS}
             values["import_ref"] = d["ref"]
             phones = [tuple(p[name] for name in PHONE_FIELDS) for p in d["phones"]]
             match = self.plan.contact_match[d["ref"]]
-            if match is None:
+            if not isinstance(match, int):  # the ref itself: a contact the file creates
                 creates.append(
                     {
                         "client_number": d["client_number"],
@@ -136,7 +146,7 @@ class Applier(LinkWriter):
         phone_rows: list[dict[str, Any]] = []
         for values, phones in zip(creates, create_phones, strict=True):
             ident = ids[(values["import_ref"],)]
-            self.new_contact_ids[values["import_ref"]] = ident
+            self.plan.contact_match[values["import_ref"]] = ident
             phone_rows.extend(self._phone_rows(ident, phones))
         for chunk in _chunks(list(replaced_phones)):
             db.session.execute(delete(ContactPhone).where(ContactPhone.contact_id.in_(chunk)))
@@ -175,12 +185,11 @@ class Applier(LinkWriter):
         from ..duplicates.people import stored_phones
 
         country, number = PHONE_FIELDS.index("country_code"), PHONE_FIELDS.index("number")
-        ids = self.new_contact_ids
 
         def keys_of(start: int, stop: int) -> Iterator[tuple[int, set[str]]]:
             for values, phones in zip(creates[start:stop], create_phones[start:stop], strict=True):
                 yield (
-                    ids[values["import_ref"]],
+                    self._contact_id(values["import_ref"]),
                     contact_keys(
                         Person(
                             values["first_name"] or "",
@@ -199,9 +208,10 @@ class Applier(LinkWriter):
             if not creates:
                 return
             escape = bulk.copy_escape
-            connection.execute(
-                text(f"CREATE TEMPORARY TABLE {_STAGED_KEYS} (key text, contact_id integer)")
-            )
+            if not self.staged_key_contacts:  # the first batch
+                connection.execute(
+                    text(f"CREATE TEMPORARY TABLE {_STAGED_KEYS} (key text, contact_id integer)")
+                )
             bulk.copy_lines(
                 f"COPY {_STAGED_KEYS} (key, contact_id) FROM STDIN",
                 (
@@ -209,7 +219,7 @@ class Applier(LinkWriter):
                     for ident, keys in keys_of(0, len(creates))
                 ),
             )
-            self.staged_key_contacts = len(creates)
+            self.staged_key_contacts += len(creates)
             return
         for start in range(0, len(creates), 20_000):
             pairs = sorted(

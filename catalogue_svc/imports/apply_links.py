@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from forms.profile import ends_with_relations
 
+from ..db import db
 from ..linking import service as linking
 from ..linking.models import LegacyCredential
 from ..passwords import hash_password, verify_password
@@ -21,99 +24,141 @@ from .snapshot import (
     LINKING_DEDUPE,
     Row,
 )
-from .writer import ORG_RELATION_KEY, RELATION_KEY, Writer, _diff, _parallel
+from .writer import ORG_RELATION_KEY, RELATION_KEY, Writer, _diff, _parallel, batches
 
 
 class LinkWriter(Writer):
     """Writes the relations, grants and credentials of the plan (:class:`.Applier`)."""
 
     def _relations(self) -> None:
-        items = []
-        for row in self.progress.track(
-            "Relations des contacts", self.plan.rows["contact_relations"]
+        for batch in batches(
+            self.progress.track("Relations des contacts", self.plan.rows["contact_relations"])
         ):
-            d = row.data
-            contact = self._contact_id(self.plan.contact_key(d["contact"]))
-            org = self.org_ids[d["organisation"]]
-            fixed = {
-                "contact_id": contact,
-                "organisation_id": org,
-                "type": d["type"],
-                "start_date": d["start_date"],
-            }
-            values = {"end_date": d["end_date"], "active": d["active"]}
-            items.append(((contact, org, d["type"], d["start_date"]), fixed, values))
-        ids, self.ended_relations = self._upsert_propagated(
-            "contact_relations", ContactRelation, RELATION_KEY, self.snap.relations, items
-        )
-        self.relation_ids.update(ids)
+            items = []
+            for row in batch:
+                d = row.data
+                contact = self._contact_id(self.plan.contact_key(d["contact"]))
+                org = self.org_ids[d["organisation"]]
+                fixed = {
+                    "contact_id": contact,
+                    "organisation_id": org,
+                    "type": d["type"],
+                    "start_date": d["start_date"],
+                }
+                values = {"end_date": d["end_date"], "active": d["active"]}
+                items.append(((contact, org, d["type"], d["start_date"]), fixed, values))
+            _, ended = self._upsert_propagated(
+                "contact_relations", ContactRelation, RELATION_KEY, self.snap.relations, items
+            )
+            self.ended_relations.update(ended)
 
     def _org_relations(self) -> None:
-        items = []
-        for row in self.plan.rows["organisation_relations"]:
-            d = row.data
-            org, related = self.org_ids[d["organisation"]], self.org_ids[d["related_organisation"]]
-            fixed = {"organisation_id": org, "related_organisation_id": related, "type": d["type"]}
-            values = {
-                "start_date": d["start_date"],
-                "end_date": d["end_date"],
-                "active": d["active"],
-            }
-            items.append(((org, related, d["type"]), fixed, values))
-        ids, self.ended_org_relations = self._upsert_propagated(
-            "organisation_relations",
-            OrganisationRelation,
-            ORG_RELATION_KEY,
-            self.snap.org_relations,
-            items,
+        for batch in batches(self.plan.rows["organisation_relations"]):
+            items = []
+            for row in batch:
+                d = row.data
+                org = self.org_ids[d["organisation"]]
+                related = self.org_ids[d["related_organisation"]]
+                fixed = {
+                    "organisation_id": org,
+                    "related_organisation_id": related,
+                    "type": d["type"],
+                }
+                values = {
+                    "start_date": d["start_date"],
+                    "end_date": d["end_date"],
+                    "active": d["active"],
+                }
+                items.append(((org, related, d["type"]), fixed, values))
+            ids, ended = self._upsert_propagated(
+                "organisation_relations",
+                OrganisationRelation,
+                ORG_RELATION_KEY,
+                self.snap.org_relations,
+                items,
+            )
+            self.org_relation_ids.update(ids)  # one a pair of organisations: kept whole
+            self.ended_org_relations.update(ended)
+
+    def _relation_ids(self, batch: list[Row]) -> dict[tuple[Any, ...], int]:
+        """Natural key → id of the relations of the contacts that hold the grants of ``batch``,
+        read from the database (the relations are written by then), rather than kept for the
+        whole file. Ordered by id: where several rows share a natural key, the latest wins."""
+        contacts = {
+            self._contact_id(row.extra["relation"][0])
+            for row in batch
+            if row.data["holder"]["organisation"] is None
+        }
+        if not contacts:
+            return {}
+        R = ContactRelation
+        query = (
+            select(R.id, R.contact_id, R.organisation_id, R.type, R.start_date)
+            .where(R.contact_id.in_(sorted(contacts)))
+            .order_by(R.id)
         )
-        self.org_relation_ids.update(ids)
+        return {
+            (contact, org, kind, start): ident
+            for ident, contact, org, kind, start in db.session.connection().execute(query)
+        }
 
     def _grants(self) -> None:
-        items = []
-        for row in self.progress.track("Sujets autorisés", self.plan.rows["grants"]):
-            d, extra = row.data, row.extra
-            owner = self.org_ids[d["owner"]]
-            holder_org = holder_contact = relation_id = org_relation_id = None
-            if d["holder"]["organisation"] is not None:
-                holder_org = self.org_ids[d["holder"]["organisation"]]
-            else:
-                holder_key, rel_org, kind, start = extra["relation"]
-                holder_contact = self._contact_id(holder_key)
-                relation_id = self.relation_ids[
-                    (holder_contact, self.org_ids[rel_org], kind, start)
-                ]
-            if extra["org_relation"] is not None:
-                a, b, kind = extra["org_relation"]
-                org_relation_id = self.org_relation_ids[(self.org_ids[a], self.org_ids[b], kind)]
-            natural = (
-                self.subject_ids[d["subject"]],
-                owner,
-                holder_org,
-                holder_contact,
-                d["right"],
+        # The stored subjects that end with a relation this import ended, less those the file
+        # gives (the file's own values win): written after the file's grants.
+        ending = self._grants_of_ended_relations()
+        for batch in batches(self.progress.track("Sujets autorisés", self.plan.rows["grants"])):
+            relation_ids = self._relation_ids(batch)
+            items = []
+            for row in batch:
+                d, extra = row.data, row.extra
+                owner = self.org_ids[d["owner"]]
+                holder_org = holder_contact = relation_id = org_relation_id = None
+                if d["holder"]["organisation"] is not None:
+                    holder_org = self.org_ids[d["holder"]["organisation"]]
+                else:
+                    holder_key, rel_org, kind, start = extra["relation"]
+                    holder_contact = self._contact_id(holder_key)
+                    relation_id = relation_ids[(holder_contact, self.org_ids[rel_org], kind, start)]
+                if extra["org_relation"] is not None:
+                    a, b, kind = extra["org_relation"]
+                    org_relation_id = self.org_relation_ids[
+                        (self.org_ids[a], self.org_ids[b], kind)
+                    ]
+                natural = (
+                    self.subject_ids[d["subject"]],
+                    owner,
+                    holder_org,
+                    holder_contact,
+                    d["right"],
+                )
+                values = {
+                    "start_date": extra["start"],
+                    "end_date": d["end_date"],
+                    "active": d["active"],
+                    "contact_relation_id": relation_id,
+                    "organisation_relation_id": org_relation_id,
+                }
+                ending.pop(natural, None)
+                items.append((natural, dict(zip(GRANT_KEY, natural, strict=True)), values))
+            self._upsert_propagated("grants", Grant, GRANT_KEY, self.snap.grants, items)
+        for batch_of_ending in batches(list(ending.items())):
+            self._upsert_propagated(
+                "grants",
+                Grant,
+                GRANT_KEY,
+                self.snap.grants,
+                [(natural, {}, values) for natural, values in batch_of_ending],
             )
-            values = {
-                "start_date": extra["start"],
-                "end_date": d["end_date"],
-                "active": d["active"],
-                "contact_relation_id": relation_id,
-                "organisation_relation_id": org_relation_id,
-            }
-            items.append((natural, dict(zip(GRANT_KEY, natural, strict=True)), values))
-        items.extend(self._grants_of_ended_relations({natural for natural, _, _ in items}))
-        self._upsert_propagated("grants", Grant, GRANT_KEY, self.snap.grants, items)
 
-    def _grants_of_ended_relations(
-        self, in_file: set[Any]
-    ) -> list[tuple[Any, dict[str, Any], dict[str, Any]]]:
-        """Ending a relation ends the subjects that go through it (``ends_with_relations``, the
-        rule the removal form and a request's apply follow), at the earliest of their ends."""
+    def _grants_of_ended_relations(self) -> dict[Any, dict[str, Any]]:
+        """Ending a relation ends the stored subjects that go through it
+        (``ends_with_relations``, the rule the removal form and a request's apply follow), at
+        the earliest of their ends: natural key → the grant's new values."""
         if not self.ended_relations and not self.ended_org_relations:
-            return []
-        items: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
+            return {}
+        items: dict[Any, dict[str, Any]] = {}
         for natural, grant in self.snap.grants.items():
-            if natural in in_file or not grant["active"]:
+            if not grant["active"]:
                 continue
             relation_id = grant["contact_relation_id"]
             org_relation_id = grant["organisation_relation_id"]
@@ -133,13 +178,14 @@ class LinkWriter(Writer):
                 for name in ("start_date", "contact_relation_id", "organisation_relation_id")
             }
             values.update(active=False, end_date=min(grant["end_date"], relation_end))
-            items.append((natural, {}, values))
+            items[natural] = values
         return items
 
     def _legacy(self) -> None:
-        rows = self.plan.rows["legacy_credentials"]
-        if not rows:
-            return
+        for batch in batches(self.plan.rows["legacy_credentials"]):
+            self._legacy_batch(batch)
+
+    def _legacy_batch(self, rows: list[Row]) -> None:
         existing_rows = [(row, self.snap.legacy.get(row.data["username"])) for row in rows]
         to_verify = [
             (old["password_hash"], row.data["password"])
@@ -194,10 +240,10 @@ class LinkWriter(Writer):
     def _linking(self) -> None:
         """The *courriel explicatif*: linking credentials, once per contact, never re-sent."""
         counts = self.counts["linking_credentials"]
-        wanted = [
+        wanted = (
             row.data for row in self.plan.rows["contacts"] if row.data["send_linking_credentials"]
-        ]
-        for d in self.progress.track("Coordonnées de liaison", wanted):
+        )
+        for d in wanted:
             contact_id = self._contact_id(self.plan.contact_key(d["ref"]))
             if contact_id in self.snap.credentials_sent:
                 counts["unchanged"] += 1

@@ -20,6 +20,7 @@ from .snapshot import (
     Row,
     Snapshot,
 )
+from .spool import RowSpool
 
 
 class ReferenceChecks:
@@ -29,7 +30,9 @@ class ReferenceChecks:
         self.snap = snapshot
         self.progress = progress
         self.errors: list[ImportIssue] = []
-        self.plan = Plan(rows={name: [] for name in SECTIONS}, stored_refs=snapshot.contact_by_ref)
+        self.plan = Plan(
+            rows={name: RowSpool() for name in SECTIONS}, stored_refs=snapshot.contact_by_ref
+        )
         self.rows = self.plan.rows
         self.contact_match = self.plan.contact_match
         self.contact_key = self.plan.contact_key
@@ -80,31 +83,46 @@ class ReferenceChecks:
         for cid, cn, kind, start in relations:
             starts.setdefault((cid, cn, kind), []).append(start)
         seen: dict[Any, str] = {}
+        checked = RowSpool()  # the rows again, with what the checks found (``row.extra``)
         for row in self.progress.track("Vérification : grants", self.rows["grants"]):
-            d, holder = row.data, row.data["holder"]
-            hpath = f"{row.path}.holder"
-            ok = True
-            if d["subject"] not in self.subject_unavailable:
-                self.error(
-                    f"{row.path}.subject",
-                    f"Sujet autorisé inconnu : « {d['subject']} ». "
-                    "Codes permis : " + ", ".join(sorted(self.subject_unavailable)) + ".",
-                )
-                ok = False
-            ok = self._known_org(f"{row.path}.owner", d["owner"]) and ok
-            if holder["organisation"] is not None:
-                ok = self._known_org(f"{hpath}.organisation", holder["organisation"]) and ok
-            else:
-                ok = self._known_contact(f"{hpath}.contact", holder["contact"]) and ok
-                relation_org = holder["relation"]["organisation"]
-                if relation_org is not None:
-                    ok = self._known_org(f"{hpath}.relation.organisation", relation_org) and ok
-            if not ok:
-                continue
-            if holder["organisation"] is not None:
-                self._grant_to_organisation(row, org_relations, seen)
-            else:
-                self._grant_to_contact(row, relations, starts, org_relations, seen)
+            self._check_grant(row, relations, starts, org_relations, seen)
+            checked.append(row)
+        self.rows["grants"].close()
+        self.rows["grants"] = checked
+
+    def _check_grant(
+        self,
+        row: Row,
+        relations: dict[RelationKey, bool],
+        starts: dict[tuple[ContactKey, str, str], list[dt.date]],
+        org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
+        seen: dict[Any, str],
+    ) -> None:
+        """One grant's references; what they resolve to goes in ``row.extra``."""
+        d, holder = row.data, row.data["holder"]
+        hpath = f"{row.path}.holder"
+        ok = True
+        if d["subject"] not in self.subject_unavailable:
+            self.error(
+                f"{row.path}.subject",
+                f"Sujet autorisé inconnu : « {d['subject']} ». "
+                "Codes permis : " + ", ".join(sorted(self.subject_unavailable)) + ".",
+            )
+            ok = False
+        ok = self._known_org(f"{row.path}.owner", d["owner"]) and ok
+        if holder["organisation"] is not None:
+            ok = self._known_org(f"{hpath}.organisation", holder["organisation"]) and ok
+        else:
+            ok = self._known_contact(f"{hpath}.contact", holder["contact"]) and ok
+            relation_org = holder["relation"]["organisation"]
+            if relation_org is not None:
+                ok = self._known_org(f"{hpath}.relation.organisation", relation_org) and ok
+        if not ok:
+            return
+        if holder["organisation"] is not None:
+            self._grant_to_organisation(row, org_relations, seen)
+        else:
+            self._grant_to_contact(row, relations, starts, org_relations, seen)
 
     def _org_relation(
         self,

@@ -184,8 +184,8 @@ class Snapshot:
 
 @dataclass(slots=True)
 class Row:
-    """One row that passed its schema: where it was and what it holds (slots: one is kept for
-    each row of the file until the writes, no per-row attribute dict)."""
+    """One row that passed its schema: where it was and what it holds (slots: no per-row
+    attribute dict; the rows wait for the writes on disk, :class:`.RowSpool`)."""
 
     path: str
     data: dict[str, Any]
@@ -194,14 +194,21 @@ class Row:
 
 @dataclass
 class Plan:
-    """The validated file, every reference resolved: what the apply phase needs."""
+    """The validated file, every reference resolved: what the apply phase needs.
 
-    rows: dict[str, list[Row]]
+    ``rows`` are spools (:class:`.RowSpool`, on disk); ``contact_match`` is the one map kept
+    for every contact of the file: its ref → the id of the existing contact it updates, or the
+    ref itself (the one string object every check shares) for a contact the file creates,
+    replaced by the new contact's id once it is written.
+    """
+
+    rows: dict[str, Any]  # section → RowSpool
     stored_refs: dict[str, int]  # ref → id of the contacts imported before
-    contact_match: dict[str, int | None] = field(default_factory=dict)  # file ref → existing id
+    contact_match: dict[str, ContactKey] = field(default_factory=dict)
 
     def contact_key(self, ref: str) -> ContactKey:
         """The id of the existing contact ``ref`` names, or ``ref`` for one the file creates."""
-        if ref in self.contact_match:
-            return self.contact_match[ref] or ref
+        found = self.contact_match.get(ref)
+        if found is not None:
+            return found
         return self.stored_refs.get(ref, ref)

@@ -161,7 +161,7 @@ class Validator(ReferenceChecks):
                 matched, match, f"{row.path}.ref", "Contact existant désigné"
             ):
                 continue
-            self.contact_match[ref] = match
+            self.contact_match[ref] = ref if match is None else match
 
     def _check_relations(self) -> dict[RelationKey, bool]:
         """Check contact relations; returns every relation after the import → active."""

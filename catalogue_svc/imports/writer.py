@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ from .snapshot import (
 T = TypeVar("T")
 
 CHUNK = 500
+# Rows of the file written together: what the writer holds at a time (their values, history
+# and ids), whatever the size of the file. Large enough that a statement's cost is spread.
+BATCH = 5000
 ENTITIES = {
     "organisations": "organisation",
     "contacts": "contact",
@@ -112,6 +115,19 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def batches(rows: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
+    """``rows`` in lists of :data:`BATCH` (the last one shorter): what the writer holds at once."""
+    size = size or BATCH
+    batch: list[T] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _bulk_insert(table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (column name → value, the same columns in every row) into ``table``:
     ``COPY`` on PostgreSQL, executemany on SQLite (:mod:`.bulk`)."""
@@ -153,12 +169,11 @@ class Writer:
         self.history_rows = 0
         self.org_ids = {cn: r["id"] for cn, r in snapshot.orgs.items()}
         self.org_names = {cn: r["name"] for cn, r in snapshot.orgs.items()}
-        self.new_contact_ids: dict[str, int] = {}
-        self.relation_ids = {key: r["id"] for key, r in snapshot.relations.items()}
         self.org_relation_ids = {key: r["id"] for key, r in snapshot.org_relations.items()}
         self.ended_relations: dict[int, dt.date] = {}
         self.ended_org_relations: dict[int, dt.date] = {}
         self.staged_key_contacts = 0
+        self.largest_batch = 0  # most rows handed to _save at once (tests check the bound)
 
     # -- helpers
 
@@ -221,7 +236,13 @@ class Writer:
             db.session.execute(stmt, list(chunk))
 
     def _contact_id(self, key: ContactKey) -> int:
-        return key if isinstance(key, int) else self.new_contact_ids[key]
+        """The id of a contact: ``key`` itself, or the id given to the contact the file created
+        with the ref ``key`` (``Plan.contact_match`` holds it once the contact is written)."""
+        if isinstance(key, int):
+            return key
+        ident = self.plan.contact_match[key]
+        assert isinstance(ident, int), f"contact {key} not written yet"
+        return ident
 
     def _save(
         self,
@@ -239,6 +260,7 @@ class Writer:
         """
         if creates or updates:
             self.progress.note(f"{kind} : {len(creates)} à créer, {len(updates)} à mettre à jour…")
+        self.largest_batch = max(self.largest_batch, len(creates) + len(updates))
         entity = ENTITIES[kind]
         ids = self._insert(model, creates, key)
         extras = create_extras or [{}] * len(creates)
