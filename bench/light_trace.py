@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -85,15 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         smtp = SmtpSink()
         stack.callback(smtp.stop)
         account_id, firm_id = bp.prepare(pg.url)
-        env = {
-            **os.environ,
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": redis.url,
-            "CATALOGUE_SMTP_URL": smtp.url,
-            "CATALOGUE_SECRET_KEY": bp.SECRET,
-            "CATALOGUE_SWEEP_INTERVAL": "1",
-            "CATALOGUE_LOG_LEVEL": "WARNING",
-        }
+        env = bp.worker_env(pg.url, redis.url, smtp.url)
         logs = Path(tempfile.mkdtemp(prefix="bench-trace-"))
         py = sys.executable
         procs = [

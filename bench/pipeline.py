@@ -340,6 +340,19 @@ def _wait_emails(smtp: Any, expected: int, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def worker_env(database_url: str, redis_url: str, smtp_url: str) -> dict[str, str]:
+    """The environment of the benchmark's ``worker.py`` processes."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CATALOGUE_SMTP_URL": smtp_url,
+        "CATALOGUE_SECRET_KEY": SECRET,
+        "CATALOGUE_SWEEP_INTERVAL": "1",
+        "CATALOGUE_LOG_LEVEL": "WARNING",
+    }
+
+
 def run(args: argparse.Namespace) -> Figures:
     """Start the servers, measure the baseline and the pipeline in the same run."""
     from tests.servers import Postgres, RedisServer, SmtpSink
@@ -366,15 +379,7 @@ def run(args: argparse.Namespace) -> Figures:
             flush=True,
         )
 
-        env = {
-            **os.environ,
-            "DATABASE_URL": pg.url,
-            "REDIS_URL": redis.url,
-            "CATALOGUE_SMTP_URL": smtp.url,
-            "CATALOGUE_SECRET_KEY": SECRET,
-            "CATALOGUE_SWEEP_INTERVAL": "1",
-            "CATALOGUE_LOG_LEVEL": "WARNING",
-        }
+        env = worker_env(pg.url, redis.url, smtp.url)
         py = sys.executable
         workers = [
             _spawn([py, "worker.py", "pipeline"], env, logdir / f"worker-{i}.log") for i in range(2)
