@@ -22,6 +22,8 @@ from .snapshot import (
 )
 from .spool import RowSpool
 
+Starts = dt.date | list[dt.date]
+
 
 class ReferenceChecks:
     """The validator's state and its checks of grants and credentials (:class:`.Validator`)."""
@@ -38,6 +40,10 @@ class ReferenceChecks:
         self.contact_key = self.plan.contact_key
         self.org_kind: dict[str, str | None] = {cn: r["kind"] for cn, r in snapshot.orgs.items()}
         self.file_refs: set[str] = set()
+        # One object for each value that many rows repeat (client numbers, types, dates,
+        # subjects, rights): the keys of the checks' maps share them instead of holding each
+        # row's own copy (rows read back from the spool are new objects).
+        self.canon: dict[Any, Any] = {}
         # Pairs named by relation rows that failed their schema: a subject or credential that
         # needs such a relation is not reported too (the relation's own error says it all).
         self.unsure_relations: set[tuple[str, str]] = set()
@@ -60,18 +66,28 @@ class ReferenceChecks:
         return False
 
     def _known_contact(self, path: str, ref: str) -> bool:
-        if ref in self.file_refs or ref in self.snap.contact_by_ref:
+        if ref in self.contact_match or ref in self.file_refs or ref in self.snap.contact_by_ref:
             return True
         self.error(
             path, f"Contact inconnu : aucune référence « {ref} » dans le fichier ni dans la base."
         )
         return False
 
-    def _first_seen(self, seen: dict[Any, str], key: Any, path: str, what: str) -> bool:
+    def _first_seen(self, seen: dict[Any, int | str], key: Any, path: str, what: str) -> bool:
+        """False, with an error, when ``key`` was seen at an earlier row. ``seen`` keeps the
+        earlier row's index, not its path (a third of the memory on a million rows): each map
+        serves one check, whose paths differ only by the row's index."""
         if key in seen:
-            self.error(path, f"{what} en double (déjà à {seen[key]}).")
+            earlier = seen[key]
+            if isinstance(earlier, int):
+                start = path.index("[")
+                earlier = f"{path[: start + 1]}{earlier}{path[path.index(']', start) :]}"
+            self.error(path, f"{what} en double (déjà à {earlier}).")
             return False
-        seen[key] = path
+        start = path.find("[")
+        end = path.find("]", start)
+        index = path[start + 1 : end]
+        seen[key] = int(index) if start >= 0 and end > start and index.isdigit() else path
         return True
 
     def _check_grants(
@@ -79,10 +95,19 @@ class ReferenceChecks:
         relations: dict[RelationKey, bool],
         org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
     ) -> None:
-        starts: dict[tuple[ContactKey, str, str], list[dt.date]] = {}
+        # (contact, organisation, type) → its start date, or its dates when there are several
+        # (a list only then: most contacts have one relation of a type with an organisation).
+        starts: dict[tuple[ContactKey, str, str], Starts] = {}
         for cid, cn, kind, start in relations:
-            starts.setdefault((cid, cn, kind), []).append(start)
-        seen: dict[Any, str] = {}
+            pair = (cid, cn, kind)
+            known = starts.get(pair)
+            if known is None:
+                starts[pair] = start
+            elif isinstance(known, list):
+                known.append(start)
+            else:
+                starts[pair] = [known, start]
+        seen: dict[Any, int | str] = {}
         checked = RowSpool()  # the rows again, with what the checks found (``row.extra``)
         for row in self.progress.track("Vérification : grants", self.rows["grants"]):
             self._check_grant(row, relations, starts, org_relations, seen)
@@ -94,9 +119,9 @@ class ReferenceChecks:
         self,
         row: Row,
         relations: dict[RelationKey, bool],
-        starts: dict[tuple[ContactKey, str, str], list[dt.date]],
+        starts: dict[tuple[ContactKey, str, str], Starts],
         org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, str],
+        seen: dict[Any, int | str],
     ) -> None:
         """One grant's references; what they resolve to goes in ``row.extra``."""
         d, holder = row.data, row.data["holder"]
@@ -155,7 +180,7 @@ class ReferenceChecks:
         self,
         row: Row,
         org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, str],
+        seen: dict[Any, int | str],
     ) -> None:
         d = row.data
         holder = d["holder"]["organisation"]
@@ -170,7 +195,13 @@ class ReferenceChecks:
         found = self._org_relation(row, path, d["owner"], holder, org_relations)
         if found is None:
             return
-        key = (d["subject"], d["owner"], ("organisation", holder), d["right"])
+        same = self.canon.setdefault
+        key = (
+            same(d["subject"], d["subject"]),
+            same(d["owner"], d["owner"]),
+            ("organisation", same(holder, holder)),  # a contact is its key alone (below)
+            same(d["right"], d["right"]),
+        )
         if not self._first_seen(
             seen, key, row.path, "Sujet autorisé (sujet, propriétaire, détenteur, droit)"
         ):
@@ -185,16 +216,22 @@ class ReferenceChecks:
         self,
         row: Row,
         relations: dict[RelationKey, bool],
-        starts: dict[tuple[ContactKey, str, str], list[dt.date]],
+        starts: dict[tuple[ContactKey, str, str], Starts],
         org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, str],
+        seen: dict[Any, int | str],
     ) -> None:
         d, holder = row.data, row.data["holder"]
         rel = holder["relation"]
         rel_org = rel["organisation"] or d["owner"]
         contact = self.contact_key(holder["contact"])
         path = f"{row.path}.holder.relation"
-        key = (d["subject"], d["owner"], ("contact", contact), d["right"])
+        same = self.canon.setdefault
+        key = (
+            same(d["subject"], d["subject"]),
+            same(d["owner"], d["owner"]),
+            contact,  # an int or a str, never a tuple as an organisation holder is
+            same(d["right"], d["right"]),
+        )
         if not self._first_seen(
             seen, key, row.path, "Sujet autorisé (sujet, propriétaire, détenteur, droit)"
         ):
@@ -212,7 +249,8 @@ class ReferenceChecks:
             exact = (contact, rel_org, rel["type"], rel["start_date"])
             candidates = [rel["start_date"]] if exact in relations else []
         else:
-            candidates = starts.get((contact, rel_org, rel["type"]), [])
+            known = starts.get((contact, rel_org, rel["type"]))
+            candidates = [] if known is None else known if isinstance(known, list) else [known]
         if not candidates:
             if (holder["contact"], rel_org) not in self.unsure_relations:
                 since = (
@@ -260,7 +298,7 @@ class ReferenceChecks:
             )
 
     def _check_legacy(self, active_pairs: set[tuple[ContactKey, str]]) -> None:
-        seen: dict[str, str] = {}
+        seen: dict[str, int | str] = {}
         for row in self.rows["legacy_credentials"]:
             d = row.data
             self._first_seen(seen, d["username"], f"{row.path}.username", "Nom d'utilisateur")

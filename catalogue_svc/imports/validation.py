@@ -106,6 +106,9 @@ class Validator(ReferenceChecks):
     def check(self) -> Plan:
         self._check_organisations()
         self._check_contacts()
+        # The refs of the valid contacts are contact_match's keys now: file_refs keeps only
+        # the others (rows with errors), which still count as known.
+        self.file_refs = {ref for ref in self.file_refs if ref not in self.contact_match}
         relations = self._check_relations()
         org_relations = self._check_org_relations()
         self._check_grants(relations, org_relations)
@@ -115,16 +118,16 @@ class Validator(ReferenceChecks):
         return self.plan
 
     def _check_organisations(self) -> None:
-        seen: dict[str, str] = {}
+        seen: dict[str, int | str] = {}
         for row in self.rows["organisations"]:
             self._first_seen(
                 seen, row.data["client_number"], f"{row.path}.client_number", "Numéro de client"
             )
 
     def _check_contacts(self) -> None:
-        refs: dict[str, str] = {}
-        numbers: dict[str, str] = {}
-        matched: dict[int, str] = {}
+        refs: dict[str, int | str] = {}
+        numbers: dict[str, int | str] = {}
+        matched: dict[int, int | str] = {}
         for row in self.rows["contacts"]:
             ref, cn = row.data["ref"], row.data["client_number"]
             ok = self._first_seen(refs, ref, f"{row.path}.ref", "Référence")
@@ -168,14 +171,20 @@ class Validator(ReferenceChecks):
         state: dict[RelationKey, bool] = {}
         for (cid, oid, kind, start), stored in self.snap.relations.items():
             state[(cid, self.snap.org_cn[oid], kind, start)] = bool(stored["active"])
-        seen: dict[RelationKey, str] = {}
+        seen: dict[RelationKey, int | str] = {}
         for row in self.rows["contact_relations"]:
             d = row.data
             ok = self._known_contact(f"{row.path}.contact", d["contact"])
             ok = self._known_org(f"{row.path}.organisation", d["organisation"]) and ok
             if not ok:
                 continue
-            key = (self.contact_key(d["contact"]), d["organisation"], d["type"], d["start_date"])
+            same = self.canon.setdefault
+            key = (
+                self.contact_key(d["contact"]),
+                same(d["organisation"], d["organisation"]),
+                same(d["type"], d["type"]),
+                same(d["start_date"], d["start_date"]),
+            )
             if self._first_seen(
                 seen, key, row.path, "Relation (contact, organisation, type, date de début)"
             ):
@@ -188,7 +197,7 @@ class Validator(ReferenceChecks):
             (self.snap.org_cn[a], self.snap.org_cn[b], kind): (bool(r["active"]), r["start_date"])
             for (a, b, kind), r in self.snap.org_relations.items()
         }
-        seen: dict[OrgRelationKey, str] = {}
+        seen: dict[OrgRelationKey, int | str] = {}
         for row in self.rows["organisation_relations"]:
             d = row.data
             ok = self._known_org(f"{row.path}.organisation", d["organisation"])
