@@ -63,6 +63,34 @@ class ReassignSchema(StrictSchema):
     )
 
 
+class AgentMeSchema(StrictSchema):
+    """The agent's own account: what the portal shows them."""
+
+    account_id = fields.Integer(required=True)
+    name = fields.String(required=True, metadata={"example": "Alex Agent"})
+    supervisor = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Superviseur de la file : voit qui a pris chaque demande, la confie "
+            "à un autre agent, lit les indicateurs"
+        },
+    )
+
+
+class AgentSchema(StrictSchema):
+    """An agent a request can be handed to."""
+
+    account_id = fields.Integer(required=True)
+    name = fields.String(required=True, metadata={"example": "Bea Autre"})
+    email = fields.String(required=True)
+
+
+class AgentListSchema(StrictSchema):
+    """The agents (accounts not disabled), by last name."""
+
+    items = fields.List(fields.Nested(AgentSchema), required=True)
+
+
 class RejectSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 

@@ -407,10 +407,43 @@ def make_supervisor(*, email: str) -> Any:
 
 def require_supervisor(agent: requests.Actor) -> None:
     """403 unless the agent supervises the queue."""
+    if not is_supervisor(agent.account_id):
+        raise Forbidden("Réservé aux superviseurs de la file de validation.")
+
+
+def is_supervisor(account_id: int | None) -> bool:
+    """Whether the account supervises the queue."""
     from .models import Supervisor
 
-    if agent.account_id is None or db.session.get(Supervisor, agent.account_id) is None:
-        raise Forbidden("Réservé aux superviseurs de la file de validation.")
+    return account_id is not None and db.session.get(Supervisor, account_id) is not None
+
+
+def whoami(agent: requests.Actor) -> dict[str, Any]:
+    """The agent's own account as the portal needs it: name, and whether they supervise."""
+    return {
+        "account_id": agent.account_id,
+        "name": agent.name,
+        "supervisor": is_supervisor(agent.account_id),
+    }
+
+
+def agents(supervisor: requests.Actor) -> dict[str, Any]:
+    """The agents a supervisor may hand a request to (accounts not disabled), by name; one
+    statement."""
+    from ..accounts.models import Account
+
+    require_supervisor(supervisor)
+    rows = db.session.scalars(
+        select(Account)
+        .where(Account.role == "agent", Account.disabled_at.is_(None))
+        .order_by(Account.last_name, Account.first_name, Account.id)
+    ).all()
+    return {
+        "items": [
+            {"account_id": a.id, "name": f"{a.first_name} {a.last_name}", "email": a.email}
+            for a in rows
+        ]
+    }
 
 
 def stats(agent: requests.Actor) -> dict[str, Any]:
@@ -429,7 +462,7 @@ def reassign(number: str, supervisor: requests.Actor, account_id: int) -> dict[s
     request = _get(number)
     _require_validation_state(request)
     target = db.session.get(Account, account_id)
-    if target is None or target.role != "agent":
+    if target is None or target.role != "agent" or target.disabled_at is not None:
         raise ValidationFailed(
             errors={"account_id": ["Ce compte n'est pas celui d'un agent : choisissez un agent."]}
         )

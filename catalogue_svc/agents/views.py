@@ -13,6 +13,8 @@ from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
 from . import service
 from .schemas import (
+    AgentListSchema,
+    AgentMeSchema,
     ApproveSchema,
     QueueArgs,
     QueuePageSchema,
@@ -27,6 +29,7 @@ blp = Blueprint("agents", __name__, url_prefix="/api/agent", description="Agents
 
 AGENTS_ONLY = "Réservé aux agents."
 NO_REQUEST = "Aucune demande de ce numéro."
+SUPERVISORS_ONLY = "Réservé aux superviseurs."
 NOT_NOW = "Pas dans un état qui le permet, ou prise en charge par un autre agent."
 
 
@@ -68,6 +71,28 @@ def agent_queue(args: dict[str, Any]) -> Any:
         page=args["page"],
         per_page=args["per_page"],
     )
+
+
+@blp.route("/me")
+@agent_required
+@blp.doc(security=READ)
+@blp.answers(200, AgentMeSchema)
+@blp.alt_response(403, description=AGENTS_ONLY)
+def agent_me() -> Any:
+    """L'agent connecté : son nom, et s'il supervise la file (le portail lui montre alors qui a
+    pris chaque demande, « Confier à… » et les indicateurs)."""
+    return service.whoami(_agent())
+
+
+@blp.route("/agents")
+@agent_required
+@supervisor_required
+@blp.doc(security=READ)
+@blp.answers(200, AgentListSchema)
+@blp.alt_response(403, description=SUPERVISORS_ONLY)
+def agent_list() -> Any:
+    """Les agents à qui une demande peut être confiée (superviseurs), par nom."""
+    return service.agents(_agent())
 
 
 @blp.route("/stats")
