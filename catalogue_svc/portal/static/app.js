@@ -713,6 +713,7 @@ const ROUTES = [
   { pattern: "/profil/:pid/sujets", view: viewSubjects, access: "profile" },
   { pattern: "/agent", view: viewQueue, access: "agent" },
   { pattern: "/agent/demandes/:number", view: viewAgentRequest, access: "agent" },
+  { pattern: "/agent/indicateurs", view: viewQueueStats, access: "agent" },
 ];
 
 function parseHash(hash) {
@@ -2943,6 +2944,8 @@ function requestColumns(pid) {
     ["État", (r) => stateBadge(r.state, r.state_label)],
     ["Soumise le", (r) => fmtDateTime(r.submitted_at)],
     ["Par", (r) => r.submitted_by],
+    // Waiting for an agent: the day the decision is due on Québec business days (the API's).
+    ["Décision", (r) => r.expected_decision_text || "—"],
     ["Visible dans les listes", (r) => (r.visible_at ? fmtDateTime(r.visible_at) : "—")],
   ];
 }
@@ -3869,11 +3872,27 @@ async function viewAccount(root, ctx) {
 
 // ------------------------------------------------------------------------------------- agents
 
-function claimText(r) {
+/** Who holds the request; `names` (a supervisor's: id → name) says which other agent. */
+function claimText(r, names) {
   if (!r.claimed_by_account_id) return "Non";
-  return r.claimed_by_account_id === state.session.account.id
-    ? "Oui (vous)"
-    : "Oui (un autre agent)";
+  if (r.claimed_by_account_id === state.session.account.id) return "Oui (vous)";
+  const name = names && names.get(r.claimed_by_account_id);
+  return name ? `Oui (${name})` : "Oui (un autre agent)";
+}
+
+/** The agent's own account (GET /api/agent/me: do they supervise the queue?), once a login. */
+async function agentSelf() {
+  const id = state.session.account.id;
+  if (state.agentSelf && state.agentSelf.account_id === id) return state.agentSelf;
+  const res = await api("GET", "/api/agent/me");
+  state.agentSelf = res.ok ? res.data : { account_id: id, supervisor: false };
+  return state.agentSelf;
+}
+
+/** A supervisor's list of the agents (GET /api/agent/agents), [] when refused. */
+async function agentList() {
+  const res = await api("GET", "/api/agent/agents");
+  return res.ok ? res.data.items : [];
 }
 
 async function viewQueue(root, ctx) {
@@ -3959,6 +3978,24 @@ async function viewQueue(root, ctx) {
     query: { page, per_page: 20, form, claimed, state: queueState, q },
   });
   if (!res.ok) return root.append(problemBox(res.problem));
+  // A supervisor sees who holds each request, and the queue's figures.
+  const supervisor = (await agentSelf()).supervisor;
+  const names = supervisor
+    ? new Map((await agentList()).map((a) => [a.account_id, a.name]))
+    : null;
+  const claimColumn = supervisor
+    ? [
+        "Prise en charge par",
+        (r) =>
+          !r.claimed_by_account_id
+            ? "Personne"
+            : r.claimed_by_account_id === state.session.account.id
+              ? "Vous"
+              : names.get(r.claimed_by_account_id) || "Un autre agent",
+      ]
+    : ["Prise en charge", claimText];
+  if (supervisor)
+    root.append(h("p", null, h("a", { href: "#/agent/indicateurs" }, "Indicateurs de la file")));
   root.append(
     table(
       null,
@@ -3979,7 +4016,7 @@ async function viewQueue(root, ctx) {
         ["Âge", (r) => fmtAge(r.age_seconds)],
         ["Soumise par", (r) => r.submitted_by],
         ["Doublons possibles", (r) => String(r.candidates)],
-        ["Prise en charge", claimText],
+        claimColumn,
         ["Motif", (r) => (r.state === "failed" ? r.reason || "" : "")],
       ],
       res.data.items,
@@ -3988,6 +4025,120 @@ async function viewQueue(root, ctx) {
         : "Aucune demande en attente.",
     ),
     pager(res.data, (n) => go("/agent", { form, claimed, state: queueState, q, page: n })),
+  );
+}
+
+/** « Confier à… » (supervisors): an agent chosen, confirmed, then the request is theirs. */
+function confideForm(number, r, agents, reload) {
+  const fb = new Feedback();
+  const others = agents.filter((a) => a.account_id !== r.claimed_by_account_id);
+  const choice = selectField(fb, {
+    name: "account_id",
+    label: "Confier à",
+    help: "L'agent choisi prend la demande en charge à la place de celui qui l'a.",
+    options: [["", "Choisissez un agent"]].concat(
+      others.map((a) => [String(a.account_id), a.name]),
+    ),
+  });
+  const ask = h("button", { type: "submit", class: "button button--secondary" }, "Confier…");
+  const confirmBox = h("div", { class: "alert alert--warning", hidden: true });
+  const no = h("button", { type: "button", class: "button button--secondary" }, "Non, annuler");
+  const chosenName = () => {
+    const picked = others.find((a) => String(a.account_id) === choice.select.value);
+    return picked ? picked.name : "";
+  };
+  const yes = h("button", { type: "button", class: "button" }, "Oui, confier la demande");
+  const form = h(
+    "form",
+    {
+      novalidate: true,
+      onsubmit: (event) => {
+        event.preventDefault();
+        if (!choice.select.value)
+          return fb.show(
+            localProblem({ account_id: ["Choisissez l'agent à qui confier la demande."] }),
+          );
+        fb.clear();
+        confirmBox.replaceChildren(
+          h("p", null, `Confier la demande ${number} à ${chosenName()}?`),
+          h("div", { class: "form-actions" }, yes, no),
+        );
+        confirmBox.hidden = false;
+        ask.hidden = true;
+        yes.focus();
+      },
+    },
+    fb.top,
+    choice.wrapper,
+    h("div", { class: "form-actions" }, ask),
+    confirmBox,
+  );
+  no.addEventListener("click", () => {
+    confirmBox.hidden = true;
+    ask.hidden = false;
+    ask.focus();
+  });
+  // Another agent chosen: the question asked was about the previous one.
+  choice.select.addEventListener("change", () => {
+    confirmBox.hidden = true;
+    ask.hidden = false;
+  });
+  yes.addEventListener("click", async () => {
+    yes.disabled = true;
+    const name = chosenName();
+    const done = await api("POST", `/api/agent/requests/${encodeURIComponent(number)}/reassign`, {
+      body: { account_id: Number(choice.select.value) },
+    });
+    yes.disabled = false;
+    if (!done.ok) {
+      confirmBox.hidden = true;
+      ask.hidden = false;
+      return fb.show(done.problem);
+    }
+    setFlash("success", `La demande est confiée à ${name}.`);
+    reload();
+  });
+  return h("section", null, h("h2", null, "Confier à un autre agent"), form);
+}
+
+/** « Indicateurs de la file » (supervisors): the queue now, and by form over 30 days. */
+async function viewQueueStats(root, ctx) {
+  pageHeading(root, ctx, "Indicateurs de la file", [
+    ["File de validation", "#/agent"],
+    ["Indicateurs de la file"],
+  ]);
+  const res = await api("GET", "/api/agent/stats");
+  if (!res.ok) return root.append(problemBox(res.problem));
+  const data = res.data;
+  const number = (v) =>
+    v === null || v === undefined
+      ? "—"
+      : Number(v).toLocaleString("fr-CA", { maximumFractionDigits: 1 });
+  root.append(
+    h("h2", null, "La file en ce moment"),
+    summaryList([
+      ["À valider", String(data.queue.agent_validation)],
+      ["En erreur", String(data.queue.failed)],
+      ["En retard", String(data.queue.overdue)],
+      ["En attente de la réponse du demandeur", String(data.queue.awaiting_answer)],
+      [
+        "La plus ancienne attend depuis",
+        data.queue.oldest_age_seconds === null ? "—" : fmtAge(data.queue.oldest_age_seconds),
+      ],
+    ]),
+    h("h2", null, "Par formulaire"),
+    table(
+      `Demandes par formulaire depuis le ${fmtDateTime(data.since)} (30 derniers jours)`,
+      [
+        ["Formulaire", (f) => f.title],
+        ["Reçues", (f) => String(f.received)],
+        ["Décidées", (f) => String(f.decided)],
+        ["Dans le délai", (f) => String(f.within_target)],
+        ["Médiane (heures ouvrables)", (f) => number(f.median_business_hours)],
+      ],
+      data.forms,
+      "Aucune demande reçue ces 30 derniers jours.",
+    ),
   );
 }
 
@@ -4010,6 +4161,9 @@ async function viewAgentRequest(root, ctx) {
   const me = state.session.account.id;
   const reload = () => go(`/agent/demandes/${encodeURIComponent(number)}`);
   const fb = new Feedback();
+  const supervisor = (await agentSelf()).supervisor;
+  const agents = supervisor ? await agentList() : [];
+  const names = new Map(agents.map((a) => [a.account_id, a.name]));
   root.append(
     fb.top,
     summaryList([
@@ -4023,7 +4177,7 @@ async function viewAgentRequest(root, ctx) {
       ],
       ["Soumise le", fmtDateTime(r.submitted_at)],
       ["Soumise par", r.submitted_by],
-      ["Prise en charge", claimText(r)],
+      ["Prise en charge", claimText(r, names)],
       r.reason ? ["Motif", r.reason] : [null, null],
     ]),
   );
@@ -4072,6 +4226,7 @@ async function viewAgentRequest(root, ctx) {
       actions.append(h("p", null, "Un autre agent a pris cette demande en charge."));
     }
     root.append(actions);
+    if (supervisor) root.append(confideForm(number, r, agents, reload));
   }
   if (r.state === "failed") {
     root.append(
