@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from catalogue_svc.db import db
+from catalogue_svc.notifications.service import queue_email
 from catalogue_svc.profiles.models import (
     Contact,
     ContactRelation,
@@ -132,3 +133,62 @@ def guide_firm(app: Flask, *, prefix: str = "1", name: str = "LAFORCE COMPTABLE 
             marie_helene_relation=people["marie_helene"][1],
             subjects=subjects,
         )
+
+
+def add_grant(
+    firm: Firm,
+    subject: str,
+    *,
+    contact: int,
+    relation: int,
+    right: str = "read",
+    start: dt.date = START,
+) -> None:
+    """Adds to the session (uncommitted) a grant of one of the firm's subjects (by code) to a
+    member, through the member's relation to the firm."""
+    db.session.add(
+        Grant(
+            subject_id=firm.subjects[subject],
+            owner_organisation_id=firm.firm,
+            right=right,
+            holder_contact_id=contact,
+            contact_relation_id=relation,
+            start_date=start,
+        )
+    )
+
+
+def add_julie_levesque(**fields: object) -> None:
+    """Adds to the store (committed) Julie Levesque, a person outside the firm: the probable
+    duplicate of the guide's new member."""
+    db.session.add(
+        Contact(
+            first_name="Julie",
+            last_name="Levesque",
+            birth_date=dt.date(1990, 5, 17),
+            email="julie.l@ailleurs.example",
+            **fields,
+        )
+    )
+    db.session.commit()
+
+
+def queue_credentials_email(to: str = "marie@example.org", *, language: str = "fr") -> int:
+    """Queues (committed) the linking-credentials email of Marie Bérard, the guide's example, and
+    returns its id."""
+    email_id = queue_email(
+        to=to,
+        template="linking_credentials",
+        language=language,
+        params={
+            "first_name": "Marie",
+            "last_name": "Bérard",
+            "organisation_name": "LAFORCE COMPTABLE INC",
+            "organisation_client_number": "1000001",
+            "identifier": "L-AAAA-BBBB",
+            "code": "SECRETCODE",
+            "expires_on": "2027-01-31",
+        },
+    )
+    db.session.commit()
+    return email_id

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from catalogue_svc.db import db
 from catalogue_svc.profiles.models import Contact, ContactRelation, Grant
-from tests.factories import START
+from tests.factories import START, add_grant
 from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
 from tests.servers import body
 
@@ -41,15 +41,8 @@ def _julie(firm, *, member: bool, subject: bool) -> int:
         db.session.add(relation)
         db.session.flush()
         if subject:
-            db.session.add(
-                Grant(
-                    subject_id=firm.subjects["rapport_mensuel"],
-                    owner_organisation_id=firm.firm,
-                    right="write",
-                    holder_contact_id=julie.id,
-                    contact_relation_id=relation.id,
-                    start_date=START,
-                )
+            add_grant(
+                firm, "rapport_mensuel", contact=julie.id, relation=relation.id, right="write"
             )
     db.session.commit()
     return julie.id

@@ -12,7 +12,7 @@ from catalogue_svc.db import db
 from catalogue_svc.profiles.models import Contact, ContactRelation
 from catalogue_svc.requests.models import Request, RequestEvent
 from tests.accounts_helpers import link_account, login_client
-from tests.factories import guide_firm
+from tests.factories import add_julie_levesque, guide_firm
 from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
 from tests.servers import body
 
@@ -21,16 +21,7 @@ from tests.servers import body
 def firm(app):
     """The guide's firm, with an existing person outside it who has a client number."""
     built = guide_firm(app)
-    db.session.add(
-        Contact(
-            first_name="Julie",
-            last_name="Levesque",
-            birth_date=dt.date(1990, 5, 17),
-            email="julie.l@ailleurs.example",
-            client_number="7654321",
-        )
-    )
-    db.session.commit()
+    add_julie_levesque(client_number="7654321")
     return built
 
 

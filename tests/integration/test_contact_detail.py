@@ -9,10 +9,10 @@ import pytest
 
 from catalogue_svc.clock import now
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact, ContactPhone, ContactRelation, Grant
+from catalogue_svc.profiles.models import Contact, ContactPhone, ContactRelation
 from tests.accounts_helpers import link_account, login_client
 from tests.accounts_helpers import submit_form as submit
-from tests.factories import START, guide_firm
+from tests.factories import START, add_grant, guide_firm
 
 
 def detail(client, firm, contact_id, status=200):
@@ -45,16 +45,7 @@ def phones(app, firm):
 def test_responsable_reads_every_field_of_a_member(app, firm, responsable, phones):
     """Names, client number, email, language, birth date, every phone, relations, subjects."""
     db.session.get(Contact, firm.marie_karine).client_number = "9000001"
-    db.session.add(
-        Grant(
-            subject_id=firm.subjects["paiements"],
-            owner_organisation_id=firm.firm,
-            right="read",
-            holder_contact_id=firm.marie_karine,
-            contact_relation_id=firm.marie_karine_relation,
-            start_date=START,
-        )
-    )
+    add_grant(firm, "paiements", contact=firm.marie_karine, relation=firm.marie_karine_relation)
     db.session.commit()
     body = detail(responsable, firm, firm.marie_karine)
     assert {k: body[k] for k in ("first_name", "last_name", "client_number", "email")} == {

@@ -14,6 +14,7 @@ from catalogue_svc.db import db
 from catalogue_svc.profiles.lists import propagate_now
 from catalogue_svc.profiles.models import Contact
 from tests.accounts_helpers import link_account, login_client
+from tests.factories import add_grant
 from tests.integration.test_firm_requests import update_contact
 from tests.integration.test_requests_flow import submit
 
@@ -169,27 +170,15 @@ def test_every_members_grant_is_exported_past_the_lists_count_cap(
 ):
     """The contacts' part counted only up to the cap on screen (2 here, of 3), read whole by
     the export contact by contact, in the list's order, page after page (of one row here)."""
-    import datetime as dt
-
     from catalogue_svc.exports import service
     from catalogue_svc.profiles import lists
-    from catalogue_svc.profiles.models import Grant
 
     for contact, relation, code in [
         (firm.marie_karine, firm.marie_karine_relation, "paiements"),
         (firm.marie_helene, firm.marie_helene_relation, "coordonnees"),
         (firm.marie_helene, firm.marie_helene_relation, "paiements"),
     ]:
-        db.session.add(
-            Grant(
-                subject_id=firm.subjects[code],
-                owner_organisation_id=firm.firm,
-                right="read",
-                holder_contact_id=contact,
-                contact_relation_id=relation,
-                start_date=dt.date(2024, 1, 1),
-            )
-        )
+        add_grant(firm, code, contact=contact, relation=relation)
     db.session.commit()
     propagate_now()
     whole = every_item(responsable, firm, "authorizations")
@@ -206,21 +195,12 @@ def test_a_grant_shown_before_its_holders_relation_is_exported(app, firm, respon
     import datetime as dt
 
     from catalogue_svc.clock import now
-    from catalogue_svc.profiles.models import ContactRelation, Grant
+    from catalogue_svc.profiles.models import ContactRelation
 
     propagate_now()
     relation = db.session.get(ContactRelation, firm.marie_karine_relation)
     relation.visible_at = now() + dt.timedelta(hours=12)
-    db.session.add(
-        Grant(
-            subject_id=firm.subjects["paiements"],
-            owner_organisation_id=firm.firm,
-            right="read",
-            holder_contact_id=firm.marie_karine,
-            contact_relation_id=firm.marie_karine_relation,
-            start_date=dt.date(2024, 1, 1),
-        )
-    )
+    add_grant(firm, "paiements", contact=firm.marie_karine, relation=firm.marie_karine_relation)
     db.session.commit()
     whole = every_item(responsable, firm, "authorizations")
     assert any(i["contact"] and i["contact"]["id"] == firm.marie_karine for i in whole)

@@ -8,9 +8,8 @@ import pytest
 
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Grant
 from tests.accounts_helpers import link_account, login_client
-from tests.factories import START, guide_firm
+from tests.factories import add_grant, guide_firm
 from tests.integration.test_requests_flow import ADD_NEW, submit
 
 DAY = dt.timedelta(hours=24)
@@ -80,16 +79,7 @@ def test_contacts_list_shows_relations_dates_and_actif(app, firm, responsable):
 
 def test_authorizations_list_shows_the_firms_own_subjects_first(app, firm, responsable):
     """Autorisations: 'Rapport mensuel - ENTREPRISE SHAW INC.' in Écriture, the firm's first."""
-    db.session.add(
-        Grant(
-            subject_id=firm.subjects["paiements"],
-            owner_organisation_id=firm.firm,
-            right="read",
-            holder_contact_id=firm.marie_karine,
-            contact_relation_id=firm.marie_karine_relation,
-            start_date=START,
-        )
-    )
+    add_grant(firm, "paiements", contact=firm.marie_karine, relation=firm.marie_karine_relation)
     db.session.commit()
     items = rows(responsable, firm, "authorizations")["items"]
     assert [(i["subject"], i["right_label"], i["contact"]) for i in items[:3]] == [
@@ -226,26 +216,8 @@ def test_authorizations_total_is_a_lower_bound_past_the_cap(app, firm, responsab
     """Past the count cap the total says 'at least', and the pages still come."""
     from catalogue_svc.profiles import lists
 
-    db.session.add(
-        Grant(
-            subject_id=firm.subjects["paiements"],
-            owner_organisation_id=firm.firm,
-            right="read",
-            holder_contact_id=firm.marie_karine,
-            contact_relation_id=firm.marie_karine_relation,
-            start_date=START,
-        )
-    )
-    db.session.add(
-        Grant(
-            subject_id=firm.subjects["coordonnees"],
-            owner_organisation_id=firm.firm,
-            right="read",
-            holder_contact_id=firm.marie_helene,
-            contact_relation_id=firm.marie_helene_relation,
-            start_date=START,
-        )
-    )
+    add_grant(firm, "paiements", contact=firm.marie_karine, relation=firm.marie_karine_relation)
+    add_grant(firm, "coordonnees", contact=firm.marie_helene, relation=firm.marie_helene_relation)
     db.session.commit()
     monkeypatch.setattr(lists, "COUNT_CAP", 1)
     page = rows(responsable, firm, "authorizations", per_page=50)

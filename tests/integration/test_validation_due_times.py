@@ -13,11 +13,10 @@ from sqlalchemy import select
 from catalogue_svc.clock import clock
 from catalogue_svc.config import ConfigError, load_settings
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.models import Request, RequestComment
 from tests.accounts_helpers import link_account, login_client
 from tests.factories import guide_firm
-from tests.integration.test_requests_flow import ADD_NEW, state_of, submit
+from tests.queue_helpers import queued_request
 
 MONTREAL = ZoneInfo("America/Montreal")
 # A Friday afternoon: two business days later is Tuesday at the same time.
@@ -37,26 +36,6 @@ def app(make_app, request):
     clock.freeze(getattr(request, "param", FRIDAY_16H).astimezone(dt.UTC))
     with application.app_context():
         yield application
-
-
-def _waiting(responsable, firm, run_jobs) -> str:
-    """A request in the queue: Julie Levesque, already in the store, is its probable duplicate."""
-    if db.session.scalar(select(Contact.id).where(Contact.last_name == "Levesque")) is None:
-        db.session.add(
-            Contact(
-                first_name="Julie",
-                last_name="Levesque",
-                birth_date=dt.date(1990, 5, 17),
-                email="julie.l@ailleurs.example",
-            )
-        )
-        db.session.commit()
-    answer = submit(responsable, firm, "add-relation", ADD_NEW)
-    assert answer.status_code == 202, answer.json
-    run_jobs()
-    number = answer.json["number"]
-    assert state_of(number) == "agent_validation"
-    return number
 
 
 def _stored(number: str) -> Request:
@@ -83,7 +62,7 @@ def test_entering_the_queue_sets_a_due_time_two_business_days_later(
     app, firm, responsable, run_jobs
 ):
     """Friday 16 h + 2 business days (16 business hours) = Tuesday 16 h; the history says so."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     assert _stored(number).due_at == dt.datetime(2026, 12, 15, 16, 0, tzinfo=MONTREAL)
     start = next(
         h
@@ -97,7 +76,7 @@ def test_entering_the_queue_sets_a_due_time_two_business_days_later(
 
 def test_the_submitter_sees_the_expected_decision_date(app, firm, responsable, run_jobs):
     """Mes demandes and the request's page say « Décision prévue au plus tard le … »."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     listed = responsable.get(f"/api/profiles/{firm.firm}/requests").json["items"][0]
     detail = responsable.get(f"/api/requests/{number}").json
     for body in (listed, detail):
@@ -110,7 +89,7 @@ def test_the_submitter_sees_the_expected_decision_date(app, firm, responsable, r
 )
 def test_the_due_time_skips_holidays(app, firm, responsable, run_jobs):
     """Entering the queue on 24 December 2026 at 16 h: Noël and the weekend are not counted."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     # 30 min on the 24th, 8 h on Monday 28, 7 h 30 on Tuesday 29.
     assert _stored(number).due_at == dt.datetime(2026, 12, 29, 16, 0, tzinfo=MONTREAL)
 
@@ -123,7 +102,7 @@ def test_a_forms_target_comes_from_the_configuration(make_app, run_jobs):
         firm = guide_firm(other)
         client = login_client(other, email="rebecca@laforce.example")
         link_account(other, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-        number = _waiting(client, firm, run_jobs)
+        number = queued_request(client, firm, run_jobs)
         stored = _stored(number)
         assert stored.sla_target_minutes == 240
         assert stored.due_at == dt.datetime(2026, 12, 14, 12, 0, tzinfo=MONTREAL)
@@ -159,7 +138,7 @@ def test_an_agents_question_pauses_and_the_answer_moves_the_due_time(
 ):
     """Asked on Monday at 10 h, answered on Tuesday at 9 h: 7 business hours waited, and the
     due time moves from Tuesday 16 h to Wednesday 15 h; both steps are in the history."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _move_to(dt.datetime(2026, 12, 14, 10, 0, tzinfo=MONTREAL), responsable, agent)
     agent.post(f"/api/agent/requests/{number}/claim")
     asked = agent.post(
@@ -194,7 +173,7 @@ def test_an_agents_question_pauses_and_the_answer_moves_the_due_time(
 def test_a_second_question_while_waiting_pauses_once(app, firm, responsable, agent, run_jobs):
     """Two questions before the answer: one pause in the history, and the waited time counted
     from the first."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _move_to(dt.datetime(2026, 12, 14, 10, 0, tzinfo=MONTREAL), responsable, agent)
     agent.post(f"/api/agent/requests/{number}/claim")
     for text in ("Première question ?", "Et une deuxième ?"):
@@ -210,7 +189,7 @@ def test_a_question_from_anyone_but_the_claiming_agent_is_refused(
 ):
     """The submitter, an agent who has not claimed the request, or an internal comment cannot
     pause the clock: 422 naming asks_answer, no comment written, the clock running."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     agent.post(f"/api/agent/requests/{number}/claim")
     author = {
         "responsable": responsable,
@@ -229,7 +208,7 @@ def test_a_question_from_anyone_but_the_claiming_agent_is_refused(
 
 def test_the_decision_stops_the_clock_within_target(app, firm, responsable, agent, run_jobs):
     """Approved before the due time: the history says the decision was within the target."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _move_to(dt.datetime(2026, 12, 14, 10, 0, tzinfo=MONTREAL), responsable, agent)
     agent.post(f"/api/agent/requests/{number}/claim")
     agent.post(f"/api/agent/requests/{number}/approve", json={"create_new_contact": True})
@@ -246,7 +225,7 @@ def test_the_decision_stops_the_clock_within_target(app, firm, responsable, agen
 
 def test_a_late_decision_says_by_how_much(app, firm, responsable, agent, run_jobs):
     """Refused on Wednesday at 16 h, due Tuesday at 16 h: late by 1 business day."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _move_to(dt.datetime(2026, 12, 16, 16, 0, tzinfo=MONTREAL), responsable, agent)
     agent.post(f"/api/agent/requests/{number}/claim")
     refused = agent.post(f"/api/agent/requests/{number}/reject", json={"reason": "Doublon."})
@@ -262,7 +241,7 @@ def test_a_late_decision_says_by_how_much(app, firm, responsable, agent, run_job
 def test_a_decision_while_waiting_does_not_count_the_wait(app, firm, responsable, agent, run_jobs):
     """Asked Monday 10 h, decided Wednesday 16 h without an answer: the wait is not held against
     the agent (the due time moves by it), so the decision is within target."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _move_to(dt.datetime(2026, 12, 14, 10, 0, tzinfo=MONTREAL), responsable, agent)
     agent.post(f"/api/agent/requests/{number}/claim")
     agent.post(f"/api/requests/{number}/comments", json={"body": "Date ?", "asks_answer": True})

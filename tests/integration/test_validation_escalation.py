@@ -15,13 +15,11 @@ from catalogue_svc.agents.service import make_supervisor
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
 from catalogue_svc.errors import ValidationFailed
-from catalogue_svc.profiles.models import Contact
 from tests.accounts_helpers import login_client
-from tests.integration.test_requests_flow import ADD_NEW, state_of, submit
+from tests.queue_helpers import SUPERVISOR, logged_in_supervisor, queued_request
 
 MONTREAL = ZoneInfo("America/Montreal")
 MONDAY_9H = dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL)
-SUPERVISOR = "sophie.superviseure@catalogue.example"
 
 
 @pytest.fixture()
@@ -41,28 +39,7 @@ def app(make_app):
 @pytest.fixture()
 def supervisor(app):
     """Sophie, an agent made supervisor."""
-    client = login_client(
-        app, role="agent", email=SUPERVISOR, first_name="Sophie", last_name="Superviseure"
-    )
-    make_supervisor(email=SUPERVISOR)
-    db.session.commit()
-    return client
-
-
-def _waiting(responsable, firm, run_jobs) -> str:
-    db.session.add(
-        Contact(
-            first_name="Julie",
-            last_name="Levesque",
-            birth_date=dt.date(1990, 5, 17),
-            email="julie.l@ailleurs.example",
-        )
-    )
-    db.session.commit()
-    number = submit(responsable, firm, "add-relation", ADD_NEW).json["number"]
-    run_jobs()
-    assert state_of(number) == "agent_validation"
-    return number
+    return logged_in_supervisor(app)
 
 
 def _at(hour: int, minute: int = 0, day: int = 14) -> None:
@@ -78,7 +55,7 @@ def test_the_supervisor_is_told_at_75_percent_then_when_overdue(
     app, firm, responsable, supervisor, run_jobs, mailbox
 ):
     """Nothing before 12 h; at 12 h one email (75 %), at 13 h one more (overdue), then no more."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _at(11, 59)
     assert _escalations(mailbox, run_jobs) == []
     _at(12, 0)
@@ -97,7 +74,7 @@ def test_redelivered_escalations_send_one_email_per_threshold(
 ):
     """The threshold's message delivered again (a worker killed after its commit, the sweeper
     republishing): still one email to each supervisor for each threshold."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _at(13, 0)
     run_jobs()
     done = db.session.scalars(
@@ -125,7 +102,7 @@ def test_every_supervisor_gets_one_and_agents_none(
     login_client(app, role="agent", email=second, first_name="Marc", last_name="Superviseur")
     make_supervisor(email=second)
     db.session.commit()
-    _waiting(responsable, firm, run_jobs)
+    queued_request(responsable, firm, run_jobs)
     _at(12, 30)
     run_jobs()
     assert len(mailbox.to(SUPERVISOR)) == 1
@@ -137,7 +114,7 @@ def test_a_pause_holds_the_reminders_until_the_answer_moves_them(
     app, firm, responsable, supervisor, agent, run_jobs, mailbox
 ):
     """Asked at 10 h, answered at 11 h: 75 % moves to 13 h, overdue to 14 h."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _at(10, 0)
     agent.post(f"/api/agent/requests/{number}/claim")
     asked = agent.post(
@@ -159,7 +136,7 @@ def test_a_decided_request_is_not_escalated(
     app, firm, responsable, supervisor, agent, run_jobs, mailbox
 ):
     """Approved at 10 h: the reminders of 12 h and 13 h send nothing."""
-    number = _waiting(responsable, firm, run_jobs)
+    number = queued_request(responsable, firm, run_jobs)
     _at(10, 0)
     agent.post(f"/api/agent/requests/{number}/claim")
     agent.post(f"/api/agent/requests/{number}/approve", json={"create_new_contact": True})

@@ -8,15 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from catalogue_svc.agents.service import make_supervisor
 from catalogue_svc.clock import clock
-from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact
-from tests.accounts_helpers import login_client
-from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
+from tests.queue_helpers import logged_in_supervisor, nth_in_queue
 
 MONTREAL = ZoneInfo("America/Montreal")
-SUPERVISOR = "sophie.superviseure@catalogue.example"
 
 
 @pytest.fixture()
@@ -36,29 +31,7 @@ def app(make_app):
 @pytest.fixture()
 def supervisor(app):
     """Sophie, an agent made supervisor, logged in."""
-    client = login_client(
-        app, role="agent", email=SUPERVISOR, first_name="Sophie", last_name="Superviseure"
-    )
-    make_supervisor(email=SUPERVISOR)
-    db.session.commit()
-    return client
-
-
-def _in_queue(client, firm, run_jobs, n: int) -> str:
-    person = {**NEW_MEMBER, "last_name": f"Nom{n}", "email": f"p{n}@laforce.example"}
-    db.session.add(
-        Contact(
-            first_name=person["first_name"],
-            last_name=person["last_name"],
-            birth_date=dt.date(1990, 5, 17),
-            email=f"autre{n}@ailleurs.example",
-        )
-    )
-    db.session.commit()
-    number = submit(client, firm, "add-relation", {**ADD_NEW, "new_contact": person}).json["number"]
-    run_jobs()
-    assert state_of(number) == "agent_validation"
-    return number
+    return logged_in_supervisor(app)
 
 
 def _at(hour: int, minute: int = 0) -> None:
@@ -76,7 +49,7 @@ def test_a_supervisor_reads_the_queue_and_each_forms_figures(
 ):
     """Three received; one decided in 1 business hour, one in 5 (late); one still waiting and
     overdue at 14 h: received 3, decided 2, within target 1, median 3 business hours."""
-    fast, slow, waiting = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    fast, slow, waiting = (nth_in_queue(responsable, firm, run_jobs, n) for n in range(3))
     _at(10, 0)
     _decide(agent, fast)
     _at(14, 0)
@@ -114,7 +87,7 @@ def test_metrics_count_overdue_requests_and_decisions_within_target(
     app, firm, responsable, agent, run_jobs, client
 ):
     """/metrics: one overdue, one decision within target and one late, as counters."""
-    fast, slow, _ = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    fast, slow, _ = (nth_in_queue(responsable, firm, run_jobs, n) for n in range(3))
     _at(10, 0)
     _decide(agent, fast)
     _at(14, 0)

@@ -12,11 +12,10 @@ from sqlalchemy import select, update
 
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import link_account, login_client
 from tests.factories import guide_firm
-from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER, state_of, submit
+from tests.queue_helpers import nth_in_queue
 
 MONTREAL = ZoneInfo("America/Montreal")
 MONDAY_9H = dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL)
@@ -37,25 +36,6 @@ def app(make_app):
         yield application
 
 
-def _in_queue(client, firm, run_jobs, n: int) -> str:
-    """A request in the queue for the n-th new person (a probable duplicate of one in store)."""
-    person = {**NEW_MEMBER, "last_name": f"Nom{n}", "email": f"p{n}@laforce.example"}
-    db.session.add(
-        Contact(
-            first_name=person["first_name"],
-            last_name=person["last_name"],
-            birth_date=dt.date(1990, 5, 17),
-            email=f"autre{n}@ailleurs.example",
-        )
-    )
-    db.session.commit()
-    answer = submit(client, firm, "add-relation", {**ADD_NEW, "new_contact": person})
-    assert answer.status_code == 202, answer.json
-    run_jobs()
-    assert state_of(answer.json["number"]) == "agent_validation"
-    return answer.json["number"]
-
-
 def _set_due(number: str, at: dt.datetime) -> None:
     db.session.execute(update(Request).where(Request.number == number).values(due_at=at))
     db.session.commit()
@@ -69,7 +49,7 @@ def _numbers(agent, **query) -> list[str]:
 
 def test_overdue_requests_come_first_then_by_due_time(app, firm, responsable, agent, run_jobs):
     """Whatever their age: the overdue one first, then the one due soonest."""
-    first, second, third = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    first, second, third = (nth_in_queue(responsable, firm, run_jobs, n) for n in range(3))
     _set_due(first, dt.datetime(2026, 12, 16, 9, 0, tzinfo=MONTREAL))
     _set_due(second, dt.datetime(2026, 12, 15, 9, 0, tzinfo=MONTREAL))
     _set_due(third, dt.datetime(2026, 12, 14, 8, 45, tzinfo=MONTREAL))
@@ -81,7 +61,7 @@ def test_overdue_requests_come_first_then_by_due_time(app, firm, responsable, ag
 def test_each_row_says_its_time_left_in_business_hours(app, firm, responsable, agent, run_jobs):
     """Entered Monday 9 h: « Échéance dans 2 jours ouvrables »; on Wednesday at 11 h (due 9 h),
     « En retard de 2 h ouvrables » and overdue."""
-    number = _in_queue(responsable, firm, run_jobs, 0)
+    number = nth_in_queue(responsable, firm, run_jobs, 0)
     [row] = agent.get("/api/agent/queue").json["items"]
     assert dt.datetime.fromisoformat(row["due_at"]) == dt.datetime(
         2026, 12, 16, 9, 0, tzinfo=MONTREAL
@@ -99,7 +79,7 @@ def test_each_row_says_its_time_left_in_business_hours(app, firm, responsable, a
 
 def test_a_request_waiting_for_the_submitter_says_so(app, firm, responsable, agent, run_jobs):
     """Paused by the agent's question: not overdue, and the row says since when it waits."""
-    number = _in_queue(responsable, firm, run_jobs, 0)
+    number = nth_in_queue(responsable, firm, run_jobs, 0)
     agent.post(f"/api/agent/requests/{number}/claim")
     agent.post(f"/api/requests/{number}/comments", json={"body": "Date ?", "asks_answer": True})
     _set_due(number, dt.datetime(2026, 12, 11, 9, 0, tzinfo=MONTREAL))
@@ -112,7 +92,7 @@ def test_a_request_waiting_for_the_submitter_says_so(app, firm, responsable, age
 
 def test_claimed_filters_me_nobody_and_others(app, firm, responsable, agent, run_jobs):
     """claimed=me, nobody and others split the queue by who holds each request."""
-    mine, theirs, free = (_in_queue(responsable, firm, run_jobs, n) for n in range(3))
+    mine, theirs, free = (nth_in_queue(responsable, firm, run_jobs, n) for n in range(3))
     other = login_client(app, role="agent", first_name="Bea", last_name="Autre")
     agent.post(f"/api/agent/requests/{mine}/claim")
     other.post(f"/api/agent/requests/{theirs}/claim")
@@ -125,13 +105,13 @@ def test_claimed_filters_me_nobody_and_others(app, firm, responsable, agent, run
 
 def test_filters_by_organisation_form_and_state(app, firm, responsable, agent, run_jobs):
     """organisation keeps one profile's requests; form and state keep theirs."""
-    ours = _in_queue(responsable, firm, run_jobs, 0)
+    ours = nth_in_queue(responsable, firm, run_jobs, 0)
     second = guide_firm(app, prefix="2", name="CABINET BOUCHARD")
     theirs_client = login_client(app, email="rebecca2@bouchard.example")
     link_account(
         app, theirs_client.account.id, contact_id=second.rebecca, organisation_id=second.firm
     )
-    theirs = _in_queue(theirs_client, second, run_jobs, 1)
+    theirs = nth_in_queue(theirs_client, second, run_jobs, 1)
     assert _numbers(agent, organisation=firm.firm) == [ours]
     assert _numbers(agent, organisation=second.firm) == [theirs]
     assert _numbers(agent, form="add-relation", state="agent_validation") == [ours, theirs]
@@ -144,8 +124,8 @@ def test_search_by_number_organisation_name_or_client_number(
 ):
     """q finds a request by its number, part of its organisation's name (any case) or the
     organisation's client number."""
-    number = _in_queue(responsable, firm, run_jobs, 0)
-    other = _in_queue(responsable, firm, run_jobs, 1)
+    number = nth_in_queue(responsable, firm, run_jobs, 0)
+    other = nth_in_queue(responsable, firm, run_jobs, 1)
     assert _numbers(agent, q=number) == [number]
     assert _numbers(agent, q="laforce") == [number, other]
     assert _numbers(agent, q="1000001") == [number, other]
@@ -180,7 +160,7 @@ def test_the_decided_request_leaves_the_queue_with_its_clock_stopped(
     app, firm, responsable, agent, run_jobs
 ):
     """An approved request is no longer in the queue; its stored clock is stopped."""
-    number = _in_queue(responsable, firm, run_jobs, 0)
+    number = nth_in_queue(responsable, firm, run_jobs, 0)
     agent.post(f"/api/agent/requests/{number}/claim")
     agent.post(f"/api/agent/requests/{number}/approve", json={"create_new_contact": True})
     assert _numbers(agent) == []
@@ -198,7 +178,7 @@ def test_an_absent_agents_claim_on_an_overdue_request_lapses(
     """Claimed at 9 h on a request due at 8 h 30: the claim holds until 10 h (an hour of
     CATALOGUE_OVERDUE_CLAIM_LAPSE while overdue), then goes back to the queue, and another agent
     who takes it gets an hour too."""
-    number = _in_queue(responsable, firm, run_jobs, 0)
+    number = nth_in_queue(responsable, firm, run_jobs, 0)
     _set_due(number, dt.datetime(2026, 12, 14, 8, 30, tzinfo=MONTREAL))
     agent.post(f"/api/agent/requests/{number}/claim")
     other = login_client(app, role="agent", first_name="Bea", last_name="Autre")
