@@ -186,3 +186,23 @@ def submit_form(client, firm, item, variables, **headers):
         json={"item": item, "variables": variables},
         headers=headers,
     )
+
+
+def service_log_lines(caplog: Any) -> list[str]:
+    """The captured log records as the service writes them (JSON lines), less the SMTP sink's:
+    the sink is the recipient of the emails, not the service."""
+    from catalogue_svc.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    return [formatter.format(r) for r in caplog.records if not r.name.startswith("mail.log")]
+
+
+def stored_rows() -> list[tuple[str, str]]:
+    """Every row of every table, as (table name, the row's text)."""
+    from sqlalchemy import select
+
+    return [
+        (table.name, repr(tuple(row)))
+        for table in db.metadata.sorted_tables
+        for row in db.session.execute(select(table)).all()
+    ]

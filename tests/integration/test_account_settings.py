@@ -15,7 +15,6 @@ from catalogue_svc.accounts.models import Account, AccountLink
 from catalogue_svc.audit import AuditEvent
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from catalogue_svc.logs import JsonFormatter
 from tests.accounts_helpers import (
     CSRF_ENVIRON,
     DEFAULT_PASSWORD,
@@ -26,6 +25,8 @@ from tests.accounts_helpers import (
     login_client,
     make_profile,
     new_email,
+    service_log_lines,
+    stored_rows,
 )
 from tests.servers import body
 
@@ -563,10 +564,6 @@ def test_unlink_is_audited(app):
     )
 
 
-# The SMTP sink of the tests logs what it receives: it is the recipient, not the service.
-RECIPIENT_LOGGERS = ("mail.log",)
-
-
 def test_no_secret_of_settings_changes_reaches_logs_or_tables(app, mailbox, run_jobs, caplog):
     """Password and email changes at DEBUG: no password, code or token is logged or stored."""
     caplog.set_level(logging.DEBUG)
@@ -582,15 +579,8 @@ def test_no_secret_of_settings_changes_reaches_logs_or_tables(app, mailbox, run_
     client.post("/api/account/email/confirm", json={"code": f"{(int(code) + 1) % 10**6:06d}"})
     run_jobs()
 
-    formatter = JsonFormatter()
-    lines = [
-        formatter.format(r) for r in caplog.records if not r.name.startswith(RECIPIENT_LOGGERS)
-    ]
+    lines = service_log_lines(caplog)
     assert any('"action": "account.password_change"' in line for line in lines)
     assert [(s, line) for line in lines for s in secrets if s in line] == []
-    stored = [
-        (table.name, repr(tuple(row)))
-        for table in db.metadata.sorted_tables
-        for row in db.session.execute(select(table)).all()
-    ]
+    stored = stored_rows()
     assert [(s, name) for name, text in stored for s in secrets if s in text] == []

@@ -12,6 +12,7 @@ from catalogue_svc.clock import clock
 from catalogue_svc.notifications.templates import french_date, french_datetime, french_duration
 from tests.accounts_helpers import anonymous_client, create_account, login_client
 from tests.accounts_helpers import submit_form as submit
+from tests.integration.test_requests_flow import ADD_NEW, NEW_MEMBER
 from tests.servers import body
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "dossiers-example.json"
@@ -22,22 +23,6 @@ MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|n
 FRENCH_DATE = rf"\d{{1,2}}(?:er)? (?:{MONTHS}) \d{{4}}"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-NEW_MEMBER = {
-    "first_name": "Julie",
-    "last_name": "Lévesque",
-    "birth_date": "1990-05-17",
-    "email": "julie.levesque@laforce.example",
-    "language": "fr",
-    "phones": [{"type": "cellulaire", "number": "514 555-0199"}],
-}
-ADD_NEW = {
-    "contact_does_not_exist": True,
-    "new_contact": NEW_MEMBER,
-    "relation_type": "membre_personnel",
-    "subjects": ["rapport_mensuel"],
-    "attestation": True,
-    "attestation_consent": True,
-}
 IMPORTED = ("REBECCA", "DESCOTEAUX-LAFORCE", "rebecca.descoteaux-laforce@laforce-comptable.example")
 
 

@@ -12,31 +12,16 @@ from catalogue_svc.audit import AuditEvent, record
 from catalogue_svc.clock import clock, now
 from catalogue_svc.db import db
 from catalogue_svc.notifications.models import Email
-from catalogue_svc.notifications.service import queue_email
 from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.models import IdempotencyKey
 from tests.accounts_helpers import DEFAULT_PASSWORD, anonymous_client, create_account, login_client
-from tests.factories import guide_firm
+from tests.factories import guide_firm, queue_credentials_email
 from tests.servers import SmtpSink, free_port
 
 
 def _exhausted_email(app) -> int:
     """An email whose every attempt failed (its SMTP server never answered)."""
-    email_id = queue_email(
-        to="marie@example.org",
-        template="linking_credentials",
-        language="fr",
-        params={
-            "first_name": "Marie",
-            "last_name": "Bérard",
-            "organisation_name": "LAFORCE COMPTABLE INC",
-            "organisation_client_number": "1000001",
-            "identifier": "L-AAAA-BBBB",
-            "code": "SECRETCODE",
-            "expires_on": "2027-01-31",
-        },
-    )
-    db.session.commit()
+    email_id = queue_credentials_email()
     for _ in range(12):
         queue.run_until_idle()
         clock.advance(dt.timedelta(minutes=15))

@@ -14,28 +14,14 @@ from catalogue_svc import queue
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
 from catalogue_svc.notifications.models import SCRUBBED, Email
-from catalogue_svc.notifications.service import queue_email
+from tests.factories import queue_credentials_email
 from tests.servers import SmtpSink, body, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
-    email_id = queue_email(
-        to=to,
-        template="linking_credentials",
-        language=language,
-        params={
-            "first_name": "Marie",
-            "last_name": "Bérard",
-            "organisation_name": "LAFORCE COMPTABLE INC",
-            "organisation_client_number": "1000001",
-            "identifier": "L-AAAA-BBBB",
-            "code": "SECRETCODE",
-            "expires_on": "2027-01-31",
-        },
-    )
-    db.session.commit()
+    email_id = queue_credentials_email(to, language=language)
     return db.session.get(Email, email_id)
 
 

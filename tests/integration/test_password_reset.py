@@ -14,7 +14,6 @@ from catalogue_svc.accounts.models import Account, OneTimeCode
 from catalogue_svc.audit import AuditEvent
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from catalogue_svc.logs import JsonFormatter
 from tests.accounts_helpers import (
     CSRF_ENVIRON,
     DEFAULT_PASSWORD,
@@ -23,6 +22,8 @@ from tests.accounts_helpers import (
     create_account,
     login_client,
     new_email,
+    service_log_lines,
+    stored_rows,
 )
 from tests.servers import body
 
@@ -361,10 +362,6 @@ def test_reset_steps_are_audited(app, mailbox, run_jobs):
     ]
 
 
-# The SMTP sink of the tests logs what it receives: it is the recipient, not the service.
-RECIPIENT_LOGGERS = ("mail.log",)
-
-
 def test_no_secret_of_a_reset_reaches_logs_or_tables(app, mailbox, run_jobs, caplog):
     """A whole reset at DEBUG: no password, code or session token is logged or stored."""
     caplog.set_level(logging.DEBUG)
@@ -378,15 +375,8 @@ def test_no_secret_of_a_reset_reaches_logs_or_tables(app, mailbox, run_jobs, cap
     secrets.add(client.get_cookie("catalogue_session").value)
     run_jobs()
 
-    formatter = JsonFormatter()
-    lines = [
-        formatter.format(r) for r in caplog.records if not r.name.startswith(RECIPIENT_LOGGERS)
-    ]
+    lines = service_log_lines(caplog)
     assert any('"action": "account.password_reset"' in line for line in lines)
     assert [(s, line) for line in lines for s in secrets if s in line] == []
-    stored = [
-        (table.name, repr(tuple(row)))
-        for table in db.metadata.sorted_tables
-        for row in db.session.execute(select(table)).all()
-    ]
+    stored = stored_rows()
     assert [(s, name) for name, text in stored for s in secrets if s in text] == []

@@ -20,7 +20,7 @@ from catalogue_svc import queue
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
 from catalogue_svc.notifications.models import Email
-from catalogue_svc.notifications.service import queue_email
+from tests.factories import queue_credentials_email
 from tests.servers import free_port
 
 USER = "mailer@catalogue"
@@ -121,21 +121,7 @@ def tls_relay(certificate):
 
 
 def _queue(to: str = "marie@example.org") -> int:
-    email_id = queue_email(
-        to=to,
-        template="linking_credentials",
-        language="fr",
-        params={
-            "first_name": "Marie",
-            "last_name": "Bérard",
-            "organisation_name": "LAFORCE COMPTABLE INC",
-            "organisation_client_number": "1000001",
-            "identifier": "L-AAAA-BBBB",
-            "code": "SECRETCODE",
-            "expires_on": "2027-01-31",
-        },
-    )
-    db.session.commit()
+    email_id = queue_credentials_email(to)
     return email_id
 
 
