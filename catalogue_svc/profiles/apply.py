@@ -28,6 +28,14 @@ from .models import (
 )
 from .snapshot import subjects_in_transaction
 
+# The table each operation adds a row to (ids reserved up front: ``db.reserve_ahead``).
+ADDS_A_ROW = {
+    "add_contact": "contacts",
+    "add_contact_relation": "contact_relations",
+    "grant_subject": "grants",
+    "issue_linking_credentials": "linking_credentials",
+}
+
 
 class ApplyError(Exception):
     """The changeset no longer makes sense against the store (French message for agents)."""

@@ -23,9 +23,9 @@ from workflows import AWAITING_CHECK, State, Trigger, needs_agent
 from .. import queue, unit
 from ..access import profile_access
 from ..clock import now
-from ..db import db
+from ..db import db, reserve_ahead
 from ..duplicates.members import active_member_names, with_same_name_members
-from ..profiles.apply import ApplyContext, ApplyError, apply_operation
+from ..profiles.apply import ADDS_A_ROW, ApplyContext, ApplyError, apply_operation
 from ..profiles.snapshot import contacts_view
 from . import chunk, emails
 from .conflicts import find_and_link, pending_conflicts
@@ -264,13 +264,28 @@ def _prefetch(messages: list[queue.OutboxMessage], running: unit.Chunk) -> None:
     )
 
 
+def _prefetch_apply(messages: list[queue.OutboxMessage], running: unit.Chunk) -> None:
+    """The chunk's requests, and the ids of the rows their changesets add, reserved in one
+    statement (with an email each beside its credentials' emails)."""
+    _prefetch(messages, running)
+    rows: dict[str, int] = {"emails": len(running.prefetched)}
+    for request in running.prefetched:
+        for operation in request.changeset or ():
+            table = ADDS_A_ROW.get(operation.get("op"))
+            if table is not None:
+                rows[table] = rows.get(table, 0) + 1
+                if table == "linking_credentials":
+                    rows["emails"] += 1
+    reserve_ahead(rows)
+
+
 def init_app(app: Flask) -> None:
     """Register the pipeline's topics (database effects only: batched)."""
     # The check reads only committed rows (other requests, match and conflict keys): its chunk
     # runs without autoflush. The apply reads what its own operations wrote: it keeps autoflush.
     for topic, handler, exhausted, prefetch, autoflush, then in (
         (CHECK_TOPIC, run_check, _check_exhausted, _prefetch_check, False, APPLY_TOPIC),
-        (APPLY_TOPIC, run_apply, _apply_exhausted, _prefetch, True, None),
+        (APPLY_TOPIC, run_apply, _apply_exhausted, _prefetch_apply, True, None),
     ):
         queue.register(
             app,
