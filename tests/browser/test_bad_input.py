@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from catalogue_svc.accounts.models import Account, AccountLink, OneTimeCode
-from catalogue_svc.linking.models import LinkingCredential
 from catalogue_svc.requests.models import Request
 from tests.browser.conftest import (
     PASSWORD,
@@ -19,8 +19,8 @@ from tests.browser.conftest import (
     open_firm,
 )
 from tests.browser.test_forms import open_add_form
-from tests.browser.test_keyboard import a_member_with_credentials
-from tests.browser.test_member_and_account import new_member, open_contact
+from tests.browser.test_keyboard import an_account
+from tests.browser.test_member_and_account import open_contact
 
 # The top of an item's first line of text, and the top the browser gives its bullet's line (a
 # zero-width probe put where the marker's line begins).
@@ -170,11 +170,11 @@ def test_account_settings_refuse_bad_input_beside_each_field(
 ) -> None:
     """Paramètres du compte: a malformed new address, a wrong current password, a confirmation
     that differs: each error in French beside its field and in the summary; nothing changes."""
-    email = firm_responsable(portal)
+    email = an_account(portal)
     before = password_hash(portal, email), count(portal, OneTimeCode)
     page = screens.page
     log_in(page, email)
-    open_firm(page)
+    expect(page.get_by_role("heading", name="Liaison d'un profil")).to_be_visible()
     page.get_by_role("link", name="Paramètres du compte").click()
     expect(page.get_by_role("heading", name="Paramètres du compte", level=1)).to_be_visible()
 
@@ -216,7 +216,7 @@ def test_forgotten_password_refuses_bad_input_beside_each_field(
 ) -> None:
     """Mot de passe oublié?: no address, a malformed one, then a wrong code and differing
     passwords: French errors beside the fields and in the summary; the password is kept."""
-    email = firm_responsable(portal)
+    email = an_account(portal)
     before = password_hash(portal, email)
     page = screens.page
     page.goto("/#/mot-de-passe-oublie")
@@ -260,14 +260,11 @@ def test_forgotten_password_refuses_bad_input_beside_each_field(
 def test_linking_with_wrong_credentials_says_so_and_links_nothing(
     portal: Portal, screens: Screens
 ) -> None:
-    """Liaison d'un profil: empty fields, then a real identifier with a wrong code: French
-    errors beside the fields and in the summary; no profile is linked, the code still works."""
-    identifier, code = a_member_with_credentials(
-        portal, "Rosalie", "Gendron", "rosalie.gendron@laforce-comptable.example"
-    )
+    """Liaison d'un profil: empty fields, then credentials that match none: French errors
+    beside both fields and in the summary; no profile is linked."""
     page = screens.page
-    log_in(page, firm_responsable(portal))
-    open_firm(page)
+    log_in(page, an_account(portal))
+    expect(page.get_by_role("heading", name="Liaison d'un profil")).to_be_visible()
     links = count(portal, AccountLink)
     page.goto("/#/liaison?methode=coordonnees&etape=formulaire")
     expect(page.get_by_label("Identifiant de liaison")).to_be_visible()
@@ -277,33 +274,33 @@ def test_linking_with_wrong_credentials_says_so_and_links_nothing(
         ("Identifiant de liaison", "Ce champ est obligatoire."),
         ("Code de liaison", "Ce champ est obligatoire."),
     )
-    page.get_by_label("Identifiant de liaison").fill(identifier)
-    page.get_by_label("Code de liaison").fill("ZZZZ-ZZZZ" if code != "ZZZZ-ZZZZ" else "YYYY-YYYY")
+    page.get_by_label("Identifiant de liaison").fill("L-ZZZZ-ZZZZ")
+    page.get_by_label("Code de liaison").fill("ABCD-EFGH")
     page.get_by_role("button", name="Lier").click()
     refused = "Identifiant ou code de liaison invalide."
     errors_shown(page, ("Identifiant de liaison", refused), ("Code de liaison", refused))
     screens.look("Liaison d'un profil, coordonnées refusées")
     expect(page.get_by_text("La liaison est réussie.")).to_have_count(0)
     assert count(portal, AccountLink) == links
-    with portal.db() as session:
-        credential = session.scalar(
-            select(LinkingCredential).where(LinkingCredential.identifier == identifier)
-        )
-        assert credential is not None and credential.state == "active"
+
+
+@pytest.fixture(scope="module")
+def responsable(portal: Portal) -> str:
+    """One responsable of the firm for the forms that submit nothing."""
+    return firm_responsable(portal)
 
 
 def test_the_modify_form_refuses_bad_input_beside_each_field(
-    portal: Portal, screens: Screens
+    portal: Portal, screens: Screens, responsable: str
 ) -> None:
     """Modifier les informations: a section chosen but left empty, a malformed phone, a
     relation's end in the past, no attestation: French errors beside each field and in the
     summary; no request is made."""
-    new_member(portal, "Apolline", "Vachon")
     before = count(portal, Request)
     page = screens.page
-    log_in(page, firm_responsable(portal))
+    log_in(page, responsable)
     open_firm(page)
-    open_contact(page, "Apolline Vachon")
+    open_contact(page, "Julie Gagnon")
     page.get_by_role("link", name=re.compile("^Modifier ses informations personnelles")).click()
     expect(
         page.get_by_role("heading", name=re.compile("^Modifier les informations"))
@@ -339,16 +336,15 @@ def test_the_modify_form_refuses_bad_input_beside_each_field(
 
 
 def test_the_remove_form_refuses_bad_input_beside_each_field(
-    portal: Portal, screens: Screens
+    portal: Portal, screens: Screens, responsable: str
 ) -> None:
     """Retirer une relation: nothing chosen, then « Une ou plusieurs relation(s) » without a
     relation, no attestation: French errors beside each field and in the summary; no request."""
-    new_member(portal, "Anouk", "Lachance")
     before = count(portal, Request)
     page = screens.page
-    log_in(page, firm_responsable(portal))
+    log_in(page, responsable)
     open_firm(page)
-    open_contact(page, "Anouk Lachance")
+    open_contact(page, "Julie Gagnon")
     page.get_by_role("link", name="Lui retirer une relation ou des sujets autorisés").click()
     expect(
         page.get_by_role(
