@@ -187,3 +187,23 @@ def test_the_writer_never_holds_more_than_a_batch_of_rows(
     again = import_file(path)
     assert again["contacts"] == {"created": 0, "updated": 0, "unchanged": 1000}
     assert again["grants"]["unchanged"] == len(document["grants"])
+
+
+def test_a_duplicate_names_the_row_it_repeats(app, tmp_path):
+    """A ref, a relation and a grant given twice: each error names the first row's path."""
+    document = dossiers(20)
+    document["contacts"][15]["ref"] = document["contacts"][12]["ref"]
+    document["contact_relations"].append(dict(document["contact_relations"][3]))
+    document["grants"].append(dict(document["grants"][7]))
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(write(tmp_path, document))
+    messages = {error.path: error.message for error in rejected.value.errors}
+    assert messages["$.contacts[15].ref"] == "Référence en double (déjà à $.contacts[12].ref)."
+    assert messages["$.contact_relations[20]"] == (
+        "Relation (contact, organisation, type, date de début) en double "
+        "(déjà à $.contact_relations[3])."
+    )
+    last = len(document["grants"]) - 1
+    assert messages[f"$.grants[{last}]"] == (
+        "Sujet autorisé (sujet, propriétaire, détenteur, droit) en double (déjà à $.grants[7])."
+    )
