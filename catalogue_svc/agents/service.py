@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 
 from workflows import AWAITING_AGENT, State, Trigger
@@ -19,12 +18,9 @@ from ..profiles.models import Contact, Organisation
 from ..requests import service as requests
 from ..requests.models import Request
 from ..sla import clock as sla_clock
+from .claims import claim_is_live, live_claim
 
 NOT_IN_VALIDATION = "Cette demande n'est pas en validation par un agent (état : {label})."
-
-
-def _lapse() -> dt.timedelta:
-    return dt.timedelta(seconds=current_app.config["CATALOGUE_SETTINGS"].claim_lapse_seconds)
 
 
 def _get(number: str) -> Request:
@@ -41,45 +37,6 @@ def _require_validation_state(request: Request) -> None:
         raise Conflict(
             NOT_IN_VALIDATION.format(label=workflows.label(request.state)), state=request.state
         )
-
-
-def _overdue_lapse() -> dt.timedelta:
-    return dt.timedelta(seconds=sla_clock.settings().overdue_claim_lapse_seconds)
-
-
-def claim_is_live(request: Request) -> bool:
-    """Whether the request's claim holds: taken, not lapsed, and not held for longer than
-    ``CATALOGUE_OVERDUE_CLAIM_LAPSE`` while its request is overdue (an absent agent's claim goes
-    back to the queue; a claim taken on an overdue request gets that long too)."""
-    at = now()
-    overdue_lapsed = (
-        sla_clock.is_overdue(request, at)
-        and request.due_at is not None
-        and request.claimed_at is not None
-        and max(request.due_at, request.claimed_at) + _overdue_lapse() <= at
-    )
-    return bool(
-        request.claimed_by_account_id
-        and request.claimed_at
-        and request.claimed_at + _lapse() > at
-        and not overdue_lapsed
-    )
-
-
-def _live_claim(at: dt.datetime) -> Any:
-    """SQL of :func:`claim_is_live`."""
-    overdue_lapsed = (
-        (Request.state == State.AGENT_VALIDATION)
-        & Request.sla_paused_at.is_(None)
-        & Request.sla_stopped_at.is_(None)
-        & (Request.due_at <= at - _overdue_lapse())
-        & (Request.claimed_at <= at - _overdue_lapse())
-    )
-    return (
-        Request.claimed_by_account_id.is_not(None)
-        & (Request.claimed_at > at - _lapse())
-        & ~func.coalesce(overdue_lapsed, False)
-    )
 
 
 # What the queue shows: the requests waiting for an agent's decision, and those whose apply
@@ -148,7 +105,7 @@ def queue_page(
                 func.lower(Organisation.name).contains(text.lower(), autoescape=True),
             )
         )
-    live = _live_claim(at)
+    live = live_claim(at)
     if claimed in ("true",):
         stmt = stmt.where(live)
     elif claimed == "me":
@@ -182,7 +139,7 @@ def queue_page(
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
+def claim(*, number: str, agent: requests.Actor) -> dict[str, Any]:
     """Take a request; a second agent gets 409 until the claim is released or lapses."""
     request = _get(number)
     _require_validation_state(request)
@@ -194,7 +151,7 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
             Request.state == State.AGENT_VALIDATION,
             or_(
                 Request.claimed_by_account_id == agent.account_id,
-                ~func.coalesce(_live_claim(at), False),
+                ~func.coalesce(live_claim(at), False),
             ),
         )
         .values(claimed_by_account_id=agent.account_id, claimed_at=at)
@@ -216,7 +173,7 @@ def claim(number: str, agent: requests.Actor) -> dict[str, Any]:
     return requests.detail(request, for_agent=True)
 
 
-def release(number: str, agent: requests.Actor) -> dict[str, Any]:
+def release(*, number: str, agent: requests.Actor) -> dict[str, Any]:
     """Give a claimed request back to the queue."""
     request = _get(number)
     _require_validation_state(request)
@@ -266,6 +223,7 @@ def _client_number_holder(request: Request) -> str | None:
 
 
 def approve(
+    *,
     number: str,
     agent: requests.Actor,
     merge_with_contact_id: int | None,
@@ -330,7 +288,7 @@ def approve(
     return requests.summary(request)
 
 
-def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
+def reject(*, number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
     """Reject with a reason the submitter sees and receives by email."""
     if not reason or not reason.strip():
         raise ValidationFailed(errors={"reason": ["Un motif est requis pour refuser une demande."]})
@@ -349,7 +307,7 @@ def reject(number: str, agent: requests.Actor, reason: str) -> dict[str, Any]:
     return requests.summary(request)
 
 
-def retry(number: str, agent: requests.Actor) -> dict[str, Any]:
+def retry(*, number: str, agent: requests.Actor) -> dict[str, Any]:
     """Send a failed request back to apply (after the agent fixed the cause)."""
     request = _get(number)
     # Back to approved: the apply is scheduled again (requests.lifecycle.ON_ENTER).
@@ -454,7 +412,7 @@ def stats(agent: requests.Actor) -> dict[str, Any]:
     return figures.stats(now())
 
 
-def reassign(number: str, supervisor: requests.Actor, account_id: int) -> dict[str, Any]:
+def reassign(*, number: str, supervisor: requests.Actor, account_id: int) -> dict[str, Any]:
     """A supervisor hands a request to another agent (its claim, taken or not, moves to them)."""
     from ..accounts.models import Account
 

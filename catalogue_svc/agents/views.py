@@ -115,7 +115,7 @@ def agent_stats() -> Any:
 @blp.alt_response(409, description=NOT_NOW)
 def claim(number: str) -> Any:
     """Prendre une demande en charge (un seul agent à la fois)."""
-    return service.claim(number, _agent())
+    return service.claim(number=number, agent=_agent())
 
 
 @blp.route("/requests/<number>/reassign", methods=["POST"])
@@ -130,7 +130,7 @@ def claim(number: str) -> Any:
 @blp.alt_response(422, description="Le compte désigné n'est pas celui d'un agent.")
 def reassign(data: dict[str, Any], number: str) -> Any:
     """Confier une demande à un autre agent (superviseurs), qu'elle soit prise en charge ou non."""
-    return service.reassign(number, _agent(), data["account_id"])
+    return service.reassign(number=number, supervisor=_agent(), account_id=data["account_id"])
 
 
 @blp.route("/requests/<number>/release", methods=["POST"])
@@ -142,7 +142,7 @@ def reassign(data: dict[str, Any], number: str) -> Any:
 @blp.alt_response(409, description="Pas en validation, ou pas prise en charge par cet agent.")
 def release(number: str) -> Any:
     """Remettre une demande dans la file."""
-    return service.release(number, _agent())
+    return service.release(number=number, agent=_agent())
 
 
 @blp.route("/requests/<number>/approve", methods=["POST"])
@@ -156,9 +156,9 @@ def release(number: str) -> Any:
 def approve(data: dict[str, Any], number: str) -> Any:
     """Approuver, éventuellement en utilisant un contact existant (fusion)."""
     return service.approve(
-        number,
-        _agent(),
-        data.get("merge_with_contact_id"),
+        number=number,
+        agent=_agent(),
+        merge_with_contact_id=data.get("merge_with_contact_id"),
         create_new_contact=bool(data.get("create_new_contact")),
     )
 
@@ -173,7 +173,7 @@ def approve(data: dict[str, Any], number: str) -> Any:
 @blp.alt_response(409, description=NOT_NOW)
 def reject(data: dict[str, Any], number: str) -> Any:
     """Refuser avec un motif que le demandeur verra."""
-    return service.reject(number, _agent(), data["reason"])
+    return service.reject(number=number, agent=_agent(), reason=data["reason"])
 
 
 @blp.route("/requests/<number>/retry", methods=["POST"])
@@ -185,4 +185,4 @@ def reject(data: dict[str, Any], number: str) -> Any:
 @blp.alt_response(409, description="Seule une demande en erreur peut être relancée.")
 def retry(number: str) -> Any:
     """Relancer l'application d'une demande en erreur."""
-    return service.retry(number, _agent())
+    return service.retry(number=number, agent=_agent())

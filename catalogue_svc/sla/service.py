@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from workflows import State
 
+from ..agents.claims import claim_is_live
 from ..clock import now
 from ..db import db
 from ..errors import ValidationFailed
@@ -47,8 +48,6 @@ def check_question(request: Request, *, is_agent: bool, internal: bool, account_
 
 
 def _claimed_by(request: Request, account_id: int) -> bool:
-    from ..agents.service import claim_is_live
-
     return request.claimed_by_account_id == account_id and claim_is_live(request)
 
 

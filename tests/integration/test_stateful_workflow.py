@@ -340,22 +340,30 @@ class PipelineMachine(RuleBasedStateMachine):
         free = not _claim_is_live(request) or request.claimed_by_account_id == actor.account_id
         if action == "claim":
             self._expect(
-                lambda: agents.claim(number, actor), state == "agent_validation" and free, action
+                lambda: agents.claim(number=number, agent=actor),
+                state == "agent_validation" and free,
+                action,
             )
         elif action == "release":
             mine = request.claimed_by_account_id == actor.account_id
             self._expect(
-                lambda: agents.release(number, actor), state == "agent_validation" and mine, action
+                lambda: agents.release(number=number, agent=actor),
+                state == "agent_validation" and mine,
+                action,
             )
         elif action == "reject":
             self._expect(
-                lambda: agents.reject(number, actor, "Doublon d'un contact existant."),
+                lambda: agents.reject(
+                    number=number, agent=actor, reason="Doublon d'un contact existant."
+                ),
                 state == "agent_validation" and free,
                 f"reject from {state}",
             )
         elif action == "retry":
             self._expect(
-                lambda: agents.retry(number, actor), state == "failed", f"retry from {state}"
+                lambda: agents.retry(number=number, agent=actor),
+                state == "failed",
+                f"retry from {state}",
             )
         else:
             candidates = [c["contact_id"] for c in request.duplicate_candidates or []]
@@ -368,7 +376,10 @@ class PipelineMachine(RuleBasedStateMachine):
                 # Without a merge the agent chooses a new contact (a probable duplicate needs
                 # that choice said).
                 lambda: agents.approve(
-                    number, actor, merge_id, create_new_contact=merge_id is None
+                    number=number,
+                    agent=actor,
+                    merge_with_contact_id=merge_id,
+                    create_new_contact=merge_id is None,
                 ),
                 state == "agent_validation" and free,
                 f"approve from {state}",
