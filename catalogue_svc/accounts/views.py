@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
 
 from ..extensions import ANONYMOUS, LOGGED_IN, READ, Blueprint
 from ..linking import redeem
+from ..routes import View, compose
 from . import service, sessions, settings
 from .links import linked_profiles
 from .schemas import (
@@ -240,14 +242,24 @@ class AccountSettings(MethodView):
         return settings.update_settings(account=sessions.require_account(), changes=args)
 
 
-@blp.route("/account/password", methods=["POST"])
-@sessions.account_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(PasswordChangeSchema)
-@blp.response(200, MessageSchema)
-@blp.alt_response(400, description="Mot de passe actuel invalide.")
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(429, description=TOO_MANY)
+def _settings_post(rule: str, schema: Any, status: int, *, refused: str) -> Callable[[View], View]:
+    """``POST rule`` of the account's settings: logged in, ``schema`` as the body, a message as
+    the answer (``status``); ``refused`` says what a 400 means there."""
+    return compose(
+        blp.route(rule, methods=["POST"]),
+        sessions.account_required,
+        blp.doc(security=LOGGED_IN),
+        blp.arguments(schema),
+        blp.response(status, MessageSchema),
+        blp.alt_response(400, description=refused),
+        blp.alt_response(401, description=NOT_LOGGED_IN),
+        blp.alt_response(429, description=TOO_MANY),
+    )
+
+
+@_settings_post(
+    "/account/password", PasswordChangeSchema, 200, refused="Mot de passe actuel invalide."
+)
 def change_password(args: dict[str, Any]) -> dict[str, str]:
     """Changer le mot de passe (le mot de passe actuel est exigé).
 
@@ -262,14 +274,7 @@ def change_password(args: dict[str, Any]) -> dict[str, str]:
     return {"detail": settings.CHANGE_DONE}
 
 
-@blp.route("/account/email", methods=["POST"])
-@sessions.account_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(EmailChangeSchema)
-@blp.response(202, MessageSchema)
-@blp.alt_response(400, description="Mot de passe actuel invalide.")
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(429, description=TOO_MANY)
+@_settings_post("/account/email", EmailChangeSchema, 202, refused="Mot de passe actuel invalide.")
 def request_email_change(args: dict[str, Any]) -> dict[str, str]:
     """Changer d'adresse courriel : un code est envoyé à la nouvelle adresse.
 
@@ -284,14 +289,12 @@ def request_email_change(args: dict[str, Any]) -> dict[str, str]:
     return {"detail": settings.EMAIL_CHANGE_REQUESTED}
 
 
-@blp.route("/account/email/confirm", methods=["POST"])
-@sessions.account_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(EmailChangeConfirmSchema)
-@blp.response(200, MessageSchema)
-@blp.alt_response(400, description="Code invalide, expiré, déjà utilisé ou épuisé.")
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(429, description=TOO_MANY)
+@_settings_post(
+    "/account/email/confirm",
+    EmailChangeConfirmSchema,
+    200,
+    refused="Code invalide, expiré, déjà utilisé ou épuisé.",
+)
 def confirm_email_change(args: dict[str, Any]) -> dict[str, str]:
     """Confirmer la nouvelle adresse avec le code reçu.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -11,6 +11,7 @@ from ..access import require_profile, require_user
 from ..accounts.sessions import account_required
 from ..extensions import READ, Blueprint
 from ..requests.reads import RequestFilters
+from ..routes import View, compose
 from . import service
 from .schemas import ExportArgs, RequestExportArgs
 
@@ -54,34 +55,32 @@ def _list_export(kind: str, profile_id: int, args: dict[str, Any]) -> Response:
     return _download(kind, args["format"], items, f"{kind}-{profile_id}")
 
 
-@blp.route("/<int:profile_id>/exports/contacts")
-@account_required
-@blp.doc(security=READ, responses={"200": ANSWER})
-@blp.arguments(ExportArgs, location="query")
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+def _list_export_route(kind: str) -> Callable[[View], View]:
+    """The route of one list's export: ``…/exports/{kind}``, for the firm's authorities, the
+    same query and the same answers for every list."""
+    return compose(
+        blp.route(f"/<int:profile_id>/exports/{kind}"),
+        account_required,
+        blp.doc(security=READ, responses={"200": ANSWER}),
+        blp.arguments(ExportArgs, location="query"),
+        blp.alt_response(403, description=NO_AUTHORITY),
+        blp.alt_response(404, description=NO_PROFILE),
+    )
+
+
+@_list_export_route("contacts")
 def export_contacts(args: dict[str, Any], profile_id: int) -> Any:
     """Exporter les contacts de l'organisation (CSV ou JSON)."""
     return _list_export("contacts", profile_id, args)
 
 
-@blp.route("/<int:profile_id>/exports/relations")
-@account_required
-@blp.doc(security=READ, responses={"200": ANSWER})
-@blp.arguments(ExportArgs, location="query")
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+@_list_export_route("relations")
 def export_relations(args: dict[str, Any], profile_id: int) -> Any:
     """Exporter les relations de l'organisation (CSV ou JSON)."""
     return _list_export("relations", profile_id, args)
 
 
-@blp.route("/<int:profile_id>/exports/authorizations")
-@account_required
-@blp.doc(security=READ, responses={"200": ANSWER})
-@blp.arguments(ExportArgs, location="query")
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+@_list_export_route("authorizations")
 def export_authorizations(args: dict[str, Any], profile_id: int) -> Any:
     """Exporter les autorisations de l'organisation, toutes (CSV ou JSON)."""
     return _list_export("authorizations", profile_id, args)

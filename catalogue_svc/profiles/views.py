@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import require_profile, require_user
-from ..accounts.sessions import account_required
-from ..extensions import READ, Blueprint
+from ..extensions import Blueprint
+from ..routes import profile_read
 from . import dossiers, lists, service
 from .schemas import (
     AuthorizationArgs,
@@ -34,13 +34,14 @@ NO_AUTHORITY = (
 )
 
 
-@blp.route("/<int:profile_id>/contacts")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(ListArgs, location="query")
-@blp.answers(200, ContactPageSchema)
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+@profile_read(
+    blp,
+    "/<int:profile_id>/contacts",
+    args=ListArgs,
+    answer=ContactPageSchema,
+    forbidden=NO_AUTHORITY,
+    not_found=NO_PROFILE,
+)
 def contacts(args: dict[str, Any], profile_id: int) -> Any:
     """Contacts de l'organisation (tels que propagés)."""
     access = require_profile(require_user().id, profile_id, manage=True)
@@ -52,13 +53,14 @@ NO_CONTACT = (
 )
 
 
-@blp.route("/<int:profile_id>/contacts/<int:contact_id>")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(LangArgs, location="query")
-@blp.answers(200, ContactDetailSchema)
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_CONTACT)
+@profile_read(
+    blp,
+    "/<int:profile_id>/contacts/<int:contact_id>",
+    args=LangArgs,
+    answer=ContactDetailSchema,
+    forbidden=NO_AUTHORITY,
+    not_found=NO_CONTACT,
+)
 def contact(args: dict[str, Any], profile_id: int, contact_id: int) -> Any:
     """Un contact de l'organisation (tel que propagé), avec ses demandes en cours.
 
@@ -77,26 +79,28 @@ def contact(args: dict[str, Any], profile_id: int, contact_id: int) -> Any:
     return service.contact_detail(access, contact_id, lang=args["lang"])
 
 
-@blp.route("/<int:profile_id>/relations")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(ListArgs, location="query")
-@blp.answers(200, RelationPageSchema)
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+@profile_read(
+    blp,
+    "/<int:profile_id>/relations",
+    args=ListArgs,
+    answer=RelationPageSchema,
+    forbidden=NO_AUTHORITY,
+    not_found=NO_PROFILE,
+)
 def relations(args: dict[str, Any], profile_id: int) -> Any:
     """Relations de l'organisation (telles que propagées)."""
     access = require_profile(require_user().id, profile_id, manage=True)
     return lists.relations(access.organisation_id, **args)
 
 
-@blp.route("/<int:profile_id>/authorizations")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(AuthorizationArgs, location="query")
-@blp.answers(200, AuthorizationPageSchema)
-@blp.alt_response(403, description=NO_AUTHORITY)
-@blp.alt_response(404, description=NO_PROFILE)
+@profile_read(
+    blp,
+    "/<int:profile_id>/authorizations",
+    args=AuthorizationArgs,
+    answer=AuthorizationPageSchema,
+    forbidden=NO_AUTHORITY,
+    not_found=NO_PROFILE,
+)
 def authorizations(args: dict[str, Any], profile_id: int) -> Any:
     """Autorisations : les sujets de l'organisation d'abord; filtre par contact."""
     access = require_profile(require_user().id, profile_id, manage=True)
@@ -109,13 +113,14 @@ def authorizations(args: dict[str, Any], profile_id: int) -> Any:
     )
 
 
-@blp.route("/<int:profile_id>/authorized-dossiers")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(LangArgs, location="query")
-@blp.answers(200, AuthorizedDossiersSchema)
-@blp.alt_response(403, description="Réservé aux comptes des organisations (pas aux agents).")
-@blp.alt_response(404, description=NO_PROFILE)
+@profile_read(
+    blp,
+    "/<int:profile_id>/authorized-dossiers",
+    args=LangArgs,
+    answer=AuthorizedDossiersSchema,
+    forbidden="Réservé aux comptes des organisations (pas aux agents).",
+    not_found=NO_PROFILE,
+)
 def authorized_dossiers(args: dict[str, Any], profile_id: int) -> Any:
     """Mes dossiers autorisés, avec les services non offerts en phase 1."""
     access = require_profile(require_user().id, profile_id)

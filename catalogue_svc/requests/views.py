@@ -15,6 +15,7 @@ from ..clock import now
 from ..errors import NotFound, ValidationFailed
 from ..extensions import LOGGED_IN, READ, Blueprint
 from ..profiles.snapshot import profile_view
+from ..routes import profile_read
 from . import service
 from .schemas import (
     CatalogueSchema,
@@ -121,13 +122,14 @@ def submit(data: dict[str, Any], profile_id: int) -> Any:
     return body, 202
 
 
-@blp.route("/profiles/<int:profile_id>/requests")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(RequestListArgs, location="query")
-@blp.answers(200, RequestPageSchema)
-@blp.alt_response(403, description=FIRMS_ONLY)
-@blp.alt_response(404, description=NO_PROFILE)
+@profile_read(
+    blp,
+    "/profiles/<int:profile_id>/requests",
+    args=RequestListArgs,
+    answer=RequestPageSchema,
+    forbidden=FIRMS_ONLY,
+    not_found=NO_PROFILE,
+)
 def list_requests(args: dict[str, Any], profile_id: int) -> Any:
     """« Mes demandes » : les demandes du profil, les plus récentes d'abord.
 
