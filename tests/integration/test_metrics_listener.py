@@ -3,7 +3,6 @@ port of its own (``[host:]port``), under gunicorn's workers and under ``flask ru
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import socket
@@ -13,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from catalogue_svc.config import ConfigError, load_settings
 from catalogue_svc.ops.metrics import serve_privately
+from tests.http_helpers import healthz_count as _healthz_count
+from tests.http_helpers import http_get as _get
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "t" * 40
@@ -26,29 +26,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    except OSError:
-        return 0, ""
-    finally:
-        conn.close()
-
-
-def _healthz_count(text: str) -> float:
-    for family in text_string_to_metric_families(text):
-        if family.name == "catalogue_http_requests":
-            return sum(
-                s.value
-                for s in family.samples
-                if s.labels.get("route") == "/healthz" and s.labels.get("status") == "200"
-            )
-    return 0
 
 
 def _env(app, **extra: str) -> dict[str, str]:

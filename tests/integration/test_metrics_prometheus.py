@@ -3,7 +3,6 @@ and counters that add up across gunicorn's workers (``gunicorn.conf.py``'s multi
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import signal
@@ -14,6 +13,9 @@ import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.http_helpers import healthz_count as _healthz_count
+from tests.http_helpers import http_get as _get
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ("_seconds", "_bytes", "_ratio")
@@ -83,29 +85,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    except OSError:
-        return 0, ""
-    finally:
-        conn.close()
-
-
-def _healthz_count(text: str) -> float:
-    for family in text_string_to_metric_families(text):
-        if family.name == "catalogue_http_requests":
-            return sum(
-                s.value
-                for s in family.samples
-                if s.labels.get("route") == "/healthz" and s.labels.get("status") == "200"
-            )
-    return 0
 
 
 def test_two_gunicorn_workers_scraped_several_times_count_every_call(app, tmp_path):

@@ -1,0 +1,33 @@
+"""Reading a server the tests started on loopback: a GET by plain HTTP, and the count of
+``/healthz`` answers in its Prometheus text."""
+
+from __future__ import annotations
+
+import http.client
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """The status and text of ``GET path`` on 127.0.0.1:``port``; (0, "") when nothing answers."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    except OSError:
+        return 0, ""
+    finally:
+        conn.close()
+
+
+def healthz_count(text: str) -> float:
+    """How many ``GET /healthz`` answered 200, as the metrics text counts them."""
+    for family in text_string_to_metric_families(text):
+        if family.name == "catalogue_http_requests":
+            return sum(
+                s.value
+                for s in family.samples
+                if s.labels.get("route") == "/healthz" and s.labels.get("status") == "200"
+            )
+    return 0
