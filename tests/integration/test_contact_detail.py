@@ -148,18 +148,23 @@ def test_ended_relation_shows_as_not_actif(app, firm, responsable):
     assert (shown["end_date"], shown["actif"]) == ("2025-06-30", False)
 
 
+def _marie_helene_in_english(firm) -> dict:
+    """The variables of « Modifier les informations » putting Marie-Hélène's language to English."""
+    return {
+        "contact_id": firm.marie_helene,
+        "sections": ["coordonnees"],
+        "language": "en",
+        "attestation": True,
+    }
+
+
 def test_pending_request_about_the_contact_is_listed_beside_it(app, firm, responsable):
     """A submitted modification of the contact shows beside them until it is applied."""
     answer = submit(
         responsable,
         firm,
         "update-contact",
-        {
-            "contact_id": firm.marie_helene,
-            "sections": ["coordonnees"],
-            "language": "en",
-            "attestation": True,
-        },
+        _marie_helene_in_english(firm),
     )
     assert answer.status_code == 202, answer.json
     [pending] = detail(responsable, firm, firm.marie_helene)["pending_requests"]
@@ -176,12 +181,7 @@ def test_applied_request_is_no_longer_pending(app, firm, responsable, run_jobs):
         responsable,
         firm,
         "update-contact",
-        {
-            "contact_id": firm.marie_helene,
-            "sections": ["coordonnees"],
-            "language": "en",
-            "attestation": True,
-        },
+        _marie_helene_in_english(firm),
     )
     run_jobs()
     body = detail(responsable, firm, firm.marie_helene)
