@@ -2620,7 +2620,7 @@ function choiceNode(field, model, scope) {
       if (about) describe(input, about.id);
       inputs.push(input);
       container.append(
-        h("div", { class: "check" }, input, h("label", { for: inputId }, c.label, about)),
+        h("div", { class: "check" }, input, h("div", null, h("label", { for: inputId }, c.label), about)),
       );
     });
     node.controls = inputs.slice(0, 1);
