@@ -192,3 +192,21 @@ def queue_credentials_email(to: str = "marie@example.org", *, language: str = "f
     )
     db.session.commit()
     return email_id
+
+
+def add_member(organisation_id: int, *, first_name: str, last_name: str, **fields: object) -> int:
+    """Adds (flushed, not committed) a *Membre du personnel* of the organisation since
+    2024-01-01, without authority; returns its contact id. ``fields``: more of the contact's
+    (email, language)."""
+    contact = Contact(first_name=first_name, last_name=last_name, **fields)
+    db.session.add(contact)
+    db.session.flush()
+    db.session.add(
+        ContactRelation(
+            contact_id=contact.id,
+            organisation_id=organisation_id,
+            type="membre_personnel",
+            start_date=START,
+        )
+    )
+    return int(contact.id)

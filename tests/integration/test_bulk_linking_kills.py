@@ -6,7 +6,6 @@ unsent."""
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import re
 import signal
@@ -18,11 +17,10 @@ from sqlalchemy import func, select
 from catalogue_svc.db import db
 from catalogue_svc.linking.models import LinkingCredential
 from catalogue_svc.notifications.models import Email
-from catalogue_svc.profiles.models import Contact, ContactRelation
 from catalogue_svc.requests.models import Request
 from catalogue_svc.requests.service import submit
 from tests.accounts_helpers import create_account, link_account
-from tests.factories import guide_firm
+from tests.factories import add_member, guide_firm
 from tests.integration.test_workers import start_worker, wait_until, worker_env
 from tests.servers import body
 
@@ -33,22 +31,12 @@ IDENTIFIER = re.compile(r"L-[A-Z0-9]{4}-[A-Z0-9]{4}")
 
 
 def _members(firm_id: int, count: int) -> list[int]:
-    ids = []
-    for i in range(count):
-        contact = Contact(
-            first_name=f"Membre{i}", last_name="Envoi", email=f"envoi{i}@laforce.example"
+    ids = [
+        add_member(
+            firm_id, first_name=f"Membre{i}", last_name="Envoi", email=f"envoi{i}@laforce.example"
         )
-        db.session.add(contact)
-        db.session.flush()
-        db.session.add(
-            ContactRelation(
-                contact_id=contact.id,
-                organisation_id=firm_id,
-                type="membre_personnel",
-                start_date=dt.date(2024, 1, 1),
-            )
-        )
-        ids.append(contact.id)
+        for i in range(count)
+    ]
     db.session.commit()
     return ids
 

@@ -118,24 +118,12 @@ class World:
 
 def _new_member(firm: Firm) -> int:
     """A new *Membre du personnel* of ``firm``, without authority; its contact id."""
-    import datetime as dt
-
     from catalogue_svc.db import db
-    from catalogue_svc.profiles.models import Contact, ContactRelation
+    from tests.factories import add_member
 
-    contact = Contact(first_name="Léa", last_name="Membre", language="fr")
-    db.session.add(contact)
-    db.session.flush()
-    db.session.add(
-        ContactRelation(
-            contact_id=contact.id,
-            organisation_id=firm.firm,
-            type="membre_personnel",
-            start_date=dt.date(2024, 1, 1),
-        )
-    )
+    contact_id = add_member(firm.firm, first_name="Léa", last_name="Membre", language="fr")
     db.session.commit()
-    return int(contact.id)
+    return contact_id
 
 
 def _submit(client: FlaskClient, firm: Firm, email: str, client_number: str) -> str:

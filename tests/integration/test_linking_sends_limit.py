@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact, ContactRelation
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import login_client
 from tests.accounts_helpers import submit_form as submit
+from tests.factories import add_member
 
 SLUG = "send-linking-credentials"
 
@@ -85,20 +85,12 @@ def test_the_members_limit_frees_up_after_24_hours(app, firm, responsable):
 def members(app, firm, count: int) -> list[int]:
     """``count`` more active members of the firm, each with an email."""
     with app.app_context():
-        ids = []
-        for i in range(count):
-            contact = Contact(first_name="Membre", last_name=f"N{i}", email=f"m{i}@laforce.example")
-            db.session.add(contact)
-            db.session.flush()
-            db.session.add(
-                ContactRelation(
-                    contact_id=contact.id,
-                    organisation_id=firm.firm,
-                    type="membre_personnel",
-                    start_date=dt.date(2024, 1, 1),
-                )
+        ids = [
+            add_member(
+                firm.firm, first_name="Membre", last_name=f"N{i}", email=f"m{i}@laforce.example"
             )
-            ids.append(contact.id)
+            for i in range(count)
+        ]
         db.session.commit()
         return ids
 

@@ -12,26 +12,7 @@ from catalogue_svc.linking.models import LinkingCredential
 from catalogue_svc.notifications.models import Email
 from catalogue_svc.profiles.models import Contact, ContactRelation, Grant
 from catalogue_svc.requests.models import Request
-from catalogue_svc.requests.service import submit
-from tests.accounts_helpers import create_account, link_account
-from tests.factories import guide_firm
-from tests.integration.test_workers import new_member
-
-
-def _submit(app, count: int) -> None:
-    firm = guide_firm(app)
-    account = create_account(app)
-    link_account(app, account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-    with app.app_context():
-        for i in range(count):
-            answer = submit(
-                account_id=account.id,
-                account_name="REBECCA",
-                profile_id=firm.firm,
-                item="add-relation",
-                variables=new_member(200 + i),
-            )
-            assert answer["state"] == "submitted"
+from tests.integration.test_workers import submit_many
 
 
 def _sequence_reads(drain_topic: str) -> tuple[int, int]:
@@ -53,7 +34,7 @@ def _sequence_reads(drain_topic: str) -> tuple[int, int]:
 def test_one_new_member_applied_draws_its_ids_in_one_statement(app):
     """A light-load apply (one request: contact, relation, grant, credential, emails): one
     sequence statement on PostgreSQL, none on SQLite; the request is applied."""
-    _submit(app, 1)
+    submit_many(app, 1)
     assert queue.drain("request.check") == 1
     reads, done = _sequence_reads("request.apply")
     assert done == 1
@@ -64,7 +45,7 @@ def test_one_new_member_applied_draws_its_ids_in_one_statement(app):
 def test_a_chunk_gets_a_distinct_id_for_every_row_it_adds(app):
     """Twelve requests in one chunk: every contact, relation, grant, credential and email has
     its own id, and each table has exactly the rows the changesets asked for."""
-    _submit(app, 12)
+    submit_many(app, 12)
     assert queue.drain("request.check") == 12
     assert queue.drain("request.apply") == 12
     db.session.expire_all()

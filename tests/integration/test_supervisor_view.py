@@ -4,51 +4,29 @@ supervisor's call in French (issue 17, item 4)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import select
 
 from catalogue_svc.accounts.models import Account
-from catalogue_svc.agents.service import make_supervisor
 from catalogue_svc.clock import now
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import login_client
-from tests.integration.test_requests_flow import ADD_NEW, state_of, submit
+from tests.queue_helpers import logged_in_supervisor, queued_request
 
 REFUSED = "Réservé aux superviseurs de la file de validation."
-SUPERVISOR = "sophie.superviseure@catalogue.example"
 
 
 @pytest.fixture()
 def supervisor(app):
     """Sophie, an agent made supervisor, logged in."""
-    client = login_client(
-        app, role="agent", email=SUPERVISOR, first_name="Sophie", last_name="Superviseure"
-    )
-    make_supervisor(email=SUPERVISOR)
-    db.session.commit()
-    return client
+    return logged_in_supervisor(app)
 
 
 @pytest.fixture()
 def waiting(app, firm, responsable, run_jobs) -> str:
     """A request in the queue (Julie Levesque, in the store, is its probable duplicate)."""
-    db.session.add(
-        Contact(
-            first_name="Julie",
-            last_name="Levesque",
-            birth_date=dt.date(1990, 5, 17),
-            email="julie.l@ailleurs.example",
-        )
-    )
-    db.session.commit()
-    number = submit(responsable, firm, "add-relation", ADD_NEW).json["number"]
-    run_jobs()
-    assert state_of(number) == "agent_validation"
-    return number
+    return queued_request(responsable, firm, run_jobs)
 
 
 def test_the_portal_learns_whether_an_agent_supervises(app, supervisor, agent):
