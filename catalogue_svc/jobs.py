@@ -5,14 +5,12 @@ Jobs take ids (here: a topic), never ORM objects.
 
 from __future__ import annotations
 
-import click
 from flask import Flask, has_app_context
-from flask.helpers import get_debug_flag
-from werkzeug.serving import is_running_from_reloader
 
 from . import queue
 from .db import db
 from .logs import job_id_var
+from .process import serving_command
 
 _app: Flask | None = None
 
@@ -47,24 +45,6 @@ def drain_topic(topic: str) -> int:
         job_id_var.reset(token)
 
 
-def _serving_command() -> bool | None:
-    """None outside the ``flask`` CLI; inside it, whether the command serves the app.
-
-    The CLI loads the app before running a command (``flask load-demo``) or inside the command
-    (``flask run``, ``flask shell``): the innermost click context names it. ``flask run`` with
-    the reloader loads the app in a watching parent process too, which serves nothing.
-    """
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return None
-    if ctx.command.name != "run":
-        return False
-    reload = ctx.params.get("reload")
-    if reload is None:
-        reload = get_debug_flag()
-    return not reload or is_running_from_reloader()
-
-
 def init_app(app: Flask) -> None:
     """Start the embedded mode's job thread as the service starts, not at its first request.
 
@@ -76,6 +56,6 @@ def init_app(app: Flask) -> None:
     transport = app.extensions.get("catalogue_transport")
     if transport is not None:
         transport.begin(
-            serving=_serving_command(),
+            serving=serving_command(),
             autostart=bool(app.config.get("CATALOGUE_JOBS_AUTOSTART", True)),
         )

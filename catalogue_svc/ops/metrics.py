@@ -51,6 +51,7 @@ from ..clock import now
 from ..config import ConfigError, metrics_directory
 from ..db import db
 from ..errors import problem
+from ..process import serving_command
 from ..web import is_loopback
 
 STUCK_AFTER_SECONDS = 3600
@@ -259,13 +260,10 @@ def init_app(app: Flask) -> None:
                 return problem(404)
             return Response(render(), content_type=CONTENT_TYPE_LATEST)
 
-    elif settings.metrics_listen is not None:
-        from ..jobs import _serving_command
-
-        # The process ``flask run`` serves from: no other opens the listener (gunicorn's master
-        # does it for its workers, a CLI command or a test serves nothing).
-        if _serving_command():
-            serve_privately(app, *settings.metrics_listen)
+    # The process ``flask run`` serves from: no other opens the listener (gunicorn's master does
+    # it for its workers, a CLI command or a test serves nothing).
+    elif settings.metrics_listen is not None and serving_command():
+        serve_privately(app, *settings.metrics_listen)
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
