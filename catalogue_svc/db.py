@@ -172,10 +172,16 @@ def reserve_ahead(sizes: dict[str, int]) -> None:
         drawn.setdefault(name, []).append(int(value))
     for name, ids in drawn.items():
         ids.sort()
-        run = 1  # ours: the consecutive run from the first (another transaction may interleave)
-        while run < len(ids) and ids[run] == ids[0] + run:
-            run += 1
-        pools[name] = [ids[0], ids[0] + run, wanted[name]]
+        pools[name] = [ids[0], ids[0] + _run(ids), wanted[name]]
+
+
+def _run(ids: list[int]) -> int:
+    """How many of ``ids`` follow the first one without a gap: the block that is ours when
+    another transaction draws from the same sequence at the same time."""
+    run = 1
+    while run < len(ids) and ids[run] == ids[0] + run:
+        run += 1
+    return run
 
 
 def _reserve_block(table: Any, previous: list[int] | None) -> list[int]:
@@ -188,10 +194,7 @@ def _reserve_block(table: Any, previous: list[int] | None) -> list[int]:
         ids = list(connection.scalars(select(sequence).select_from(func.generate_series(1, size))))
         # nextval over one series in one statement: consecutive unless another transaction
         # draws at the same time; the block is then only the run that starts it.
-        run = 1
-        while run < len(ids) and ids[run] == ids[0] + run:
-            run += 1
-        return [ids[0], ids[0] + run, size]
+        return [ids[0], ids[0] + _run(ids), size]
     begin_writing()
     if previous is not None:
         return [previous[1], previous[1] + size, size]
