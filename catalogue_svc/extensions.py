@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import http
 import re
+import threading
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from apispec import BasePlugin
@@ -172,9 +174,54 @@ class Api(_Api):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemSchema
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._undocumented: list[Callable[[], None]] = []
+        self._describe_lock = threading.RLock()
+        self._describing = False
         spec_kwargs = dict(kwargs.pop("spec_kwargs", None) or {})
         spec_kwargs.setdefault("extra_plugins", [_CommonAnswers()])
         super().__init__(*args, spec_kwargs=spec_kwargs, **kwargs)
+
+    # The OpenAPI document is written when first read (``/api/openapi.json``, ``flask openapi``),
+    # not while the app is built: describing every view is three quarters of ``create_app``'s
+    # time (about 100 ms), which each gunicorn worker, each RQ worker and each test paid for a
+    # document most of them never serve. Registering a blueprint still routes its views at once;
+    # only their description waits, in registration order.
+
+    @property
+    def spec(self) -> Any:
+        """The app's OpenAPI document (an ``APISpec``), completed with what is still pending."""
+        if self._undocumented:
+            with self._describe_lock:  # two first readers at once: one writes, both see it whole
+                if not self._describing:  # a description reading the document: as it stands
+                    self._describing = True
+                    try:
+                        while self._undocumented:  # in registration order
+                            self._undocumented.pop(0)()
+                    finally:
+                        self._describing = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+        self._undocumented = []
+
+    def describe(self, describe: Callable[[Any], None]) -> None:
+        """Have ``describe(spec)`` add to the document when it is first read."""
+        self._undocumented.append(lambda: describe(self._spec))
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """Route ``blp``'s views now; describe them in the document when it is first read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        app, spec = self._app, self._spec
+
+        def describe() -> None:
+            blp.register_views_in_doc(self, app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+
+        self._undocumented.append(describe)
 
     def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
         """Bind to ``app``; the document's ``info.version`` is the package's version, and each
@@ -195,19 +242,30 @@ class Api(_Api):  # type: ignore[misc]
 
     def _register_responses(self) -> None:
         """The named responses (``DEFAULT_ERROR``, ``UNPROCESSABLE_ENTITY``…) as flask-smorest
-        lays them out, but as problem details with their real media type."""
+        lays them out, but as problem details with their real media type (written when the
+        document is first read, like the views)."""
+        self._undocumented.append(self._describe_responses)
+
+    def _register_etag_headers(self) -> None:
+        self._undocumented.append(super()._register_etag_headers)
+
+    def _register_pagination_header(self) -> None:
+        self._undocumented.append(super()._register_pagination_header)
+
+    def _describe_responses(self) -> None:
+        spec = self._spec
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if not 100 <= status < 200 and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, PROBLEM_JSON)
-            self.spec.components.response(status.name, response, lazy=True)
+            prepare_response(response, spec, PROBLEM_JSON)
+            spec.components.response(status.name, response, lazy=True)
         response = {
             "description": "Réponse d'erreur (problem details)",
             "schema": self.ERROR_SCHEMA,
         }
-        prepare_response(response, self.spec, PROBLEM_JSON)
-        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+        prepare_response(response, spec, PROBLEM_JSON)
+        spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 api = Api()

@@ -77,3 +77,21 @@ def test_accept_language_is_honoured_like_lang(app):
     french = client.get("/api/catalogue?lang=fr", headers={"Accept-Language": "en"}).json
     assert french == client.get("/api/catalogue").json
     assert french != by_query
+
+
+def test_first_readers_at_once_all_get_the_whole_document(app):
+    """The document is written when first read: readers arriving together (gunicorn's threads
+    after a start) each get the whole of it, every view and the session's security schemes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(_: int) -> bytes:
+        return app.test_client().get("/api/openapi.json").get_data()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        bodies = list(pool.map(read, range(8)))
+    assert len(set(bodies)) == 1
+    document = app.test_client().get("/api/openapi.json").json
+    assert {"/api/session", "/api/profiles/{profile_id}/requests", "/api/agent/queue"} <= set(
+        document["paths"]
+    )
+    assert {"sessionCookie", "csrfToken"} <= set(document["components"]["securitySchemes"])

@@ -3,6 +3,8 @@ and the account settings (password reset and changes, email change, unlinking)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 
@@ -18,8 +20,9 @@ def init_app(app: Flask) -> None:
     settings.init_app(app)
     ratelimit.init_app(app)
     sessions.init_app(app)
-    spec = getattr(api, "spec", None)
-    if spec is not None:
+    cookie = app.config["SESSION_COOKIE_NAME"]
+
+    def security_schemes(spec: Any) -> None:
         schemes = spec.components.security_schemes
         if "sessionCookie" not in schemes:
             spec.components.security_scheme(
@@ -27,7 +30,7 @@ def init_app(app: Flask) -> None:
                 {
                     "type": "apiKey",
                     "in": "cookie",
-                    "name": app.config["SESSION_COOKIE_NAME"],
+                    "name": cookie,
                     "description": "Témoin de session posé par POST /api/session",
                 },
             )
@@ -42,3 +45,5 @@ def init_app(app: Flask) -> None:
                     "qui modifie quelque chose (POST, PUT, PATCH, DELETE)",
                 },
             )
+
+    api.describe(security_schemes)
