@@ -1,9 +1,4 @@
-"""initial schema
-
-Revision ID: 4401adc295d5
-Revises: 
-Create Date: 2026-11-27 17:52:52.032744
-"""
+"""The initial schema: every table of the service as it stood on 2026-11-27."""
 
 from alembic import op
 import sqlalchemy as sa
@@ -13,10 +8,8 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 from sqlalchemy.dialects import postgresql
 
-revision = '4401adc295d5'
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "4401adc295d5", None
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,22 +1,15 @@
 """sign_ups: one row per sign-up of a pending address (security round 2, hole 4)
 
 A repeated sign-up no longer replaces the pending account's password: each sign-up keeps its
-own, and the code confirms the sign-up of the browser that enters it.
-
-Revision ID: 5e1c2a7b9d30
-Revises: b7c1d2e3f4a5
-Create Date: 2026-12-07 10:00:00.000000
-"""
+own, and the code confirms the sign-up of the browser that enters it."""
 
 import sqlalchemy as sa
 from alembic import op
 
 import catalogue_svc.db
 
-revision = "5e1c2a7b9d30"
-down_revision = "b7c1d2e3f4a5"
-branch_labels = None
-depends_on = None
+revision, down_revision = "5e1c2a7b9d30", "b7c1d2e3f4a5"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""requests.labels: the names a request's changeset refers to, kept as they were
-
-Revision ID: b7c1d2e3f4a5
-Revises: 4401adc295d5
-Create Date: 2026-12-07 03:10:00
-"""
+"""requests.labels: the names a request's changeset refers to, kept as they were"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,10 +6,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision = "b7c1d2e3f4a5"
-down_revision = "4401adc295d5"
-branch_labels = None
-depends_on = None
+revision, down_revision = "b7c1d2e3f4a5", "4401adc295d5"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

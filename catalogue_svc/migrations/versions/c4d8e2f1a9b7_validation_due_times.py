@@ -1,20 +1,13 @@
 """requests: the agent validation's service-level clock (due_at, target, pause, stop);
-request_comments.asks_answer
-
-Revision ID: c4d8e2f1a9b7
-Revises: 5e1c2a7b9d30
-Create Date: 2026-12-07 07:20:00
-"""
+request_comments.asks_answer"""
 
 import sqlalchemy as sa
 from alembic import op
 
 from catalogue_svc.db import UTCDateTime
 
-revision = "c4d8e2f1a9b7"
-down_revision = "5e1c2a7b9d30"
-branch_labels = None
-depends_on = None
+revision, down_revision = "c4d8e2f1a9b7", "5e1c2a7b9d30"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,12 @@
-"""request_documents: files joined to a request (issue 18, item 2), content addressed by SHA-256
-
-Revision ID: d9a3f6b2e1c8
-Revises: 5e1c2a7b9d30
-Create Date: 2026-12-07 07:30:00.000000
-"""
+"""request_documents: files joined to a request (issue 18, item 2), content addressed by SHA-256"""
 
 import sqlalchemy as sa
 from alembic import op
 
 import catalogue_svc.db
 
-revision = "d9a3f6b2e1c8"
-down_revision = "c4d8e2f1a9b7"
-branch_labels = None
-depends_on = None
+revision, down_revision = "d9a3f6b2e1c8", "c4d8e2f1a9b7"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:

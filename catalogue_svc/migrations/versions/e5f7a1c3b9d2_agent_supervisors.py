@@ -1,19 +1,12 @@
-"""agent_supervisors: the agents who supervise the validation queue (escalation emails)
-
-Revision ID: e5f7a1c3b9d2
-Revises: d9a3f6b2e1c8
-Create Date: 2026-12-07 07:25:00
-"""
+"""agent_supervisors: the agents who supervise the validation queue (escalation emails)"""
 
 import sqlalchemy as sa
 from alembic import op
 
 import catalogue_svc.db
 
-revision = "e5f7a1c3b9d2"
-down_revision = "d9a3f6b2e1c8"
-branch_labels = None
-depends_on = None
+revision, down_revision = "e5f7a1c3b9d2", "d9a3f6b2e1c8"
+branch_labels = depends_on = None
 
 
 def upgrade() -> None:
