@@ -7,50 +7,21 @@ import re
 from playwright.sync_api import expect
 
 from catalogue_svc.demo import DEMO_AGENT
-from tests.browser.conftest import (
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
-from tests.browser.test_forms import attest, fill_new_member, open_add_form
-
-
-def submit_member(page, first: str, last: str, email: str, birth: str, client: str) -> str:
-    """Submit a new member with a client number; returns the request's number."""
-    open_add_form(page)
-    fill_new_member(page, first, last, email, birth=birth, client=client)
-    attest(page)
-    page.get_by_role("button", name="Soumettre", exact=True).click()
-    expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
-    expect(page.get_by_text("État : Soumise")).to_be_visible()
-    return page.locator(".alert--success strong").inner_text()
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 
 def test_the_agent_merges_one_member_and_refuses_another(portal: Portal, screens: Screens) -> None:
     """File de validation: claim, compare, approve with a merge, reject with a reason; the
     responsable sees both outcomes in Mes demandes and receives both emails."""
     page = screens.page
-    email = firm_responsable(portal)
-    log_in(page, email)
-    open_firm(page)
-    merged = submit_member(
-        page,
-        "Marie-Hélène",
-        "Demierre",
-        "marie-helene.demierre@laforce-comptable.example",
-        "1991-02-27",
-        "5300001",
-    )
+    email = j.responsable_at_home(portal, page)
+    merged = j.submit_member(page, "Marie-Hélène", "Demierre", birth="1991-02-27", client="5300001")
     screens.look("Demande envoyée à un agent")
-    refused = submit_member(
-        page, "Paul", "Lavoie", "paul.lavoie@laforce-comptable.example", "1985-03-03", "5300002"
-    )
+    refused = j.submit_member(page, "Paul", "Lavoie", birth="1985-03-03", client="5300002")
 
     agent = screens.another("agent")
-    log_in(agent.page, DEMO_AGENT["email"], DEMO_AGENT["password"])
+    j.log_in(agent.page, DEMO_AGENT["email"], DEMO_AGENT["password"])
     queue = agent.page
     expect(queue.get_by_role("heading", name="File de validation")).to_be_visible()
     expect(queue.get_by_role("row").filter(has_text=merged)).to_be_visible()
@@ -71,7 +42,7 @@ def test_the_agent_merges_one_member_and_refuses_another(portal: Portal, screens
     ).to_be_visible()
     agent.look("Demande approuvée")
 
-    open_menu_item(queue, "File de validation")
+    j.open_menu_item(queue, "File de validation")
     queue.get_by_role("link", name=refused).click()
     queue.get_by_role("button", name="Prendre en charge").click()
     expect(queue.get_by_text("Vous avez pris la demande en charge.")).to_be_visible()
@@ -87,7 +58,7 @@ def test_the_agent_merges_one_member_and_refuses_another(portal: Portal, screens
     assert any(merged in s and "appliquée" in s for s in subjects), subjects
     assert any(refused in s and "refusée" in s for s in subjects), subjects
 
-    open_menu_item(page, "Mes demandes")
+    j.open_menu_item(page, "Mes demandes")
     expect(page.get_by_role("heading", name="Mes demandes", level=1)).to_be_visible()
     page.reload()
     expect(page.get_by_role("row").filter(has_text=merged)).to_contain_text("Appliquée")

@@ -10,17 +10,8 @@ from sqlalchemy import func, select
 
 from catalogue_svc.accounts.models import Account, AccountLink, OneTimeCode
 from catalogue_svc.requests.models import Request
-from tests.browser.conftest import (
-    PASSWORD,
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-)
-from tests.browser.test_forms import open_add_form
-from tests.browser.test_keyboard import an_account
-from tests.browser.test_member_and_account import open_contact
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 # The top of an item's first line of text, and the top the browser gives its bullet's line (a
 # zero-width probe put where the marker's line begins).
@@ -93,9 +84,8 @@ def test_the_add_form_submitted_empty_shows_each_error_and_submits_nothing(
     with portal.db() as session:
         before = session.scalar(select(func.count()).select_from(Request))
     page = screens.page
-    log_in(page, firm_responsable(portal))
-    open_firm(page)
-    open_add_form(page)
+    j.responsable_at_home(portal, page)
+    j.open_add_form(page)
     page.get_by_role("button", name="Soumettre", exact=True).click()
     box = summary(page)
     expect(box).to_be_visible()
@@ -170,10 +160,10 @@ def test_account_settings_refuse_bad_input_beside_each_field(
 ) -> None:
     """Paramètres du compte: a malformed new address, a wrong current password, a confirmation
     that differs: each error in French beside its field and in the summary; nothing changes."""
-    email = an_account(portal)
+    email = j.an_account(portal)
     before = password_hash(portal, email), count(portal, OneTimeCode)
     page = screens.page
-    log_in(page, email)
+    j.log_in(page, email)
     expect(page.get_by_role("heading", name="Liaison d'un profil")).to_be_visible()
     page.get_by_role("link", name="Paramètres du compte").click()
     expect(page.get_by_role("heading", name="Paramètres du compte", level=1)).to_be_visible()
@@ -187,7 +177,7 @@ def test_account_settings_refuse_bad_input_beside_each_field(
         within=part,
     )
     part.get_by_label(re.compile("^Nouvelle adresse courriel")).fill("pas-une-adresse")
-    part.get_by_label(re.compile("^Mot de passe actuel")).fill(PASSWORD)
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill(j.PASSWORD)
     part.get_by_role("button", name="Changer d'adresse").click()
     errors_shown(page, ("Nouvelle adresse courriel", "Adresse courriel invalide."), within=part)
     part.get_by_label(re.compile("^Nouvelle adresse courriel")).fill("nouvelle@exemple.test")
@@ -202,7 +192,7 @@ def test_account_settings_refuse_bad_input_beside_each_field(
     part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill("Hibou-Gris-2027-Sud")
     part.get_by_role("button", name="Changer le mot de passe").click()
     errors_shown(page, ("Confirmez le nouveau mot de passe", DIFFERENT), within=part)
-    part.get_by_label(re.compile("^Mot de passe actuel")).fill(PASSWORD)
+    part.get_by_label(re.compile("^Mot de passe actuel")).fill(j.PASSWORD)
     part.get_by_label(re.compile("^Nouveau mot de passe")).fill("123")
     part.get_by_label(re.compile("^Confirmez le nouveau mot de passe")).fill("123")
     part.get_by_role("button", name="Changer le mot de passe").click()
@@ -216,7 +206,7 @@ def test_forgotten_password_refuses_bad_input_beside_each_field(
 ) -> None:
     """Mot de passe oublié?: no address, a malformed one, then a wrong code and differing
     passwords: French errors beside the fields and in the summary; the password is kept."""
-    email = an_account(portal)
+    email = j.an_account(portal)
     before = password_hash(portal, email)
     page = screens.page
     page.goto("/#/mot-de-passe-oublie")
@@ -263,7 +253,7 @@ def test_linking_with_wrong_credentials_says_so_and_links_nothing(
     """Liaison d'un profil: empty fields, then credentials that match none: French errors
     beside both fields and in the summary; no profile is linked."""
     page = screens.page
-    log_in(page, an_account(portal))
+    j.log_in(page, j.an_account(portal))
     expect(page.get_by_role("heading", name="Liaison d'un profil")).to_be_visible()
     links = count(portal, AccountLink)
     page.goto("/#/liaison?methode=coordonnees&etape=formulaire")
@@ -287,7 +277,7 @@ def test_linking_with_wrong_credentials_says_so_and_links_nothing(
 @pytest.fixture(scope="module")
 def responsable(portal: Portal) -> str:
     """One responsable of the firm for the forms that submit nothing."""
-    return firm_responsable(portal)
+    return j.firm_responsable(portal)
 
 
 def test_the_modify_form_refuses_bad_input_beside_each_field(
@@ -298,13 +288,9 @@ def test_the_modify_form_refuses_bad_input_beside_each_field(
     summary; no request is made."""
     before = count(portal, Request)
     page = screens.page
-    log_in(page, responsable)
-    open_firm(page)
-    open_contact(page, "Julie Gagnon")
-    page.get_by_role("link", name=re.compile("^Modifier ses informations personnelles")).click()
-    expect(
-        page.get_by_role("heading", name=re.compile("^Modifier les informations"))
-    ).to_be_visible()
+    j.log_in(page, responsable)
+    j.open_firm(page)
+    j.open_modify_form(page, "Julie Gagnon")
     page.get_by_role("checkbox", name="Informations personnelles").check()
     page.get_by_role("checkbox", name="Coordonnées de communication").check()
     phone = page.get_by_role("group", name="Numéro principal")
@@ -342,15 +328,9 @@ def test_the_remove_form_refuses_bad_input_beside_each_field(
     relation, no attestation: French errors beside each field and in the summary; no request."""
     before = count(portal, Request)
     page = screens.page
-    log_in(page, responsable)
-    open_firm(page)
-    open_contact(page, "Julie Gagnon")
-    page.get_by_role("link", name="Lui retirer une relation ou des sujets autorisés").click()
-    expect(
-        page.get_by_role(
-            "heading", name="Retirer une relation ou des sujets autorisés à un contact"
-        )
-    ).to_be_visible()
+    j.log_in(page, responsable)
+    j.open_firm(page)
+    j.open_remove_form(page, "Julie Gagnon")
     page.get_by_role("button", name="Soumettre", exact=True).click()
     errors_shown(page, ("J'atteste", "Vous devez cocher cette case pour soumettre le formulaire."))
     expect(

@@ -7,15 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
-from tests.browser.test_forms import attest, open_add_form
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 CLIENT = "ENTREPRISE SHAW INC."
 
@@ -25,10 +18,8 @@ def test_a_clients_subjects_delegated_to_a_member(portal: Portal, screens: Scree
     is applied at once (an existing contact, nothing to validate), Mes demandes says so, and
     the Autorisations list shows the subject on the client's file for her."""
     page = screens.page
-    email = firm_responsable(portal)
-    log_in(page, email)
-    open_firm(page)
-    open_add_form(page)
+    j.responsable_at_home(portal, page)
+    j.open_add_form(page)
     page.get_by_label(re.compile("^Contact dans ce profil")).select_option(label="Julie Gagnon")
     page.get_by_label("Une autre organisation").check()
     organisation = page.get_by_label(re.compile("^Choisir l'organisation en relation"))
@@ -41,7 +32,7 @@ def test_a_clients_subjects_delegated_to_a_member(portal: Portal, screens: Scree
     chosen = subjects.get_by_role("checkbox").first
     subject = page.locator(f"label[for='{chosen.get_attribute('id')}']").inner_text()
     chosen.check()
-    attest(page)
+    j.attest(page)
     screens.look("Déléguer les sujets d'un client")
     page.get_by_role("button", name="Soumettre", exact=True).click()
     expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
@@ -49,7 +40,7 @@ def test_a_clients_subjects_delegated_to_a_member(portal: Portal, screens: Scree
     expect(page.get_by_text("Appliquée").first).to_be_visible()
     expect(page.locator("main")).to_contain_text(CLIENT)
 
-    open_menu_item(page, "Relations et autorisations")
+    j.open_menu_item(page, "Relations et autorisations")
     page.get_by_role("link", name="Autorisations", exact=True).click()
     rows = page.get_by_role("row").filter(has_text="Julie Gagnon").filter(has_text=CLIENT)
     expect(rows.filter(has_text=subject.split(" (")[0]).first).to_be_visible()

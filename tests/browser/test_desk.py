@@ -8,16 +8,8 @@ import re
 from playwright.sync_api import expect
 
 from catalogue_svc.demo import DEMO_AGENT
-from tests.browser.conftest import (
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
-from tests.browser.test_agent import submit_member
-from tests.browser.test_forms import attest
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 # The smallest file a PDF reader opens: the server reads its type from both ends.
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -30,17 +22,8 @@ def test_a_document_joined_then_the_queue_by_urgency_filters_and_search(
     demandes filtered by form keeps it; the agent finds it by its number among the requests
     nobody claimed, with its due time in business hours, and sees the document too."""
     page = screens.page
-    email = firm_responsable(portal)
-    log_in(page, email)
-    open_firm(page)
-    number = submit_member(
-        page,
-        "Léonie",
-        "Tremblay",
-        "leonie.tremblay@laforce-comptable.example",
-        "1990-04-05",
-        "5300101",
-    )
+    j.responsable_at_home(portal, page)
+    number = j.submit_member(page, "Léonie", "Tremblay", birth="1990-04-05", client="5300101")
     page.get_by_role("link", name="Suivre la demande").click()
     expect(page.get_by_role("heading", name="Documents joints")).to_be_visible()
     expect(page.get_by_text("Aucun document n'est joint à cette demande.")).to_be_visible()
@@ -72,7 +55,7 @@ def test_a_document_joined_then_the_queue_by_urgency_filters_and_search(
     screens.look("Mes demandes filtrées")
 
     agent = screens.another("agent")
-    log_in(agent.page, DEMO_AGENT["email"], DEMO_AGENT["password"])
+    j.log_in(agent.page, DEMO_AGENT["email"], DEMO_AGENT["password"])
     queue = agent.page
     expect(queue.get_by_role("heading", name="File de validation")).to_be_visible()
     queue.get_by_label("Prise en charge").select_option(label="Prises en charge par personne")
@@ -90,10 +73,8 @@ def test_linking_credentials_sent_to_every_member_at_once(portal: Portal, screen
     """Envoyer les coordonnées de liaison aux membres: the members no account is linked to are
     checked at first, one submission, each checked member receives her own code by email."""
     page = screens.page
-    email = firm_responsable(portal)
-    log_in(page, email)
-    open_firm(page)
-    open_menu_item(page, "Catalogue de services")
+    j.responsable_at_home(portal, page)
+    j.open_menu_item(page, "Catalogue de services")
     page.get_by_role("link", name="Autorisations", exact=True).click()
     title = "Envoyer les coordonnées de liaison aux membres"
     page.get_by_role("link", name=title).click()
@@ -113,7 +94,7 @@ def test_linking_credentials_sent_to_every_member_at_once(portal: Portal, screen
             names.remove(name)
     assert names
     screens.look("Envoyer les coordonnées de liaison")
-    attest(page)
+    j.attest(page)
     page.get_by_role("button", name="Soumettre", exact=True).click()
     expect(page.get_by_text("Votre demande a été soumise.")).to_be_visible()
     with portal.db() as session:

@@ -4,46 +4,25 @@ looks next (the new page's title, the confirmation, the error summary)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import re
 import time
 from email.message import Message
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from catalogue_svc.demo import DEMO_AGENT
-from tests.browser.conftest import (
-    FIRM,
-    FIRM_NUMBER,
-    PASSWORD,
-    Portal,
-    Screens,
-    firm_responsable,
-)
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
+from tests.browser.journeys import ADD, FIRM, PASSWORD
 from tests.browser.keyboard import Keyboard
-from tests.browser.test_member_and_account import new_member
-
-ADD = "Ajouter une relation ou des sujets autorisés à un contact"
-_accounts = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def responsable(portal: Portal) -> str:
     """One responsable of the firm for this module's journeys (each new contact lengthens the
     firm's lists that other tests read on one page)."""
-    return firm_responsable(portal)
-
-
-def an_account(portal: Portal) -> str:
-    """A confirmed account linked to no profile (no contact added to the firm); its email."""
-    from tests.accounts_helpers import create_account
-
-    email = f"compte-clavier-{next(_accounts)}@exemple.test"
-    create_account(portal.app, email=email, password=PASSWORD, first_name="Zacharie")
-    return email
+    return j.firm_responsable(portal)
 
 
 def mail_about(portal: Portal, address: str, *words: str, timeout: float = 90.0) -> Message:
@@ -67,23 +46,10 @@ def a_member_with_credentials(portal: Portal, first: str, last: str, email: str)
     """A member of the firm and her linking credentials, as the courriel explicatif gives
     them; returns (identifier, code)."""
     from catalogue_svc.linking.service import issue
-    from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation
 
     with portal.db() as session:
-        firm = session.scalar(select(Organisation).where(Organisation.client_number == FIRM_NUMBER))
-        assert firm is not None
-        contact = Contact(first_name=first, last_name=last, email=email)
-        session.add(contact)
-        session.flush()
-        session.add(
-            ContactRelation(
-                contact_id=contact.id,
-                organisation_id=firm.id,
-                type="responsable",
-                start_date=dt.date(2024, 1, 1),
-            )
-        )
-        credential, code = issue(contact_id=contact.id, organisation_id=firm.id)
+        contact_id, firm_id = j.add_to_firm(session, first, last, email, "responsable")
+        credential, code = issue(contact_id=contact_id, organisation_id=firm_id)
         identifier = credential.identifier
         session.commit()
     return identifier, code
@@ -360,9 +326,15 @@ def open_contact(keys: Keyboard, name: str) -> None:
     expect(page.get_by_role("region", name=name)).to_be_focused()
 
 
-def follow_until_applied(keys: Keyboard) -> None:
-    """From the confirmation, « Suivre la demande »: the request's page says Appliquée."""
+def submit_until_applied(keys: Keyboard) -> None:
+    """The attestations, « Soumettre »: the confirmation has the focus; then « Suivre la
+    demande »: the request's page says Appliquée."""
     page = keys.page
+    attest(keys)
+    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
+    expect(
+        page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
+    ).to_be_focused()
     keys.press(page.get_by_role("link", name="Suivre la demande"))
     expect(heading(page, re.compile("^Demande "))).to_be_focused()
     expect(page.get_by_text("Appliquée").first).to_be_visible()
@@ -373,7 +345,7 @@ def test_modify_and_remove_a_member_with_the_keyboard_alone(
 ) -> None:
     """A member's details, « Modifier ses informations » (a phone added, a new linking code
     emailed), then the same member removed from all her relations; Mes dossiers autorisés."""
-    new_member(portal, "Ophelie", "Marchand")
+    j.new_member(portal, "Ophelie", "Marchand")
     page = screens.page
     keys = Keyboard(page, screens.problems)
     log_in(keys, responsable)
@@ -387,12 +359,7 @@ def test_modify_and_remove_a_member_with_the_keyboard_alone(
     keys.choose(phone.get_by_label(re.compile("^Type de numéro de téléphone")), "Cellulaire")
     keys.type_into(phone.get_by_label("Numéro de téléphone", exact=True), "438 555-0142")
     keys.check(page.get_by_label("Émettre un nouveau code de liaison"))
-    attest(keys)
-    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
-    expect(
-        page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
-    ).to_be_focused()
-    follow_until_applied(keys)
+    submit_until_applied(keys)
     assert re.search(r"Code de liaison : \S+", portal.mail_text("ophelie@exemple.test"))
     open_contact(keys, "Ophelie Marchand")
     expect(page.get_by_role("region", name="Ophelie Marchand")).to_contain_text("438 555-0142")
@@ -402,12 +369,7 @@ def test_modify_and_remove_a_member_with_the_keyboard_alone(
         heading(page, "Retirer une relation ou des sujets autorisés à un contact")
     ).to_be_focused()
     keys.pick(page.get_by_role("radio", name="Toutes les relations"))
-    attest(keys)
-    keys.press(page.get_by_role("button", name="Soumettre", exact=True))
-    expect(
-        page.get_by_role("status").filter(has_text="Votre demande a été soumise.")
-    ).to_be_focused()
-    follow_until_applied(keys)
+    submit_until_applied(keys)
     menu(keys, "Relations et autorisations")
     expect(page.get_by_role("row").filter(has_text="Ophelie Marchand")).to_contain_text("Faux")
 
@@ -424,7 +386,7 @@ def test_account_settings_and_forgotten_password_with_the_keyboard_alone(
     with the emailed code, and Se connecter with the new password."""
     page = screens.page
     keys = Keyboard(page, screens.problems)
-    email = an_account(portal)
+    email = j.an_account(portal)
     page.goto("/#/connexion")
     expect(page.get_by_label("Adresse courriel")).to_be_focused()
     page.keyboard.type(email)

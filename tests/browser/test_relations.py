@@ -6,14 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 # The guide's count line; the whole list on one page, or its first page when others added rows.
 ROWS = re.compile(r"Rangées 1 - (\d+) de (\d+)$")
@@ -27,9 +21,8 @@ def test_the_three_lists_a_contact_and_the_filter(portal: Portal, screens: Scree
     """Contacts, relations and autorisations with the guide's columns, a contact's phones and
     language, and the contact filter chosen with its button."""
     page = screens.page
-    log_in(page, firm_responsable(portal))
-    open_firm(page)
-    open_menu_item(page, "Relations et autorisations")
+    j.responsable_at_home(portal, page)
+    j.open_menu_item(page, "Relations et autorisations")
 
     expect(page.get_by_role("heading", name="Relations et autorisations", level=1)).to_be_visible()
     expect(page.get_by_text("peut prendre jusqu'à 24 heures")).to_be_visible()

@@ -9,15 +9,8 @@ import re
 from playwright.sync_api import expect
 
 from forms.subject_descriptions import description
-from tests.browser.conftest import (
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
-from tests.browser.test_forms import open_add_form
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 ARTICLE = "Quelles sont les autorisations de chaque sujet autorisé?"
 MONTHLY = description("rapport_mensuel", "fr")
@@ -30,9 +23,8 @@ def test_each_subject_says_what_it_allows_in_the_form_and_the_article(
     group with its description, reached from the Autorisations list."""
     assert MONTHLY
     page = screens.page
-    log_in(page, firm_responsable(portal))
-    open_firm(page)
-    open_add_form(page)
+    j.responsable_at_home(portal, page)
+    j.open_add_form(page)
     page.get_by_label("Le contact n'existe pas").check()
     page.get_by_role("group", name=re.compile("^Choisir la relation à ajouter")).get_by_role(
         "radio", name="Membre du personnel"
@@ -44,7 +36,7 @@ def test_each_subject_says_what_it_allows_in_the_form_and_the_article(
     expect(article).to_have_attribute("target", "_blank")
     screens.look("Sujets décrits dans le formulaire")
 
-    open_menu_item(page, "Relations et autorisations")
+    j.open_menu_item(page, "Relations et autorisations")
     page.get_by_role("link", name="Autorisations", exact=True).click()
     expect(page.get_by_role("heading", name="Autorisations", exact=True)).to_be_visible()
     page.get_by_role("link", name=ARTICLE).click()

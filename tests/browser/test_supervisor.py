@@ -11,28 +11,20 @@ import time
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import (
-    PASSWORD,
-    Portal,
-    Screens,
-    firm_responsable,
-    log_in,
-    open_firm,
-    open_menu_item,
-)
-from tests.browser.test_agent import submit_member
+from tests.browser import journeys as j
+from tests.browser.harness import Portal, Screens
 
 ADD_RELATION = "Ajouter une relation ou des sujets autorisés à un contact"
 
 
 def new_agent(portal: Portal, first: str, last: str, *, supervisor: bool = False) -> str:
     """An agent account (a supervisor too if asked), as the operator's commands make them;
-    returns its email (password ``PASSWORD``)."""
+    returns its email (password ``j.PASSWORD``)."""
     from catalogue_svc.agents.service import create_agent, make_supervisor
 
     email = f"{first.lower()}-{secrets.token_hex(3)}@catalogue.example"
     with portal.db() as session:
-        create_agent(email=email, password=PASSWORD, first_name=first, last_name=last)
+        create_agent(email=email, password=j.PASSWORD, first_name=first, last_name=last)
         if supervisor:
             make_supervisor(email=email)
         session.commit()
@@ -70,24 +62,17 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
     finds it held by her and has no supervisor's control; Sophie reads the queue's figures;
     the responsable sees « Décision prévue au plus tard le … » in Mes demandes."""
     page = screens.page
-    email = firm_responsable(portal)
+    email = j.firm_responsable(portal)
     beatrice = new_agent(portal, "Béatrice", "Autre")
     chloe = new_agent(portal, "Chloé", "Troisième")
     sophie = new_agent(portal, "Sophie", "Superviseure", supervisor=True)
-    log_in(page, email)
-    open_firm(page)
-    number = submit_member(
-        page,
-        "Noémie",
-        "Gagnon",
-        "noemie.gagnon@laforce-comptable.example",
-        "1988-06-14",
-        "5300201",
-    )
+    j.log_in(page, email)
+    j.open_firm(page)
+    number = j.submit_member(page, "Noémie", "Gagnon", birth="1988-06-14", client="5300201")
     waiting_for_an_agent(portal, number)
 
     bea = screens.another("Béatrice")
-    log_in(bea.page, beatrice)
+    j.log_in(bea.page, beatrice)
     expect(bea.page.get_by_role("heading", name="File de validation")).to_be_visible()
     expect(bea.page.get_by_role("link", name="Indicateurs de la file")).to_have_count(0)
     bea.page.get_by_role("link", name=number).click()
@@ -96,7 +81,7 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
 
     boss = screens.another("Sophie")
     queue = boss.page
-    log_in(queue, sophie)
+    j.log_in(queue, sophie)
     expect(queue.get_by_role("heading", name="File de validation")).to_be_visible()
     expect(queue.get_by_role("columnheader", name="Prise en charge par")).to_be_visible()
     expect(queue.get_by_role("row").filter(has_text=number)).to_contain_text("Béatrice Autre")
@@ -119,7 +104,7 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
     boss.look("Demande confiée")
 
     third = screens.another("Chloé")
-    log_in(third.page, chloe)
+    j.log_in(third.page, chloe)
     mine = third.page
     expect(mine.get_by_role("heading", name="File de validation")).to_be_visible()
     mine.get_by_label("Prise en charge").select_option(label="Prises en charge par moi")
@@ -131,7 +116,7 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
     expect(mine.get_by_label("Confier à")).to_have_count(0)
     third.look("Demande confiée, vue par l'agente")
 
-    open_menu_item(queue, "File de validation")
+    j.open_menu_item(queue, "File de validation")
     queue.get_by_role("link", name="Indicateurs de la file").click()
     expect(queue.get_by_role("heading", name="Indicateurs de la file", level=1)).to_be_visible()
     figures = queue.get_by_role("table", name=re.compile("^Demandes par formulaire depuis le"))
@@ -143,7 +128,7 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
     expect(cells.nth(3)).to_have_text(re.compile(r"^\d+$"))
     boss.look("Indicateurs de la file")
 
-    open_menu_item(page, "Mes demandes")
+    j.open_menu_item(page, "Mes demandes")
     expect(page.get_by_role("heading", name="Mes demandes", level=1)).to_be_visible()
     expected = told(portal, number)
     assert re.fullmatch(r"Décision prévue au plus tard le \d{1,2}(er)? \w+ \d{4}", expected)
@@ -157,22 +142,13 @@ def test_the_responsable_is_told_since_when_the_request_waits_for_her(
     """An agent asks the responsable a question: her request's page and Mes demandes say « En
     attente de votre réponse depuis le … » instead of a date of decision."""
     page = screens.page
-    email = firm_responsable(portal)
-    log_in(page, email)
-    open_firm(page)
-    number = submit_member(
-        page,
-        "Jérémie",
-        "Pelletier",
-        "jeremie.pelletier@laforce-comptable.example",
-        "1979-11-02",
-        "5300202",
-    )
+    j.responsable_at_home(portal, page)
+    number = j.submit_member(page, "Jérémie", "Pelletier", birth="1979-11-02", client="5300202")
     waiting_for_an_agent(portal, number)
 
     agent = screens.another("agent")
     desk = agent.page
-    log_in(desk, new_agent(portal, "Denis", "Questions"))
+    j.log_in(desk, new_agent(portal, "Denis", "Questions"))
     desk.get_by_role("link", name=number).click()
     desk.get_by_role("button", name="Prendre en charge").click()
     expect(desk.get_by_text("Vous avez pris la demande en charge.")).to_be_visible()
@@ -183,7 +159,7 @@ def test_the_responsable_is_told_since_when_the_request_waits_for_her(
     desk.get_by_role("button", name="Ajouter le commentaire").click()
     expect(desk.get_by_text("Pouvez-vous joindre la procuration signée?")).to_be_visible()
 
-    open_menu_item(page, "Mes demandes")
+    j.open_menu_item(page, "Mes demandes")
     row = page.get_by_role("row").filter(has_text=number)
     expect(row).to_contain_text("En attente de votre réponse depuis le")
     row.get_by_role("link", name=number).click()
