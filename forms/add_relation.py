@@ -38,7 +38,6 @@ from .base import (
     BuildOptions,
     ErrorCollector,
     Field,
-    FormDefinition,
     Submission,
 )
 from .changeset import (
@@ -52,19 +51,17 @@ from .changeset import (
     new_ref,
 )
 from .common import (
-    ATTESTATION_EN,
-    ATTESTATION_FR,
-    CATALOGUE_PROFIL,
+    ATTESTATION,
     CATEGORY_AUTORISATIONS,
     LANGUAGES,
     RELATION_LABELS,
     attestation_description,
     birth_date_value,
     choices_of,
+    contact_description,
     phone_e164,
     phones_description,
-    placement,
-    profile_description,
+    profile_form,
 )
 from .profile import RIGHT_RANK, ProfileView
 from .values import ClientNumber, Email, Text
@@ -327,18 +324,7 @@ NEW_CONTACT_FIELDS = (
 )
 
 FIELDS = (
-    profile_description(),
-    Field(
-        "contact_id",
-        "contact",
-        "Contact dans ce profil",
-        "Contact in this profile",
-        required=True,
-        choices_source="profile.contacts",
-        shown_when=_EXISTING,
-        help_fr="Rechercher un contact",
-        help_en="Search for a contact",
-    ),
+    contact_description(shown_when=_EXISTING),
     Field(
         "contact_does_not_exist",
         "boolean",
@@ -452,39 +438,42 @@ FIELDS = (
         choices_depend_on="related_organisation_id",
         shown_when=_OTHER,
     ),
-    attestation_description("attestation", ATTESTATION_FR, ATTESTATION_EN),
-    attestation_description("attestation_consent", CONSENT_FR, CONSENT_EN),
 )
 
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_AUTORISATIONS),
-    title_fr="Ajouter une relation ou des sujets autorisés à un contact",
-    title_en="Add a relation or authorized subjects to a contact",
-    description_fr=(
+FORM = profile_form(
+    SLUG,
+    CATEGORY_AUTORISATIONS,
+    title=(
+        "Ajouter une relation ou des sujets autorisés à un contact",
+        "Add a relation or authorized subjects to a contact",
+    ),
+    description=(
         "Ce formulaire permet d'ajouter une relation ou des sujets autorisés à un contact d'une "
-        "organisation."
+        "organisation.",
+        "This form adds a relation or authorized subjects to a contact of an organisation.",
     ),
-    description_en=(
-        "This form adds a relation or authorized subjects to a contact of an organisation."
-    ),
-    notes_fr=(
-        "Seules les personnes possédant les autorisations requises (personnes responsables, "
-        "administratrices, dirigeantes, etc.) peuvent ajouter une relation ou des sujets "
-        "autorisés à un contact d'une organisation.",
-        "Un nouveau contact recevra un courriel contenant ses coordonnées de liaison à la suite "
-        "de cette opération.",
-    ),
-    notes_en=(
-        "Only persons with the required authority (persons in charge, administrators, officers, "
-        "etc.) can add a relation or authorized subjects to a contact of an organisation.",
-        "A new contact receives an email with their linking credentials once this is done.",
+    notes=(
+        (
+            "Seules les personnes possédant les autorisations requises (personnes responsables, "
+            "administratrices, dirigeantes, etc.) peuvent ajouter une relation ou des sujets "
+            "autorisés à un contact d'une organisation.",
+            "Only persons with the required authority (persons in charge, administrators, "
+            "officers, etc.) can add a relation or authorized subjects to a contact of an "
+            "organisation.",
+        ),
+        (
+            "Un nouveau contact recevra un courriel contenant ses coordonnées de liaison à la "
+            "suite de cette opération.",
+            "A new contact receives an email with their linking credentials once this is done.",
+        ),
     ),
     fields=FIELDS,
+    attestations=(
+        ATTESTATION,
+        attestation_description("attestation_consent", CONSENT_FR, CONSENT_EN),
+    ),
     rules=rules,
     validation_rule="client_number_or_candidates",
-    requires_authority=True,
     popular=True,
     build=build,
     person=new_person,

@@ -337,27 +337,25 @@ def _always(lookup: Lookup) -> bool | None:
     return True
 
 
+def _combined(parts: list[Condition], decisive: bool) -> Condition:
+    """``all`` (``decisive`` False) or ``any`` (True) of ``parts``: ``decisive`` when one part
+    answers it, else unknown when one part is, else the other answer."""
+
+    def combined(lookup: Lookup) -> bool | None:
+        met = [part(lookup) for part in parts]
+        return decisive if decisive in met else None if None in met else not decisive
+
+    return combined
+
+
 def compile_condition(condition: Mapping[str, Any] | None) -> Condition:
     """A ``shown_when`` as a function of a lookup (see :func:`condition_met`), built once per
     schema: validation runs on every submission and in every pipeline chunk."""
     if not condition:
         return _always
-    if isinstance(condition.get("all"), list | tuple):
-        parts = [compile_condition(c) for c in condition["all"]]
-
-        def all_met(lookup: Lookup) -> bool | None:
-            met = [part(lookup) for part in parts]
-            return False if False in met else None if None in met else True
-
-        return all_met
-    if isinstance(condition.get("any"), list | tuple):
-        parts = [compile_condition(c) for c in condition["any"]]
-
-        def any_met(lookup: Lookup) -> bool | None:
-            met = [part(lookup) for part in parts]
-            return True if True in met else None if None in met else False
-
-        return any_met
+    for combinator, decisive in (("all", False), ("any", True)):
+        if isinstance(condition.get(combinator), list | tuple):
+            return _combined([compile_condition(c) for c in condition[combinator]], decisive)
     name = condition["field"]
     if "equals" in condition:
         expected = condition["equals"]

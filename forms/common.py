@@ -13,12 +13,24 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, TypedDict
+from typing import Any
 
 from marshmallow import ValidationError, fields, missing
 
 from . import messages
-from .base import Choice, ErrorCollector, Field, Submission, current_date, schema_of
+from .base import (
+    Builder,
+    Choice,
+    ErrorCollector,
+    Field,
+    FormDefinition,
+    FormRules,
+    PersonExtractor,
+    Submission,
+    ValidationRule,
+    current_date,
+    schema_of,
+)
 from .fields import (
     check_country_code,
     check_extension,
@@ -31,6 +43,8 @@ from .profile import (  # noqa: F401 - re-exported: the forms read the vocabular
     RIGHT_LABELS,
     SUBJECT_CATEGORY_LABELS,
     SUBJECT_CATEGORY_ORDER,
+    VIEW_PARTS,
+    ViewPart,
 )
 
 # ID_RANGE, INVALID_ID, MAX_ID and Email are re-exported for the service (``catalogue_svc.schemas``,
@@ -42,29 +56,6 @@ from .values import ID_RANGE, INVALID_ID, MAX_ID, Email, Text  # noqa: F401
 CATALOGUE_PROFIL = ("profil", "Profil", "Profile")
 CATEGORY_DOSSIER_CLIENT = ("dossier_client", "Dossier client", "Client file")
 CATEGORY_AUTORISATIONS = ("autorisations", "Autorisations", "Authorizations")
-
-
-class Placement(TypedDict):
-    """Where a form stands in the catalogue (keyword arguments of a FormDefinition)."""
-
-    catalogue: str
-    catalogue_label_fr: str
-    catalogue_label_en: str
-    category: str
-    category_label_fr: str
-    category_label_en: str
-
-
-def placement(catalogue: tuple[str, str, str], category: tuple[str, str, str]) -> Placement:
-    """The catalogue and category keyword arguments of a FormDefinition."""
-    return {
-        "catalogue": catalogue[0],
-        "catalogue_label_fr": catalogue[1],
-        "catalogue_label_en": catalogue[2],
-        "category": category[0],
-        "category_label_fr": category[1],
-        "category_label_en": category[2],
-    }
 
 
 LANGUAGES: Mapping[str, tuple[str, str]] = {
@@ -362,6 +353,38 @@ def attestation_description(name: str, text_fr: str, text_en: str) -> Field:
     return Field(name, "attestation", text_fr, text_en, required=True, default=False)
 
 
+def contact_description(*, shown_when: Mapping[str, Any] | None = None) -> Field:
+    """*Contact dans ce profil*: the existing contact the relation forms are about."""
+    return Field(
+        "contact_id",
+        "contact",
+        "Contact dans ce profil",
+        "Contact in this profile",
+        required=True,
+        choices_source="profile.contacts",
+        shown_when=shown_when,
+        help_fr="Rechercher un contact",
+        help_en="Search for a contact",
+    )
+
+
+def language_change(
+    current_value_source: str, *, shown_when: Mapping[str, Any] | None = None
+) -> Field:
+    """*Langue de communication* in a modification form: no value keeps the current one."""
+    return Field(
+        "language",
+        "choice",
+        "Langue de communication",
+        "Language of communication",
+        choices=choices_of(LANGUAGES),
+        shown_when=shown_when,
+        current_value_source=current_value_source,
+        help_fr="« - Aucun - » (aucune valeur) conserve la valeur actuelle.",
+        help_en="“- None -” (no value) keeps the current value.",
+    )
+
+
 def profile_description() -> Field:
     """*Profil concerné*: the profile the request is for (the one in the URL; checked).
 
@@ -375,4 +398,57 @@ def profile_description() -> Field:
         help_fr="Le profil de votre organisation; il doit être celui de la demande.",
         help_en="Your organisation's profile; it must be the request's.",
         load_default=missing,
+    )
+
+
+# The boxes a profile form ends with: the modification forms' *Déclaration*, the removal's
+# attestation.
+DECLARATION = attestation_description("attestation", DECLARATION_FR, DECLARATION_EN)
+ATTESTATION = attestation_description("attestation", ATTESTATION_FR, ATTESTATION_EN)
+
+Texts = tuple[str, str]
+
+
+def profile_form(
+    slug: str,
+    category: tuple[str, str, str],
+    *,
+    title: Texts,
+    description: Texts,
+    fields: tuple[Field, ...],
+    build: Builder,
+    popular: bool,
+    attestations: tuple[Field, ...] = (DECLARATION,),
+    notes: tuple[Texts, ...] = (),
+    rules: FormRules | None = None,
+    validation_rule: ValidationRule = "never",
+    view_parts: frozenset[ViewPart] = VIEW_PARTS,
+    person: PersonExtractor | None = None,
+) -> FormDefinition:
+    """A form of the *Profil* catalogue, which a person with authority on the firm submits: the
+    *Profil concerné* first, then ``fields``, then the boxes to check. Each text is
+    ``(French, English)``."""
+    return FormDefinition(
+        slug=slug,
+        version=1,
+        catalogue=CATALOGUE_PROFIL[0],
+        catalogue_label_fr=CATALOGUE_PROFIL[1],
+        catalogue_label_en=CATALOGUE_PROFIL[2],
+        category=category[0],
+        category_label_fr=category[1],
+        category_label_en=category[2],
+        title_fr=title[0],
+        title_en=title[1],
+        description_fr=description[0],
+        description_en=description[1],
+        notes_fr=tuple(fr for fr, _ in notes),
+        notes_en=tuple(en for _, en in notes),
+        fields=(profile_description(), *fields, *attestations),
+        rules=rules,
+        validation_rule=validation_rule,
+        requires_authority=True,
+        popular=popular,
+        build=build,
+        view_parts=view_parts,
+        person=person,
     )

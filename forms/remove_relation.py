@@ -21,17 +21,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import messages
-from .base import BuildOptions, ErrorCollector, Field, FormDefinition, Submission
+from .base import BuildOptions, ErrorCollector, Field, Submission
 from .changeset import EndContactRelation, Operation, RevokeGrant
 from .common import (
-    ATTESTATION_EN,
-    ATTESTATION_FR,
-    CATALOGUE_PROFIL,
+    ATTESTATION,
     CATEGORY_AUTORISATIONS,
-    attestation_description,
     choices_of,
-    placement,
-    profile_description,
+    contact_description,
+    profile_form,
 )
 from .profile import GrantInfo, ProfileView, RelationInfo
 
@@ -144,17 +141,7 @@ def rules(submitted: Submission, errors: ErrorCollector) -> None:
 
 
 FIELDS = (
-    profile_description(),
-    Field(
-        "contact_id",
-        "contact",
-        "Contact dans ce profil",
-        "Contact in this profile",
-        required=True,
-        choices_source="profile.contacts",
-        help_fr="Rechercher un contact",
-        help_en="Search for a contact",
-    ),
+    contact_description(),
     Field(
         "removal",
         "choice",
@@ -209,40 +196,39 @@ FIELDS = (
         choices_depend_on="contact_id",
         shown_when={"field": "removal", "equals": SUBJECTS},
     ),
-    attestation_description("attestation", ATTESTATION_FR, ATTESTATION_EN),
 )
 
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_AUTORISATIONS),
-    title_fr="Retirer une relation ou des sujets autorisés à un contact",
-    title_en="Remove a relation or authorized subjects from a contact",
-    description_fr=(
+FORM = profile_form(
+    SLUG,
+    CATEGORY_AUTORISATIONS,
+    title=(
+        "Retirer une relation ou des sujets autorisés à un contact",
+        "Remove a relation or authorized subjects from a contact",
+    ),
+    description=(
         "Ce formulaire permet de retirer une ou plusieurs relations associées à un contact de "
-        "l'organisation ainsi que des sujets autorisés."
-    ),
-    description_en=(
+        "l'organisation ainsi que des sujets autorisés.",
         "This form removes one or more relations of a contact of the organisation, and "
-        "authorized subjects."
+        "authorized subjects.",
     ),
-    notes_fr=(
-        "Seules les personnes possédant les autorisations requises (personnes responsables, "
-        "administratrices, dirigeantes, etc.) peuvent retirer une relation ou des sujets "
-        "autorisés à un contact de l'organisation.",
-        NOTE_FR,
-        "Votre organisation doit conserver au moins un responsable.",
-    ),
-    notes_en=(
-        "Only persons with the required authority (persons in charge, administrators, officers, "
-        "etc.) can remove a relation or authorized subjects from a contact of the organisation.",
-        NOTE_EN,
-        "Your organisation must keep at least one person in charge.",
+    notes=(
+        (
+            "Seules les personnes possédant les autorisations requises (personnes responsables, "
+            "administratrices, dirigeantes, etc.) peuvent retirer une relation ou des sujets "
+            "autorisés à un contact de l'organisation.",
+            "Only persons with the required authority (persons in charge, administrators, "
+            "officers, etc.) can remove a relation or authorized subjects from a contact of the "
+            "organisation.",
+        ),
+        (NOTE_FR, NOTE_EN),
+        (
+            "Votre organisation doit conserver au moins un responsable.",
+            "Your organisation must keep at least one person in charge.",
+        ),
     ),
     fields=FIELDS,
+    attestations=(ATTESTATION,),
     rules=rules,
-    validation_rule="never",
-    requires_authority=True,
     popular=True,
     build=build,
 )

@@ -14,17 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import messages
-from .base import BuildOptions, ErrorCollector, Field, FormDefinition, Submission
+from .base import BuildOptions, ErrorCollector, Field, Submission
 from .changeset import IssueLinkingCredentials, Operation
-from .common import (
-    CATALOGUE_PROFIL,
-    CATEGORY_AUTORISATIONS,
-    DECLARATION_EN,
-    DECLARATION_FR,
-    attestation_description,
-    placement,
-    profile_description,
-)
+from .common import CATEGORY_AUTORISATIONS, profile_form
 from .profile import ProfileView
 
 SLUG = "send-linking-credentials"
@@ -42,27 +34,23 @@ NO_EMAIL = (
 TOO_MANY = f"Choisissez au plus {MAX_MEMBERS} membres par demande."
 TWICE = "Chaque membre n'est choisi qu'une fois."
 
-FIELDS = (
-    profile_description(),
-    Field(
-        "contact_ids",
-        "contact",
-        "Membres à qui envoyer les coordonnées de liaison",
-        "Members to send the linking credentials to",
-        required=True,
-        many=True,
-        choices_source="profile.contacts",
-        default_source=UNLINKED_MEMBERS,
-        help_fr=(
-            "Par défaut, chaque membre actif dont aucun compte n'est encore lié. Chacun reçoit "
-            "par courriel un nouveau code de liaison; le précédent n'est plus valide."
-        ),
-        help_en=(
-            "By default, every active member no account is linked to yet. Each receives a new "
-            "linking code by email; the previous one stops working."
-        ),
+MEMBERS_FIELD = Field(
+    "contact_ids",
+    "contact",
+    "Membres à qui envoyer les coordonnées de liaison",
+    "Members to send the linking credentials to",
+    required=True,
+    many=True,
+    choices_source="profile.contacts",
+    default_source=UNLINKED_MEMBERS,
+    help_fr=(
+        "Par défaut, chaque membre actif dont aucun compte n'est encore lié. Chacun reçoit "
+        "par courriel un nouveau code de liaison; le précédent n'est plus valide."
     ),
-    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
+    help_en=(
+        "By default, every active member no account is linked to yet. Each receives a new "
+        "linking code by email; the previous one stops working."
+    ),
 )
 
 
@@ -100,33 +88,32 @@ def build(
     return operations
 
 
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_AUTORISATIONS),
-    title_fr="Envoyer les coordonnées de liaison aux membres",
-    title_en="Send the linking credentials to members",
-    description_fr=(
+FORM = profile_form(
+    SLUG,
+    CATEGORY_AUTORISATIONS,
+    title=(
+        "Envoyer les coordonnées de liaison aux membres",
+        "Send the linking credentials to members",
+    ),
+    description=(
         "Ce formulaire envoie en une seule demande, à chaque membre choisi, un nouveau code de "
-        "liaison par courriel, pour qu'il lie son compte au profil de l'organisation."
-    ),
-    description_en=(
+        "liaison par courriel, pour qu'il lie son compte au profil de l'organisation.",
         "This form sends, in one request, a new linking code by email to each member chosen, "
-        "so that they link their account to the organisation's profile."
+        "so that they link their account to the organisation's profile.",
     ),
-    notes_fr=(
-        "Chaque membre reçoit un seul courriel; le code de liaison qu'il avait reçu avant n'est "
-        "plus valide.",
-        "Assurez-vous que l'adresse courriel de chaque membre est valide.",
+    notes=(
+        (
+            "Chaque membre reçoit un seul courriel; le code de liaison qu'il avait reçu avant "
+            "n'est plus valide.",
+            "Each member receives one email; the linking code they had before stops working.",
+        ),
+        (
+            "Assurez-vous que l'adresse courriel de chaque membre est valide.",
+            "Make sure each member's email address is valid.",
+        ),
     ),
-    notes_en=(
-        "Each member receives one email; the linking code they had before stops working.",
-        "Make sure each member's email address is valid.",
-    ),
-    fields=FIELDS,
+    fields=(MEMBERS_FIELD,),
     rules=rules,
-    validation_rule="never",
-    requires_authority=True,
     popular=False,
     build=build,
     view_parts=frozenset({"contacts"}),

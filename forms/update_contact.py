@@ -46,7 +46,6 @@ from .base import (
     BuildOptions,
     ErrorCollector,
     Field,
-    FormDefinition,
     Submission,
     current_date,
     schema_of,
@@ -62,18 +61,13 @@ from .changeset import (
     UpdateRelationEndDate,
 )
 from .common import (
-    CATALOGUE_PROFIL,
     CATEGORY_DOSSIER_CLIENT,
-    DECLARATION_EN,
-    DECLARATION_FR,
-    LANGUAGES,
     PHONE_FIELDS,
     PhoneSchema,
-    attestation_description,
     birth_date_value,
     choices_of,
-    placement,
-    profile_description,
+    language_change,
+    profile_form,
 )
 from .profile import ContactInfo, PhoneInfo, ProfileView
 from .values import Text, id_field, unique_items
@@ -331,7 +325,6 @@ CONTACT_FIELD = Field(
 )
 
 FIELDS = (
-    profile_description(),
     CONTACT_FIELD,
     Field(
         "sections",
@@ -344,17 +337,7 @@ FIELDS = (
         help_fr="Sélectionnez le type d'informations à mettre à jour parmi les options suivantes.",
         help_en="Select the kind of information to update among the following options.",
     ),
-    Field(
-        "language",
-        "choice",
-        "Langue de communication",
-        "Language of communication",
-        choices=choices_of(LANGUAGES),
-        shown_when=_SHOWN[COORDONNEES],
-        current_value_source="contact.language",
-        help_fr="« - Aucun - » (aucune valeur) conserve la valeur actuelle.",
-        help_en="“- None -” (no value) keeps the current value.",
-    ),
+    language_change("contact.language", shown_when=_SHOWN[COORDONNEES]),
     Field(
         "email",
         "email_notice",
@@ -463,7 +446,6 @@ FIELDS = (
             "stop working."
         ),
     ),
-    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
 )
 
 # The fields each section changes: the ones its box shows (the email is only shown).
@@ -474,39 +456,36 @@ SECTION_FIELDS: Mapping[str, tuple[Field, ...]] = {
     for section in SECTIONS
 }
 
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
-    title_fr=(
+FORM = profile_form(
+    SLUG,
+    CATEGORY_DOSSIER_CLIENT,
+    title=(
         "Modifier les informations personnelles et les coordonnées d'un individu autorisé ou "
-        "d'un contact"
+        "d'un contact",
+        "Change the personal information and contact details of an authorized individual or a "
+        "contact",
     ),
-    title_en="Change the personal information and contact details of an authorized individual "
-    "or a contact",
-    description_fr=(
+    description=(
         "Ce formulaire permet de mettre à jour les informations personnelles et les coordonnées "
-        "d'un individu autorisé ou d'un contact."
-    ),
-    description_en=(
+        "d'un individu autorisé ou d'un contact.",
         "This form updates the personal information and contact details of an authorized "
-        "individual or a contact."
+        "individual or a contact.",
     ),
-    notes_fr=(
-        "Assurez-vous que l'adresse courriel est valide car c'est à cette adresse que seront "
-        "envoyées les coordonnées de liaison.",
-        "Ce membre recevra un courriel confirmant les modifications apportées et, si demandé, "
-        "les coordonnées de liaison à utiliser.",
-    ),
-    notes_en=(
-        "Make sure the email address is valid: the linking credentials are sent to it.",
-        "The member receives an email confirming the changes and, when asked, the linking "
-        "credentials to use.",
+    notes=(
+        (
+            "Assurez-vous que l'adresse courriel est valide car c'est à cette adresse que seront "
+            "envoyées les coordonnées de liaison.",
+            "Make sure the email address is valid: the linking credentials are sent to it.",
+        ),
+        (
+            "Ce membre recevra un courriel confirmant les modifications apportées et, si demandé, "
+            "les coordonnées de liaison à utiliser.",
+            "The member receives an email confirming the changes and, when asked, the linking "
+            "credentials to use.",
+        ),
     ),
     fields=FIELDS,
     rules=rules,
-    validation_rule="never",
-    requires_authority=True,
     popular=False,
     build=build,
     view_parts=frozenset({"contacts"}),

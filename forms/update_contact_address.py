@@ -10,18 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import BuildOptions, FormDefinition
+from .base import BuildOptions
 from .changeset import Operation, UpdateContactAddress
-from .common import (
-    CATALOGUE_PROFIL,
-    CATEGORY_DOSSIER_CLIENT,
-    DECLARATION_EN,
-    DECLARATION_FR,
-    address_description,
-    attestation_description,
-    placement,
-    profile_description,
-)
+from .common import CATEGORY_DOSSIER_CLIENT, address_description, profile_form
 from .profile import ProfileView
 from .update_contact import CONTACT_FIELD, confirmation, contact_of
 
@@ -42,26 +33,18 @@ def build(
     ]
 
 
-FIELDS = (
-    profile_description(),
-    CONTACT_FIELD,
-    address_description("contact.address"),
-    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
-)
-
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
-    title_fr="Modifier l'adresse d'un individu autorisé ou d'un contact",
-    title_en="Change the address of an authorized individual or a contact",
-    description_fr=(
-        "Ce formulaire permet de mettre à jour l'adresse d'un individu autorisé ou d'un contact."
+FORM = profile_form(
+    SLUG,
+    CATEGORY_DOSSIER_CLIENT,
+    title=(
+        "Modifier l'adresse d'un individu autorisé ou d'un contact",
+        "Change the address of an authorized individual or a contact",
     ),
-    description_en="This form updates the address of an authorized individual or a contact.",
-    fields=FIELDS,
-    validation_rule="never",
-    requires_authority=True,
+    description=(
+        "Ce formulaire permet de mettre à jour l'adresse d'un individu autorisé ou d'un contact.",
+        "This form updates the address of an authorized individual or a contact.",
+    ),
+    fields=(CONTACT_FIELD, address_description("contact.address")),
     popular=False,
     build=build,
     view_parts=frozenset({"contacts"}),

@@ -13,22 +13,16 @@ from functools import partial
 from typing import Any
 
 from . import messages
-from .base import FORM_LEVEL, BuildOptions, ErrorCollector, Field, FormDefinition, Submission
+from .base import FORM_LEVEL, BuildOptions, ErrorCollector, Field, Submission
 from .changeset import Operation, UpdateOrganisation
 from .common import (
-    CATALOGUE_PROFIL,
     CATEGORY_DOSSIER_CLIENT,
-    DECLARATION_EN,
-    DECLARATION_FR,
-    LANGUAGES,
     PHONE_FIELDS,
-    attestation_description,
     check_phone,
-    choices_of,
     format_phone,
+    language_change,
     normalise_phone,
-    placement,
-    profile_description,
+    profile_form,
 )
 from .fields import ORGANISATION_NAME_MAX
 from .profile import ProfileView
@@ -64,7 +58,6 @@ def build(
 
 
 FIELDS = (
-    profile_description(),
     Field(
         "name",
         "text",
@@ -75,16 +68,7 @@ FIELDS = (
         # character): applied without an agent, the name is quoted in every email of the firm.
         value=partial(Name, max_length=ORGANISATION_NAME_MAX),
     ),
-    Field(
-        "language",
-        "choice",
-        "Langue de communication",
-        "Language of communication",
-        choices=choices_of(LANGUAGES),
-        current_value_source="organisation.language",
-        help_fr="« - Aucun - » (aucune valeur) conserve la valeur actuelle.",
-        help_en="“- None -” (no value) keeps the current value.",
-    ),
+    language_change("organisation.language"),
     Field(
         "email",
         "text",
@@ -104,27 +88,20 @@ FIELDS = (
         finish=normalise_phone,
         current_value_source="organisation.phone",
     ),
-    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
 )
 
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
-    title_fr="Modifier les informations d'une organisation",
-    title_en="Change an organisation's information",
-    description_fr=(
+FORM = profile_form(
+    SLUG,
+    CATEGORY_DOSSIER_CLIENT,
+    title=("Modifier les informations d'une organisation", "Change an organisation's information"),
+    description=(
         "Ce formulaire permet de mettre à jour le nom, la langue de communication, l'adresse "
-        "courriel et le numéro de téléphone de votre organisation."
-    ),
-    description_en=(
+        "courriel et le numéro de téléphone de votre organisation.",
         "This form updates your organisation's name, language of communication, email address "
-        "and phone number."
+        "and phone number.",
     ),
     fields=FIELDS,
     rules=rules,
-    validation_rule="never",
-    requires_authority=True,
     popular=True,
     build=build,
     view_parts=frozenset(),

@@ -10,18 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import BuildOptions, FormDefinition
+from .base import BuildOptions
 from .changeset import Operation, UpdateOrganisationAddress
-from .common import (
-    CATALOGUE_PROFIL,
-    CATEGORY_DOSSIER_CLIENT,
-    DECLARATION_EN,
-    DECLARATION_FR,
-    address_description,
-    attestation_description,
-    placement,
-    profile_description,
-)
+from .common import CATEGORY_DOSSIER_CLIENT, address_description, profile_form
 from .profile import ProfileView
 
 SLUG = "update-organisation-address"
@@ -38,23 +29,15 @@ def build(
     ]
 
 
-FIELDS = (
-    profile_description(),
-    address_description("organisation.address"),
-    attestation_description("attestation", DECLARATION_FR, DECLARATION_EN),
-)
-
-FORM = FormDefinition(
-    slug=SLUG,
-    version=1,
-    **placement(CATALOGUE_PROFIL, CATEGORY_DOSSIER_CLIENT),
-    title_fr="Modifier une adresse",
-    title_en="Change an address",
-    description_fr="Ce formulaire permet de mettre à jour l'adresse de votre organisation.",
-    description_en="This form updates your organisation's address.",
-    fields=FIELDS,
-    validation_rule="never",
-    requires_authority=True,
+FORM = profile_form(
+    SLUG,
+    CATEGORY_DOSSIER_CLIENT,
+    title=("Modifier une adresse", "Change an address"),
+    description=(
+        "Ce formulaire permet de mettre à jour l'adresse de votre organisation.",
+        "This form updates your organisation's address.",
+    ),
+    fields=(address_description("organisation.address"),),
     popular=True,
     build=build,
     view_parts=frozenset(),
