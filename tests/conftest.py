@@ -6,6 +6,7 @@ them, so a green run always means the PostgreSQL and Redis tests ran.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import text
 
-from catalogue_svc import create_app
+from catalogue_svc import create_app, passwords
 from catalogue_svc.clock import clock
 from catalogue_svc.db import db
-from tests import people_text
+from tests import accounts_helpers, people_text
 from tests.servers import Postgres, RedisServer, ServerUnavailable, SmtpSink, body
 
 BACKEND = os.environ.get("CATALOGUE_TEST_DB", "sqlite")
@@ -68,6 +70,31 @@ def _empty_redis(request: pytest.FixtureRequest) -> None:
             client.flushall()
 
 
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost in the tests' own process, except where a test is about the
+    cost itself (``@pytest.mark.production_hashing``).
+
+    The production cost (3 passes over 64 MiB) is a third of a second a hash or a check, which
+    the suite's thousand sign-ups, logins and password changes paid for nothing: they are about
+    the service, not the hash. The algorithm stays Argon2id; servers the tests start in their
+    own processes (gunicorn, RQ workers) keep the production cost.
+    """
+    if request.node.get_closest_marker("production_hashing"):
+        monkeypatch.setattr(accounts_helpers, "_hashes", {})  # none of the cheap hashes
+        return
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY", _cheap_dummy())
+
+
+@functools.cache
+def _cheap_dummy() -> str:
+    return CHEAP_HASHER.hash("dummy")
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpSink]:
     """A real SMTP server on loopback."""
@@ -109,16 +136,24 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def _wipe() -> None:
-    tables = list(reversed(db.metadata.sorted_tables))
+    """Empty every table and restart its ids, as a fresh database would be.
+
+    Row by row, children first: on tables this small ``DELETE`` is about five times faster
+    than ``TRUNCATE`` (which rewrites 27 files: 50 ms a test on PostgreSQL, against 9).
+    """
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
-            text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
-        ).first() else None
+        db.session.execute(
+            text(
+                "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+                " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+            )
+        )
+    elif db.session.execute(
+        text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
+    ).first():
+        db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
 
 

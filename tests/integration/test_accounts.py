@@ -149,6 +149,7 @@ def test_long_password_is_not_truncated(app, mailbox, run_jobs):
     assert (prefix.status_code, whole.status_code) == (401, 200)
 
 
+@pytest.mark.production_hashing
 def test_password_is_stored_as_argon2id(app, mailbox, run_jobs):
     """The stored hash is Argon2id with at least argon2-cffi's default cost."""
     _, email, _ = signed_up(app, mailbox, run_jobs)
@@ -160,6 +161,7 @@ def test_password_is_stored_as_argon2id(app, mailbox, run_jobs):
     assert int(costs["m"]) >= 65536 and int(costs["t"]) >= 3
 
 
+@pytest.mark.production_hashing
 def test_login_rehashes_a_weaker_hash(app):
     """A hash made with weaker parameters is replaced at the next login."""
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
