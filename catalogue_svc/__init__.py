@@ -22,7 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     settings = load_settings(environment(config))
 
+    from .routing import Rule
+
     app = Flask(__name__, instance_path=settings.instance_path)
+    app.url_rule_class = Rule
     app.config.update(
         API_TITLE="catalogue_svc",
         API_VERSION="1.0",
