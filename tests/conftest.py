@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -113,11 +114,15 @@ def mailbox(smtp_server: SmtpSink) -> SmtpSink:
 @pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The test database (schema created once), on the backend chosen by CATALOGUE_TEST_DB."""
+    folder = None
     if BACKEND == "postgresql":
         server: Postgres = request.getfixturevalue("pg_server")
         url = server.url
     else:
-        folder = tempfile.mkdtemp(prefix="catalogue-test-")
+        # In memory where the machine has a tmpfs: the same SQLite, without the disk's syncs at
+        # each test's last close (its WAL checkpoint), 9 ms a test here.
+        memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        folder = tempfile.mkdtemp(prefix="catalogue-test-", dir=memory)
         url = f"sqlite:///{Path(folder) / 'test.sqlite3'}"
     app = create_app(
         {
@@ -133,6 +138,8 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         db.session.remove()
         db.engine.dispose()
     yield url
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wipe() -> None:
