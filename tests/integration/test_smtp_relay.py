@@ -206,6 +206,9 @@ def test_wrong_password_leaves_the_email_queued_and_retried(
         CATALOGUE_SMTP_USER=USER,
         CATALOGUE_SMTP_PASSWORD="Mauvais-Mot-De-Passe-Relais",
         CATALOGUE_SMTP_CA_FILE=ca,
+        # After refusing PLAIN, this relay leaves smtplib's next mechanism unanswered until
+        # the timeout: the shortest one allowed, not the default 10 s.
+        CATALOGUE_SMTP_TIMEOUT="1",
     )
     caplog.set_level(logging.DEBUG)
     with wrong.app_context():
