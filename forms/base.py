@@ -348,6 +348,17 @@ def _combined(parts: list[Condition], decisive: bool) -> Condition:
     return combined
 
 
+def _on_value(name: str, test: Callable[[Any], bool]) -> Condition:
+    """A condition on the value of the field ``name``: ``test`` of it, unknown when it did not
+    load."""
+
+    def met(lookup: Lookup) -> bool | None:
+        known, value = lookup(name)
+        return test(value) if known else None
+
+    return met
+
+
 def compile_condition(condition: Mapping[str, Any] | None) -> Condition:
     """A ``shown_when`` as a function of a lookup (see :func:`condition_met`), built once per
     schema: validation runs on every submission and in every pipeline chunk."""
@@ -359,37 +370,19 @@ def compile_condition(condition: Mapping[str, Any] | None) -> Condition:
     name = condition["field"]
     if "equals" in condition:
         expected = condition["equals"]
-
-        def equals(lookup: Lookup) -> bool | None:
-            known, value = lookup(name)
-            if not known:
-                return None
-            return (expected is False and value is None) or _same(value, expected)
-
-        return equals
+        return _on_value(
+            name, lambda value: (expected is False and value is None) or _same(value, expected)
+        )
     if "contains" in condition:
         wanted = condition["contains"]
-
-        def contains(lookup: Lookup) -> bool | None:
-            known, value = lookup(name)
-            if not known:
-                return None
-            return isinstance(value, list | tuple) and any(_same(v, wanted) for v in value)
-
-        return contains
+        return _on_value(
+            name,
+            lambda value: isinstance(value, list | tuple) and any(_same(v, wanted) for v in value),
+        )
     if isinstance(condition.get("in"), list | tuple):
         among = list(condition["in"])
-
-        def among_values(lookup: Lookup) -> bool | None:
-            known, value = lookup(name)
-            return any(_same(v, value) for v in among) if known else None
-
-        return among_values
-
-    def unknown_operator(lookup: Lookup) -> bool | None:
-        return True if lookup(name)[0] else None
-
-    return unknown_operator
+        return _on_value(name, lambda value: any(_same(v, value) for v in among))
+    return _on_value(name, lambda value: True)  # an operator unknown here: met once known
 
 
 def condition_met(condition: Mapping[str, Any] | None, lookup: Lookup) -> bool | None:
