@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 
@@ -35,6 +35,9 @@ ADDS_A_ROW = {
     "grant_subject": "grants",
     "issue_linking_credentials": "linking_credentials",
 }
+
+
+_Row = TypeVar("_Row", Contact, Organisation)
 
 
 class ApplyError(Exception):
@@ -112,18 +115,7 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _end_relation(relation: ContactRelation, end_date: dt.date, ctx: ApplyContext) -> list[int]:
     """End a relation and revoke every grant that goes through it; returns the revoked ids."""
-    db.session.execute(
-        update(ContactRelation)
-        .where(ContactRelation.id == relation.id, ContactRelation.active.is_(True))
-        .values(
-            active=False,
-            end_date=end_date,
-            ended_at=ctx.at,
-            end_visible_at=ctx.visible_at,
-            ended_by_request_id=ctx.request_id,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    _end(ContactRelation, ContactRelation.id == relation.id, end_date, ctx)
     # The WHERE only narrows the read to the relation's grants (by index); the rule decides.
     ended = {relation.id}
     grant_ids = [
@@ -141,18 +133,26 @@ def _end_relation(relation: ContactRelation, end_date: dt.date, ctx: ApplyContex
 
 def _revoke(grant_ids: list[int], end_date: dt.date, ctx: ApplyContext) -> None:
     if grant_ids:
-        db.session.execute(
-            update(Grant)
-            .where(Grant.id.in_(grant_ids), Grant.active.is_(True))
-            .values(
-                active=False,
-                end_date=end_date,
-                ended_at=ctx.at,
-                end_visible_at=ctx.visible_at,
-                ended_by_request_id=ctx.request_id,
-            )
-            .execution_options(synchronize_session=False)
+        _end(Grant, Grant.id.in_(grant_ids), end_date, ctx)
+
+
+def _end(
+    model: type[ContactRelation | Grant], which: Any, end_date: dt.date, ctx: ApplyContext
+) -> None:
+    """End the active rows of ``model`` that ``which`` selects: inactive at once, shown ended
+    from ``visible_at``, with the request that ended them (history is never deleted)."""
+    db.session.execute(
+        update(model)
+        .where(which, model.active.is_(True))
+        .values(
+            active=False,
+            end_date=end_date,
+            ended_at=ctx.at,
+            end_visible_at=ctx.visible_at,
+            ended_by_request_id=ctx.request_id,
         )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _phones(contact: Contact, phones: Any) -> None:
@@ -276,22 +276,40 @@ def _update_relation_end_date(op: Any, index: int, ctx: ApplyContext) -> None:
     _change(ctx, index, "contact_relation", relation.id, op.op, before, after)
 
 
+def _existing(model: type[_Row], row_id: int, message: str) -> _Row:
+    """The row of ``model`` called ``row_id``; ApplyError with ``message`` when it is gone."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise ApplyError(message)
+    return row
+
+
 def _existing_contact(contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None:
-        raise ApplyError("Le contact n'existe plus.")
-    return contact
+    return _existing(Contact, contact_id, "Le contact n'existe plus.")
+
+
+def _existing_organisation(organisation_id: int) -> Organisation:
+    return _existing(Organisation, organisation_id, "L'organisation n'existe plus.")
+
+
+def _set_columns(
+    ctx: ApplyContext, index: int, op: Any, row: Contact | Organisation, changes: dict[str, Any]
+) -> None:
+    """Set the columns ``changes`` names on the contact or organisation ``row``, and record the
+    change (values before and after, dates as ISO text)."""
+    before = _jsonable({k: getattr(row, k) for k in changes})
+    for key, value in changes.items():
+        setattr(row, key, value)
+    entity = "contact" if isinstance(row, Contact) else "organisation"
+    _change(ctx, index, entity, row.id, op.op, before, _jsonable(changes))
 
 
 def _update_contact(op: Any, index: int, ctx: ApplyContext) -> None:
     contact = _existing_contact(op.contact_id)
     # The email is never changed by a form: only the account settings change an address.
     changes = {k: v for k, v in dict(op.changes).items() if k != "email"}
-    before = _jsonable({k: getattr(contact, k) for k in changes})
-    for key, value in changes.items():
-        setattr(contact, key, value)
     ctx.touched_contacts.add(contact.id)
-    _change(ctx, index, "contact", contact.id, op.op, before, _jsonable(changes))
+    _set_columns(ctx, index, op, contact, changes)
 
 
 def _replace_phones(op: Any, index: int, ctx: ApplyContext) -> None:
@@ -339,8 +357,6 @@ def _contact_phone(op: Any, message: str) -> ContactPhone | None:
 
 
 def _add_phone(op: Any, index: int, ctx: ApplyContext) -> None:
-    if _took_effect(ctx, index):
-        return
     contact = _existing_contact(op.contact_id)
     last = db.session.scalar(
         select(func.max(ContactPhone.position)).where(ContactPhone.contact_id == contact.id)
@@ -362,8 +378,6 @@ def _add_phone(op: Any, index: int, ctx: ApplyContext) -> None:
 
 
 def _change_phone(op: Any, index: int, ctx: ApplyContext) -> None:
-    if _took_effect(ctx, index):
-        return
     phone = _contact_phone(op, "Le numéro de téléphone à modifier n'est pas à ce contact.")
     if phone is None:
         raise ApplyError("Le numéro de téléphone à modifier n'existe plus.")
@@ -376,8 +390,6 @@ def _change_phone(op: Any, index: int, ctx: ApplyContext) -> None:
 
 
 def _remove_phone(op: Any, index: int, ctx: ApplyContext) -> None:
-    if _took_effect(ctx, index):
-        return
     phone = _contact_phone(op, "Le numéro de téléphone à retirer n'est pas à ce contact.")
     if phone is None:
         return  # already gone: what the operation asks for
@@ -399,33 +411,17 @@ def _remove_phone(op: Any, index: int, ctx: ApplyContext) -> None:
 
 def _update_contact_address(op: Any, index: int, ctx: ApplyContext) -> None:
     contact = _existing_contact(op.contact_id)
-    before: dict[str, Any] = {"address": contact.address}
-    contact.address = dict(op.address)
-    _change(ctx, index, "contact", contact.id, op.op, before, {"address": contact.address})
-
-
-def _existing_organisation(organisation_id: int) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise ApplyError("L'organisation n'existe plus.")
-    return organisation
+    _set_columns(ctx, index, op, contact, {"address": dict(op.address)})
 
 
 def _update_organisation(op: Any, index: int, ctx: ApplyContext) -> None:
     organisation = _existing_organisation(op.organisation_id)
-    changes = dict(op.changes)
-    before = {k: getattr(organisation, k) for k in changes}
-    for key, value in changes.items():
-        setattr(organisation, key, value)
-    _change(ctx, index, "organisation", organisation.id, op.op, before, changes)
+    _set_columns(ctx, index, op, organisation, dict(op.changes))
 
 
 def _update_organisation_address(op: Any, index: int, ctx: ApplyContext) -> None:
     organisation = _existing_organisation(op.organisation_id)
-    before: dict[str, Any] = {"address": organisation.address}
-    organisation.address = dict(op.address)
-    after: dict[str, Any] = {"address": organisation.address}
-    _change(ctx, index, "organisation", organisation.id, op.op, before, after)
+    _set_columns(ctx, index, op, organisation, {"address": dict(op.address)})
 
 
 def _issue_linking_credentials(op: Any, index: int, ctx: ApplyContext) -> None:
@@ -476,8 +472,14 @@ def apply_operation(op: Any, index: int, ctx: ApplyContext) -> None:
         raise ApplyError(f"Opération inconnue : {op.op}.")
     if op.op not in _CREATING:
         ctx.touches_existing = True
+    if op.op in _NOT_IDEMPOTENT and _took_effect(ctx, index):
+        return
     handler(op, index, ctx)
 
+
+# Operations that would act a second time when a request's apply runs again (a phone added
+# twice, a changed number changed back): each runs only while its change row is absent.
+_NOT_IDEMPOTENT = frozenset({"add_phone", "change_phone", "remove_phone"})
 
 # Operations that only add rows (the ones they add to existing entities set ``touches_existing``
 # themselves) or only queue emails.

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..clock import now
 from ..db import db
-from .list_sql import AT, actif
+from .list_sql import AT, shown_grant, shown_period
 from .lists import label
 from .models import (
     CONTACT_RELATION_LABELS,
@@ -44,7 +44,7 @@ def contact_detail(
     at = now()
     r = _contact_relations
     relations = db.session.execute(
-        select(r.c.id, r.c.type, r.c.start_date, r.c.end_date, actif(r))
+        select(r.c.id, *shown_period(r))
         .where(
             r.c.contact_id == contact_id,
             r.c.organisation_id == organisation_id,
@@ -60,17 +60,7 @@ def contact_detail(
     g, s, via = _grants, _subjects, _contact_relations.alias("via")
     owner = _organisations.alias("owner")
     grants = db.session.execute(
-        select(
-            g.c.id,
-            g.c.access_right,
-            actif(g),
-            s.c.code,
-            s.c.name_fr,
-            s.c.name_en,
-            owner.c.id.label("owner_id"),
-            owner.c.name.label("owner_name"),
-            owner.c.client_number.label("owner_client_number"),
-        )
+        select(*shown_grant(g, s, owner), owner.c.client_number.label("owner_client_number"))
         .select_from(
             g.join(via, via.c.id == g.c.contact_relation_id)
             .join(s, s.c.id == g.c.subject_id)

@@ -24,6 +24,8 @@ __all__ = [
     "authorization_statements",
     "contacts_statements",
     "relations_statements",
+    "shown_grant",
+    "shown_period",
 ]
 
 # The instant the lists show (``visible_at`` and ``end_visible_at`` are compared with it).
@@ -48,6 +50,27 @@ def actif(table: Any) -> Any:
     ).label("actif")
 
 
+def shown_period(relations: Any) -> tuple[Any, ...]:
+    """What a relation (a contact's or an organisation's) is shown with: its type, its start and
+    end dates and *Actif*."""
+    return relations.c.type, relations.c.start_date, relations.c.end_date, actif(relations)
+
+
+def shown_grant(grants: Any, subjects: Any, owner: Any) -> tuple[Any, ...]:
+    """What a grant is shown with (*Autorisations*, a contact's subjects): its id, right and
+    *Actif*, its subject, the organisation that owns the dossier."""
+    return (
+        grants.c.id,
+        grants.c.access_right,
+        actif(grants),
+        subjects.c.code,
+        subjects.c.name_fr,
+        subjects.c.name_en,
+        owner.c.id.label("owner_id"),
+        owner.c.name.label("owner_name"),
+    )
+
+
 @functools.cache
 def contacts_statements() -> tuple[Any, Any]:
     """The total of *Contacts de l'organisation*, and its page carrying that total."""
@@ -58,10 +81,7 @@ def contacts_statements() -> tuple[Any, Any]:
         select(
             count.scalar_subquery().label("total"),
             r.c.id.label("relation_id"),
-            r.c.type,
-            r.c.start_date,
-            r.c.end_date,
-            actif(r),
+            *shown_period(r),
             c.c.id.label("contact_id"),
             c.c.first_name,
             c.c.last_name,
@@ -93,10 +113,7 @@ def relations_statements() -> tuple[Any, Any]:
         select(
             count.scalar_subquery().label("total"),
             r.c.id,
-            r.c.type,
-            r.c.start_date,
-            r.c.end_date,
-            actif(r),
+            *shown_period(r),
             left.c.id.label("left_id"),
             left.c.name.label("left_name"),
             left.c.client_number.label("left_client_number"),
@@ -183,16 +200,7 @@ def authorization_statements(filtered: bool, dialect: str) -> tuple[Any, Any, An
             .select_from(head.outerjoin(by_subject, true()))
             .order_by(by_subject.c.name_fr, by_subject.c.subject_id)
         )
-    shown = (
-        g.c.id,
-        g.c.access_right,
-        actif(g),
-        s.c.code,
-        s.c.name_fr,
-        s.c.name_en,
-        owner.c.id.label("owner_id"),
-        owner.c.name.label("owner_name"),
-    )
+    shown = shown_grant(g, s, owner)
     # The own page sorts only the grants of the subjects the page spans (``lists._own_window``):
     # a few hundred rows, not every grant of the firm. A grant held by an organisation has no
     # contact relation in practice; the function of one that has is read apart

@@ -278,18 +278,13 @@ def propagate_now() -> int:
     at = now()
     touched = 0
     for model in (ContactRelation, OrganisationRelation, Grant):
-        touched += db.session.execute(
-            update(model)
-            .where(model.visible_at > at)
-            .values(visible_at=at)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        touched += db.session.execute(
-            update(model)
-            .where(model.end_visible_at > at)
-            .values(end_visible_at=at)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+        for column in (model.visible_at, model.end_visible_at):
+            touched += db.session.execute(
+                update(model)
+                .where(column > at)
+                .values({column: at})
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
     db.session.execute(
         update(Request)
         .where(Request.visible_at > at)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Row, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import joinedload
@@ -35,33 +36,26 @@ from .models import (
     Subject,
 )
 
+# The records of the view that mirror a row of the profile store.
+_Info = TypeVar(
+    "_Info", OrgInfo, ContactInfo, PhoneInfo, RelationInfo, OrgRelationInfo, GrantInfo, SubjectInfo
+)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
-def _org(org: Organisation) -> OrgInfo:
-    return OrgInfo(id=org.id, name=org.name, client_number=org.client_number, kind=org.kind)
+
+def _info(info: type[_Info], row: Any, **given: Any) -> _Info:
+    """The record ``info`` of ``forms.profile`` for the ORM ``row``: each field the attribute of
+    the same name (the view mirrors the columns), unless ``given``."""
+    names = _FIELD_NAMES.get(info)
+    if names is None:
+        names = _FIELD_NAMES[info] = tuple(f.name for f in dataclasses.fields(info))
+    read = {name: getattr(row, name) for name in names if name not in given}
+    return info(**read, **given)
 
 
 def _contact(contact: Contact) -> ContactInfo:
-    return ContactInfo(
-        id=contact.id,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        birth_date=contact.birth_date,
-        email=contact.email,
-        language=contact.language,
-        client_number=contact.client_number,
-        phones=tuple(
-            PhoneInfo(
-                type=p.type,
-                territory=p.territory,
-                country_code=p.country_code,
-                number=p.number,
-                extension=p.extension,
-                id=p.id,
-            )
-            for p in contact.phones
-        ),
-        address=contact.address,
-    )
+    phones = tuple(_info(PhoneInfo, p) for p in contact.phones)
+    return _info(ContactInfo, contact, phones=phones)
 
 
 def subjects_in_transaction() -> list[Subject]:
@@ -152,55 +146,13 @@ def profile_view(
         ).all()
     subjects = subjects_in_transaction() if "subjects" in parts else []
     return ProfileView(
-        organisation=_org(organisation),
+        organisation=_info(OrgInfo, organisation),
         contacts={c.id: _contact(c) for c in contacts.values()},
-        relations=tuple(
-            RelationInfo(
-                id=r.id,
-                contact_id=r.contact_id,
-                organisation_id=r.organisation_id,
-                type=r.type,
-                start_date=r.start_date,
-                end_date=r.end_date,
-                active=r.active,
-            )
-            for r in relations
-        ),
-        related_organisations={o.id: _org(o) for o in related},
-        org_relations=tuple(
-            OrgRelationInfo(
-                id=r.id,
-                organisation_id=r.organisation_id,
-                related_organisation_id=r.related_organisation_id,
-                type=r.type,
-                active=r.active,
-            )
-            for r in org_relations
-        ),
-        grants=tuple(
-            GrantInfo(
-                id=g.id,
-                subject_code=code,
-                owner_organisation_id=g.owner_organisation_id,
-                right=g.right,
-                holder_contact_id=g.holder_contact_id,
-                holder_organisation_id=g.holder_organisation_id,
-                contact_relation_id=g.contact_relation_id,
-                organisation_relation_id=g.organisation_relation_id,
-                active=g.active,
-            )
-            for g, code in grants
-        ),
-        subjects={
-            s.code: SubjectInfo(
-                code=s.code,
-                name_fr=s.name_fr,
-                name_en=s.name_en,
-                category=s.category,
-                unavailable_in_delegation=s.unavailable_in_delegation,
-            )
-            for s in subjects
-        },
+        relations=tuple(_info(RelationInfo, r) for r in relations),
+        related_organisations={o.id: _info(OrgInfo, o) for o in related},
+        org_relations=tuple(_info(OrgRelationInfo, r) for r in org_relations),
+        grants=tuple(_info(GrantInfo, g, subject_code=code) for g, code in grants),
+        subjects={s.code: _info(SubjectInfo, s) for s in subjects},
     )
 
 
