@@ -6,6 +6,7 @@ when (entering ``applied`` or ``rejected``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from forms import registry, sentences
@@ -25,6 +26,34 @@ def _submitter(request: Request) -> tuple[str | None, str, str]:
     if account is None:
         return None, "fr", ""
     return account.email, account.language or "fr", account.first_name
+
+
+def _notify_submitter(
+    request: Request, outcome: str, params: Callable[[str], dict[str, Any]]
+) -> None:
+    """Queue the email ``request_<outcome>`` to the submitter, in their language: their first
+    name, the request's number and title, then ``params(language)``."""
+    from ..notifications.service import queue_email
+
+    email, language, first_name = _submitter(request)
+    form = registry.get(request.form_slug)
+    if email:
+        queue_email(
+            to=email,
+            template=f"request_{outcome}",
+            language=language,
+            params={
+                "first_name": first_name,
+                "number": request.number,
+                "title": form.title_en
+                if form and language == "en"
+                else (form.title_fr if form else request.form_slug),
+                **params(language),
+            },
+            account_id=request.submitted_by_account_id,
+            request_id=request.id,
+            dedupe_key=f"request:{request.id}:{outcome}",
+        )
 
 
 def queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
@@ -78,28 +107,16 @@ def queue_apply_emails(request: Request, ctx: ApplyContext) -> None:
                 request_id=request.id,
                 dedupe_key=f"request:{request.id}:email:{index}",
             )
-    email, language, first_name = _submitter(request)
-    form = registry.get(request.form_slug)
-    if email:
-        queue_email(
-            to=email,
-            template="request_applied",
-            language=language,
-            params={
-                "first_name": first_name,
-                "number": request.number,
-                "title": form.title_en
-                if form and language == "en"
-                else (form.title_fr if form else request.form_slug),
-                # Datetimes: the template writes them in words, on the portal's clock.
-                "applied_at": ctx.at,
-                "visible_at": ctx.visible_at,
-                "summary": _applied_summary(request, language),
-            },
-            account_id=request.submitted_by_account_id,
-            request_id=request.id,
-            dedupe_key=f"request:{request.id}:applied",
-        )
+    _notify_submitter(
+        request,
+        "applied",
+        lambda language: {
+            # Datetimes: the template writes them in words, on the portal's clock.
+            "applied_at": ctx.at,
+            "visible_at": ctx.visible_at,
+            "summary": _applied_summary(request, language),
+        },
+    )
 
 
 def merge_outcome(
@@ -141,26 +158,12 @@ def _applied_summary(request: Request, language: str) -> str:
 
 def notify_rejected(request: Request) -> None:
     """Queue the rejection email to the submitter (in the caller's transaction)."""
-    from ..notifications.service import queue_email
-
-    email, language, first_name = _submitter(request)
-    form = registry.get(request.form_slug)
-    if email:
-        queue_email(
-            to=email,
-            template="request_rejected",
-            language=language,
-            params={
-                "first_name": first_name,
-                "number": request.number,
-                "title": form.title_en
-                if form and language == "en"
-                else (form.title_fr if form else request.form_slug),
-                "reason": request.reason or "",
-                # The rejection commits with this email: its time is now (written in words).
-                "rejected_at": now(),
-            },
-            account_id=request.submitted_by_account_id,
-            request_id=request.id,
-            dedupe_key=f"request:{request.id}:rejected",
-        )
+    _notify_submitter(
+        request,
+        "rejected",
+        lambda language: {
+            "reason": request.reason or "",
+            # The rejection commits with this email: its time is now (written in words).
+            "rejected_at": now(),
+        },
+    )
