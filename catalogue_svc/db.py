@@ -122,6 +122,20 @@ def compare_and_set(
     return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
+def count_attempt(model: Any, ident: Any, counter: str, most: int) -> bool:
+    """Count one attempt at the secret of row ``ident`` (a code, linking credentials): its
+    ``counter`` goes up by one while the row is active and has had fewer than ``most``; True when
+    counted, so that concurrent guesses cannot exceed the limit (a :func:`compare_and_set`)."""
+    column = getattr(model, counter)
+    stmt = (
+        update(model)
+        .where(model.id == ident, model.state == "active", column < most)
+        .values({column: column + 1})
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
 # Ids reserved per table and transaction: the first block is small (one request rarely needs
 # more), each next one twice as big (a batch of requests needs many).
 _FIRST_BLOCK, _LAST_BLOCK = 4, 512

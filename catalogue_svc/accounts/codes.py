@@ -24,10 +24,11 @@ from sqlalchemy import select, update
 
 from .. import audit
 from ..clock import now
-from ..db import compare_and_set, db
+from ..db import compare_and_set, count_attempt, db
 from ..errors import DomainError
 from ..linking.service import pepper
 from ..passwords import code_matches, hash_code, numeric_code
+from ..ratelimit import Check, limiter
 from .models import OneTimeCode
 
 VALIDITY = dt.timedelta(minutes=10)
@@ -116,43 +117,44 @@ def consume(
     purpose: str,
     code: str,
     audit_action: str,
+    failures: Check,
 ) -> OneTimeCode:
     """Check ``code`` and mark it used (in the caller's transaction, which the caller commits).
 
-    On any failure the attempt is recorded, audited as ``audit_action`` and *committed* before
-    :class:`CodeRejected` is raised, so an error response cannot roll the count back.
-    ``account_id=None`` (an unknown email) fails like a wrong code, after the same work.
+    On any failure the attempt is recorded, audited as ``audit_action`` and *committed*, and one
+    failure is counted against ``failures`` (a limit and its key), before :class:`CodeRejected`
+    is raised, so an error response cannot roll the count back. ``account_id=None`` (an unknown
+    email) fails like a wrong code, after the same work.
     """
+    try:
+        return _consume(account_id, purpose, code, audit_action)
+    except CodeRejected:
+        limiter().add(failures)
+        raise
+
+
+def _consume(account_id: int | None, purpose: str, code: str, audit_action: str) -> OneTimeCode:
     row = active_code(_NO_ROW if account_id is None else account_id, purpose)
     at = now()
     live = row is not None and at < row.expires_at
     target = row.id if row is not None and live else _NO_ROW
     # Every statement below runs on every branch (matching no row when there is no live code),
     # so a try for an unknown email costs what a try for a real one does.
-    reserved = db.session.execute(
-        update(OneTimeCode)
-        .where(
-            OneTimeCode.id == target,
-            OneTimeCode.state == "active",
-            OneTimeCode.attempts < MAX_ATTEMPTS,
-        )
-        .values(attempts=OneTimeCode.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    reserved = count_attempt(OneTimeCode, target, "attempts", MAX_ATTEMPTS)
     cleaned = "".join(code.split())
     matches = code_matches(
         row.code_hash if row is not None else _NO_HASH,
         _bound(row.account_id if row is not None else _NO_ROW, purpose, cleaned),
         pepper(),
     )
-    if matches and reserved == 1:
+    if matches and reserved:
         if compare_and_set(
             OneTimeCode, target, {"state": "active"}, {"state": "used", "used_at": at}
         ):
             return row  # type: ignore[return-value]
         _fail(account_id, audit_action, "exhausted", target)
     attempts = db.session.scalar(select(OneTimeCode.attempts).where(OneTimeCode.id == target))
-    spent = reserved == 1 and attempts is not None and attempts >= MAX_ATTEMPTS
+    spent = reserved and attempts is not None and attempts >= MAX_ATTEMPTS
     compare_and_set(
         OneTimeCode,
         target if spent else _NO_ROW,

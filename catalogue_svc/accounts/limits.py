@@ -52,6 +52,11 @@ EMAIL_CHANGE = Limit("email-change", 5, 3600)  # email-change requests (each sen
 EMAIL_CHANGE_CONFIRM = Limit("email-change-confirm", 10, 900)  # wrong codes of one account
 
 
+def ip() -> str:
+    """The key of the ``*_ip`` limits: the caller's address (``-`` outside a request)."""
+    return audit.client_ip() or "-"
+
+
 def throttle(
     action: str,
     *,

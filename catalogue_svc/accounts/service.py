@@ -73,10 +73,6 @@ class SignedUpElsewhere(DomainError):
         super().__init__(SIGNED_UP_ELSEWHERE, errors={"code": [SIGNED_UP_ELSEWHERE]})
 
 
-def _ip() -> str:
-    return audit.client_ip() or "-"
-
-
 def _browser() -> str:
     """A keyed hash of this browser's session cookie token (never the token itself).
 
@@ -142,7 +138,9 @@ def sign_up(
     instead. The same outcome for the caller either way, and for a repeated sign-up of a pending
     address, which replaces nothing (see the module docstring); returns the normalised email."""
     email = normalise_email(email)
-    limits.throttle("account.create", hit=[(limits.SIGNUP_IP, _ip()), (limits.SIGNUP_EMAIL, email)])
+    limits.throttle(
+        "account.create", hit=[(limits.SIGNUP_IP, limits.ip()), (limits.SIGNUP_EMAIL, email)]
+    )
     password_hash = hash_password(password)  # on every branch: the timing says nothing
     at = now()
     account = find_by_email(email)
@@ -218,20 +216,19 @@ def verify_email(*, email: str, code: str) -> Account:
     made in this browser (see the module docstring); the account may then log in."""
     email = normalise_email(email)
     limits.throttle(
-        "account.verify", hit=[(limits.VERIFY_IP, _ip())], check=[(limits.VERIFY_EMAIL, email)]
+        "account.verify",
+        hit=[(limits.VERIFY_IP, limits.ip())],
+        check=[(limits.VERIFY_EMAIL, email)],
     )
     account = find_by_email(email)
     pending = account if account is not None and account.verified_at is None else None
-    try:
-        codes.consume(
-            account_id=pending.id if pending else None,
-            purpose=VERIFY_EMAIL,
-            code=code,
-            audit_action="account.verify",
-        )
-    except codes.CodeRejected:
-        limiter().add((limits.VERIFY_EMAIL, email))
-        raise
+    codes.consume(
+        account_id=pending.id if pending else None,
+        purpose=VERIFY_EMAIL,
+        code=code,
+        audit_action="account.verify",
+        failures=(limits.VERIFY_EMAIL, email),
+    )
     assert pending is not None
     account_id = pending.id
     rows = db.session.scalars(
@@ -284,7 +281,7 @@ def resend_verification(*, email: str) -> None:
     """Email a new code to an unconfirmed account, at most once a minute; silent otherwise."""
     email = normalise_email(email)
     limits.throttle(
-        "account.code_resend", hit=[(limits.RESEND_IP, _ip()), (limits.RESEND_EMAIL, email)]
+        "account.code_resend", hit=[(limits.RESEND_IP, limits.ip()), (limits.RESEND_EMAIL, email)]
     )
     account = find_by_email(email)
     outcome = "ignored"
@@ -311,7 +308,7 @@ def log_in(*, email: str, password: str) -> Account:
     """Open a session for a confirmed account; the same 401 for every kind of failure."""
     email = normalise_email(email)
     limits.throttle(
-        "session.login", hit=[(limits.LOGIN_IP, _ip())], check=[(limits.LOGIN_EMAIL, email)]
+        "session.login", hit=[(limits.LOGIN_IP, limits.ip())], check=[(limits.LOGIN_EMAIL, email)]
     )
     account = find_by_email(email)
     ok = verify_password(account.password_hash if account else None, password)

@@ -204,26 +204,25 @@ def require_agent() -> Account:
     return account
 
 
-def account_required(view: F) -> F:
-    """Decorator: the view runs only for a logged-in account (401 otherwise)."""
+def guarded(view: F, check: Callable[[], object]) -> F:
+    """``view``, which runs only once ``check()`` has passed (it raises the 401 or 403)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_account()
+        check()
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def account_required(view: F) -> F:
+    """Decorator: the view runs only for a logged-in account (401 otherwise)."""
+    return guarded(view, require_account)
 
 
 def agent_required(view: F) -> F:
     """Decorator: the view runs only for an agent (401 / 403 otherwise)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_agent()
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
+    return guarded(view, require_agent)
 
 
 def csrf_token() -> str:

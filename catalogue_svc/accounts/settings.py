@@ -69,10 +69,6 @@ class WrongCurrentPassword(DomainError):
         super().__init__(WRONG_CURRENT, errors={"current_password": [WRONG_CURRENT]})
 
 
-def _ip() -> str:
-    return audit.client_ip() or "-"
-
-
 def _record(action: str, outcome: str, account: Account, **details: Any) -> None:
     audit.record(
         action,
@@ -114,7 +110,7 @@ def request_password_reset(*, email: str) -> None:
     email = normalise_email(email)
     limits.throttle(
         "account.password_reset_request",
-        hit=[(limits.RESET_IP, _ip()), (limits.RESET_EMAIL, email)],
+        hit=[(limits.RESET_IP, limits.ip()), (limits.RESET_EMAIL, email)],
     )
     account = find_by_email(email)
     eligible = account if account is not None and account.verified_at is not None else None
@@ -167,21 +163,18 @@ def reset_password(*, email: str, code: str, password: str) -> None:
     email = normalise_email(email)
     limits.throttle(
         "account.password_reset",
-        hit=[(limits.RESET_CONFIRM_IP, _ip())],
+        hit=[(limits.RESET_CONFIRM_IP, limits.ip())],
         check=[(limits.RESET_CONFIRM_EMAIL, email)],
     )
     account = find_by_email(email)
     eligible = account if account is not None and account.verified_at is not None else None
-    try:
-        codes.consume(
-            account_id=eligible.id if eligible else None,
-            purpose=RESET_PURPOSE,
-            code=code,
-            audit_action="account.password_reset",
-        )
-    except codes.CodeRejected:
-        limiter().add((limits.RESET_CONFIRM_EMAIL, email))
-        raise
+    codes.consume(
+        account_id=eligible.id if eligible else None,
+        purpose=RESET_PURPOSE,
+        code=code,
+        audit_action="account.password_reset",
+        failures=(limits.RESET_CONFIRM_EMAIL, email),
+    )
     assert eligible is not None
     eligible.password_hash = hash_password(password)
     ended = sessions.revoke_all(eligible.id, "password_reset")
@@ -246,7 +239,7 @@ def _end_other_sessions(account: Account, reason: str) -> int:
 def change_password(*, account: Account, current_password: str, password: str) -> None:
     """Replace the password (the current one is required); the other sessions end."""
     _check_current_password(
-        account, current_password, "account.password_change", [(limits.SETTINGS_IP, _ip())]
+        account, current_password, "account.password_change", [(limits.SETTINGS_IP, limits.ip())]
     )
     account.password_hash = hash_password(password)
     ended = _end_other_sessions(account, "password_change")
@@ -269,7 +262,7 @@ def request_email_change(*, account: Account, current_password: str, email: str)
         account,
         current_password,
         "account.email_change_request",
-        [(limits.SETTINGS_IP, _ip()), (limits.EMAIL_CHANGE, str(account.id))],
+        [(limits.SETTINGS_IP, limits.ip()), (limits.EMAIL_CHANGE, str(account.id))],
     )
     holder = find_by_email(new)
     # Issued either way, so the confirmation counts tries and expires the same; the taken
@@ -297,20 +290,17 @@ def confirm_email_change(*, account: Account, code: str) -> None:
     """Apply the new address with the code it received; the old address gets a notice."""
     limits.throttle(
         "account.email_change",
-        hit=[(limits.SETTINGS_IP, _ip())],
+        hit=[(limits.SETTINGS_IP, limits.ip())],
         check=[(limits.EMAIL_CHANGE_CONFIRM, str(account.id))],
         account_id=account.id,
     )
-    try:
-        row = codes.consume(
-            account_id=account.id,
-            purpose=EMAIL_PURPOSE,
-            code=code,
-            audit_action="account.email_change",
-        )
-    except codes.CodeRejected:
-        limiter().add((limits.EMAIL_CHANGE_CONFIRM, str(account.id)))
-        raise
+    row = codes.consume(
+        account_id=account.id,
+        purpose=EMAIL_PURPOSE,
+        code=code,
+        audit_action="account.email_change",
+        failures=(limits.EMAIL_CHANGE_CONFIRM, str(account.id)),
+    )
     old, new = account.email, row.target
     assert new is not None
     applied = False

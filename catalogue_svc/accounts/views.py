@@ -39,6 +39,10 @@ blp = Blueprint(
 
 TOO_MANY = "Trop de tentatives (en-tête Retry-After)."
 NOT_LOGGED_IN = "Non connecté, ou session terminée."
+CODE_REFUSED = (
+    "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que soit "
+    "l'adresse)"
+)
 
 
 @blp.route("/accounts", methods=["POST"])
@@ -69,8 +73,7 @@ def create_account(args: dict[str, Any]) -> dict[str, str]:
 @blp.alt_response(
     400,
     description=(
-        "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que "
-        "soit l'adresse), ou bon code inscrit dans un navigateur qui n'a fait aucune des "
+        f"{CODE_REFUSED}, ou bon code inscrit dans un navigateur qui n'a fait aucune des "
         "demandes concurrentes pour cette adresse."
     ),
 )
@@ -202,10 +205,7 @@ def request_password_reset(args: dict[str, Any]) -> dict[str, str]:
 @blp.response(200, MessageSchema)
 @blp.alt_response(
     400,
-    description=(
-        "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que "
-        "soit l'adresse)."
-    ),
+    description=f"{CODE_REFUSED}.",
 )
 @blp.alt_response(429, description=TOO_MANY)
 def reset_password(args: dict[str, Any]) -> dict[str, str]:

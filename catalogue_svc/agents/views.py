@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..access import require_agent
-from ..accounts.sessions import agent_required
+from ..accounts.sessions import agent_required, guarded
 from ..extensions import LOGGED_IN, READ, Blueprint
 from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
@@ -36,13 +35,7 @@ NOT_NOW = "Pas dans un état qui le permet, ou prise en charge par un autre agen
 def supervisor_required(view: F) -> F:
     """Decorator under ``@agent_required``: 403 unless the agent supervises the queue, before
     the body is read (authorisation first, then validation)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        service.require_supervisor(_agent())
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
+    return guarded(view, lambda: service.require_supervisor(_agent()))
 
 
 def _agent() -> Actor:

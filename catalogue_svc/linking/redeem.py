@@ -33,7 +33,7 @@ from ..accounts.links import (
 )
 from ..accounts.models import Account
 from ..clock import now
-from ..db import compare_and_set, db
+from ..db import compare_and_set, count_attempt, db
 from ..errors import Conflict, DomainError
 from ..passwords import code_matches, verify_password
 from ..ratelimit import Check, limiter
@@ -92,7 +92,7 @@ class _Attempt:
         self.account = account
         self.method = method
         self.guessed = guessed  # the identifier or username being tried
-        ip = audit.client_ip() or "-"
+        ip = limits.ip()
         limits.throttle(
             "linking.redeem",
             hit=[(limits.LINK_IP, ip), (limits.LINK_IP_HOUR, ip)],
@@ -206,17 +206,7 @@ def redeem_linking_code(*, account: Account, identifier: str, code: str) -> Prof
             return profile
         if now() >= credential.expires_at:
             attempt.fail("expired", credential_id=cid, guess=False)
-        reserved = db.session.execute(
-            update(LinkingCredential)
-            .where(
-                LinkingCredential.id == cid,
-                LinkingCredential.state == "active",
-                LinkingCredential.failed_attempts < MAX_ATTEMPTS,
-            )
-            .values(failed_attempts=LinkingCredential.failed_attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if reserved == 1:
+        if count_attempt(LinkingCredential, cid, "failed_attempts", MAX_ATTEMPTS):
             break
         db.session.rollback()
     else:
