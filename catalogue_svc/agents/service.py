@@ -139,27 +139,42 @@ def queue_page(
     return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
+def _move_claim(
+    request: Request,
+    *conditions: Any,
+    to: tuple[int | None, dt.datetime | None],
+    refused: str,
+) -> None:
+    """Give ``request``'s claim ``to`` (an agent's account and since when; ``None``: the queue)
+    in one UPDATE, while ``conditions`` still hold; else roll back and 409 with ``refused`` (another
+    agent, or a supervisor, moved it first)."""
+    account_id, since = to
+    moved = db.session.execute(
+        update(Request)
+        .where(Request.id == request.id, *conditions)
+        .values(claimed_by_account_id=account_id, claimed_at=since)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict(refused)
+
+
 def claim(*, number: str, agent: requests.Actor) -> dict[str, Any]:
     """Take a request; a second agent gets 409 until the claim is released or lapses."""
     request = _get(number)
     _require_validation_state(request)
     at = now()
-    result = db.session.execute(
-        update(Request)
-        .where(
-            Request.id == request.id,
-            Request.state == State.AGENT_VALIDATION,
-            or_(
-                Request.claimed_by_account_id == agent.account_id,
-                ~func.coalesce(live_claim(at), False),
-            ),
-        )
-        .values(claimed_by_account_id=agent.account_id, claimed_at=at)
-        .execution_options(synchronize_session=False)
+    _move_claim(
+        request,
+        Request.state == State.AGENT_VALIDATION,
+        or_(
+            Request.claimed_by_account_id == agent.account_id,
+            ~func.coalesce(live_claim(at), False),
+        ),
+        to=(agent.account_id, at),
+        refused="Cette demande est déjà prise en charge par un autre agent.",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise Conflict("Cette demande est déjà prise en charge par un autre agent.")
     requests.record(request, "claim", agent)
     audit.record(
         "request.claim",
@@ -177,15 +192,12 @@ def release(*, number: str, agent: requests.Actor) -> dict[str, Any]:
     """Give a claimed request back to the queue."""
     request = _get(number)
     _require_validation_state(request)
-    result = db.session.execute(
-        update(Request)
-        .where(Request.id == request.id, Request.claimed_by_account_id == agent.account_id)
-        .values(claimed_by_account_id=None, claimed_at=None)
-        .execution_options(synchronize_session=False)
+    _move_claim(
+        request,
+        Request.claimed_by_account_id == agent.account_id,
+        to=(None, None),
+        refused="Vous n'avez pas pris cette demande en charge.",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise Conflict("Vous n'avez pas pris cette demande en charge.")
     requests.record(request, "release", agent)
     db.session.commit()
     db.session.refresh(request)
@@ -424,16 +436,12 @@ def reassign(*, number: str, supervisor: requests.Actor, account_id: int) -> dic
         raise ValidationFailed(
             errors={"account_id": ["Ce compte n'est pas celui d'un agent : choisissez un agent."]}
         )
-    at = now()
-    result = db.session.execute(
-        update(Request)
-        .where(Request.id == request.id, Request.state == State.AGENT_VALIDATION)
-        .values(claimed_by_account_id=account_id, claimed_at=at)
-        .execution_options(synchronize_session=False)
+    _move_claim(
+        request,
+        Request.state == State.AGENT_VALIDATION,
+        to=(account_id, now()),
+        refused="La demande a été modifiée entre-temps. Rechargez-la et réessayez.",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise Conflict("La demande a été modifiée entre-temps. Rechargez-la et réessayez.")
     name = f"{target.first_name} {target.last_name}"
     requests.record(request, "reassign", supervisor, reason=f"Confiée à {name}.")
     audit.record(

@@ -17,7 +17,7 @@ from workflows import State
 
 from ..agents.claims import claim_is_live
 from ..clock import now
-from ..db import db
+from ..db import compare_and_set, db
 from ..errors import ValidationFailed
 from ..notifications.templates import french_datetime
 from ..requests import lifecycle
@@ -85,13 +85,8 @@ def resume(request: Request, actor: lifecycle.Actor) -> None:
         return
     at = now()
     due = clock.resumed_due(request.due_at, paused_at, at)
-    moved = db.session.execute(
-        update(Request)
-        .where(Request.id == request.id, Request.sla_paused_at == paused_at)
-        .values(sla_paused_at=None, due_at=due)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    values = {"sla_paused_at": None, "due_at": due}
+    if not compare_and_set(Request, request.id, {"sla_paused_at": paused_at}, values):
         return
     escalation.schedule(request)
     waited = clock.calendar().minutes_between(paused_at, at)
