@@ -30,6 +30,15 @@ class Id(fields.Integer):
         self.error_messages["too_large"] = INVALID_ID
 
 
+def lang_arg() -> fields.String:
+    """The ``lang`` query parameter: the language of the answer, ``fr`` (default) or ``en``."""
+    return fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+
+
+class LangArgs(StrictSchema):
+    lang = lang_arg()
+
+
 class PageArgs(StrictSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..requests.schemas import RequestListArgs
-from ..schemas import StrictSchema
+from ..schemas import StrictSchema, lang_arg
 
 FORMAT = fields.String(
     load_default="csv",
@@ -16,7 +16,7 @@ FORMAT = fields.String(
 
 class ExportArgs(StrictSchema):
     format = FORMAT
-    lang = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+    lang = lang_arg()
 
 
 class RequestExportArgs(RequestListArgs):

@@ -7,26 +7,21 @@ against them.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from ..schemas import Id, PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, lang_arg
 
-LANG = validate.OneOf(["fr", "en"])
 DATE = {"format": "date"}
 
 
 class ListArgs(PageArgs):
-    lang = fields.String(load_default="fr", validate=LANG)
+    lang = lang_arg()
 
 
 class AuthorizationArgs(ListArgs):
     contact_id = Id(
         metadata={"description": "Seulement les autorisations de ce contact de l'organisation"},
     )
-
-
-class LangArgs(StrictSchema):
-    lang = fields.String(load_default="fr", validate=LANG)
 
 
 class OrganisationRefSchema(Schema):

@@ -8,6 +8,7 @@ from typing import Any
 from ..access import require_profile, require_user
 from ..extensions import Blueprint
 from ..routes import profile_read
+from ..schemas import LangArgs
 from . import dossiers, lists, service
 from .schemas import (
     AuthorizationArgs,
@@ -15,7 +16,6 @@ from .schemas import (
     AuthorizedDossiersSchema,
     ContactDetailSchema,
     ContactPageSchema,
-    LangArgs,
     ListArgs,
     RelationPageSchema,
 )

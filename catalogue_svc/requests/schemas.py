@@ -8,7 +8,7 @@ from forms import registry
 from workflows import State
 
 from ..documents.schemas import DocumentSchema
-from ..schemas import Id, PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, StrictSchema, lang_arg
 
 STATES = [state.value for state in State]
 
@@ -68,11 +68,7 @@ class CommentSchema(StrictSchema):
 
 class DescribeArgs(StrictSchema):
     profile_id = Id()
-    lang = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
-
-
-class LangArgs(StrictSchema):
-    lang = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+    lang = lang_arg()
 
 
 class RequestSummarySchema(StrictSchema):

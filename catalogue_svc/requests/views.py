@@ -16,6 +16,7 @@ from ..errors import NotFound, ValidationFailed
 from ..extensions import LOGGED_IN, READ, Blueprint
 from ..profiles.snapshot import profile_view
 from ..routes import profile_read
+from ..schemas import LangArgs
 from . import service
 from .schemas import (
     CatalogueSchema,
@@ -23,7 +24,6 @@ from .schemas import (
     CommentSchema,
     DescribeArgs,
     FormDescriptionSchema,
-    LangArgs,
     RequestDetailSchema,
     RequestListArgs,
     RequestPageSchema,

@@ -11,7 +11,7 @@ from ..access import require_any
 from ..accounts.sessions import account_required
 from ..extensions import READ, Blueprint
 from ..profiles.service import SUBJECTS
-from ..requests.schemas import LangArgs
+from ..schemas import LangArgs
 from .schemas import SubjectListSchema
 
 blp = Blueprint("subjects", __name__, url_prefix="/api", description="Sujets autorisés")
