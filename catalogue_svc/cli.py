@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from flask import Flask
+
+_T = TypeVar("_T")
+
+
+def _commit_or_exit(change: Callable[[], _T]) -> _T:
+    """Run ``change`` and commit; values refused: roll back, each field's messages on stderr,
+    exit status 1."""
+    from .db import db
+    from .errors import ValidationFailed
+
+    try:
+        result = change()
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for field, messages in exc.errors.items():
+            click.echo(f"{field} : {' '.join(messages)}", err=True)
+        raise SystemExit(1) from None
+    return result
 
 
 def register_commands(app: Flask) -> None:
@@ -103,19 +124,12 @@ def register_commands(app: Flask) -> None:
     def create_agent_command(email: str, first_name: str, last_name: str, password: str) -> None:
         """Create an agent account (validation queues); the password is asked, never echoed."""
         from .agents.service import create_agent
-        from .db import db
-        from .errors import ValidationFailed
 
-        try:
-            account = create_agent(
+        account = _commit_or_exit(
+            lambda: create_agent(
                 email=email, password=password, first_name=first_name, last_name=last_name
             )
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for field, messages in exc.errors.items():
-                click.echo(f"{field} : {' '.join(messages)}", err=True)
-            raise SystemExit(1) from None
+        )
         click.echo(f"Agent créé (compte n° {account.id}).")
 
     @app.cli.command("create-supervisor")
@@ -123,17 +137,8 @@ def register_commands(app: Flask) -> None:
     def create_supervisor_command(email: str) -> None:
         """Make an existing agent a supervisor of the validation queue (escalation emails)."""
         from .agents.service import make_supervisor
-        from .db import db
-        from .errors import ValidationFailed
 
-        try:
-            account = make_supervisor(email=email)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for field, messages in exc.errors.items():
-                click.echo(f"{field} : {' '.join(messages)}", err=True)
-            raise SystemExit(1) from None
+        account = _commit_or_exit(lambda: make_supervisor(email=email))
         click.echo(f"Superviseur désigné (compte n° {account.id}).")
 
     @app.cli.command("run-jobs")
