@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -10,7 +11,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2-cffi defaults: Argon2id, t=3, m=64 MiB, p=4
-_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, made with ``hasher``'s cost, checked when there is no
+    stored hash. Made at the first such check, not at import: every process (each worker, each
+    command) would otherwise spend one full hash starting."""
+    return hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -21,7 +29,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """Check ``password``; with no stored hash, spend the same time and answer False."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(_hasher), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -6,7 +6,6 @@ them, so a green run always means the PostgreSQL and Redis tests ran.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import tempfile
@@ -88,12 +87,6 @@ def _cheap_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(accounts_helpers, "_hashes", {})  # none of the cheap hashes
         return
     monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
-    monkeypatch.setattr(passwords, "_DUMMY", _cheap_dummy())
-
-
-@functools.cache
-def _cheap_dummy() -> str:
-    return CHEAP_HASHER.hash("dummy")
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,6 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     cache of hashes is restored afterwards, so no cheap hash reaches another test."""
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(passwords, "_hasher", cheap)
-    monkeypatch.setattr(passwords, "_DUMMY", cheap.hash("dummy"))
     monkeypatch.setattr(accounts_helpers, "_hashes", {})
 
 
