@@ -1,11 +1,18 @@
-"""Reading a server the tests started on loopback: a GET by plain HTTP, and the count of
-``/healthz`` answers in its Prometheus text."""
+"""A server the tests start on loopback: gunicorn's command line, a GET by plain HTTP, and the
+count of ``/healthz`` answers in its Prometheus text."""
 
 from __future__ import annotations
 
 import http.client
+import sys
 
 from prometheus_client.parser import text_string_to_metric_families
+
+
+def gunicorn(port: int, *options: str) -> list[str]:
+    """The command line of gunicorn serving the app on 127.0.0.1:``port``, with ``options``."""
+    bind = ["--bind", f"127.0.0.1:{port}", "catalogue_svc:create_app()"]
+    return [sys.executable, "-m", "gunicorn", *options, *bind]
 
 
 def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:

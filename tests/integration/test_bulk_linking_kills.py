@@ -21,8 +21,9 @@ from catalogue_svc.requests.models import Request
 from catalogue_svc.requests.service import submit
 from tests.accounts_helpers import create_account, link_account
 from tests.factories import add_member, guide_firm
-from tests.integration.test_workers import start_worker, wait_until, worker_env
+from tests.integration.test_workers import wait_until
 from tests.servers import body
+from tests.workers_helpers import SHORT_LEASES, start_worker, worker_env
 
 SENDS = 3  # bulk requests
 MEMBERS_PER_SEND = 15
@@ -77,7 +78,7 @@ def test_killed_workers_leave_each_member_one_valid_code_by_email(make_app, redi
                 variables={"contact_ids": chosen, "attestation": True},
             )
             assert answer["state"] == "submitted"
-        env = worker_env(app, redis_server.url, mailbox.url)
+        env = worker_env(app, redis_server.url, mailbox.url, **SHORT_LEASES)
         workers = [start_worker(env, "pipeline"), start_worker(env, "email")]
         queues = ["pipeline", "email"]
         kills = 0

@@ -30,6 +30,7 @@ from catalogue_svc.requests import service
 from catalogue_svc.requests.models import IdempotencyKey, Request, RequestEvent
 from tests.accounts_helpers import link_account, login_client, new_email
 from tests.factories import Firm, guide_firm
+from tests.submissions import add_new_member
 
 TRIALS = int(os.environ.get("CATALOGUE_R8_TRIALS", "40"))
 T = TypeVar("T")
@@ -49,14 +50,7 @@ def _person(n: int, *, client_number: bool = False) -> dict[str, Any]:
 
 
 def _add_new(n: int, *, client_number: bool = False) -> dict[str, Any]:
-    return {
-        "contact_does_not_exist": True,
-        "new_contact": _person(n, client_number=client_number),
-        "relation_type": "membre_personnel",
-        "subjects": ["rapport_mensuel"],
-        "attestation": True,
-        "attestation_consent": True,
-    }
+    return add_new_member(_person(n, client_number=client_number))
 
 
 def at_once(calls: list[Callable[[], T]]) -> list[T]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from catalogue_svc.clock import now
 from catalogue_svc.db import db
-from catalogue_svc.profiles.models import Contact, ContactPhone, ContactRelation
+from catalogue_svc.profiles.models import Contact, ContactRelation
 from tests.accounts_helpers import link_account, login_client
 from tests.accounts_helpers import submit_form as submit
 from tests.factories import START, add_grant, guide_firm
@@ -20,26 +18,6 @@ def detail(client, firm, contact_id, status=200):
     answer = client.get(f"/api/profiles/{firm.firm}/contacts/{contact_id}")
     assert answer.status_code == status, answer.json
     return answer.json
-
-
-@pytest.fixture()
-def phones(app, firm):
-    """Marie-Karine's two phones: a cell phone, then an office one with an extension."""
-    db.session.add_all(
-        [
-            ContactPhone(
-                contact_id=firm.marie_karine, position=0, type="cellulaire", number="514 555-0101"
-            ),
-            ContactPhone(
-                contact_id=firm.marie_karine,
-                position=1,
-                type="bureau",
-                number="418 555-0123",
-                extension="12",
-            ),
-        ]
-    )
-    db.session.commit()
 
 
 def test_responsable_reads_every_field_of_a_member(app, firm, responsable, phones):

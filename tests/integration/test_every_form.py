@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,10 +13,11 @@ from catalogue_svc.db import db
 from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import link_account, login_client
+from tests.accounts_helpers import submit_form as submit
 from tests.factories import guide_firm
 from tests.integration.test_requests_flow import ADD_NEW
+from tests.workers_helpers import run_burst, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 ADDRESS = {"street": "1200 rue Sherbrooke Est", "city": "Montréal", "postal_code": "h2l 1l9"}
 
 
@@ -90,29 +87,26 @@ SLUGS = sorted(EXPECTED_EMAILS)
 
 def run_workers(app, redis_url, smtp_url):
     """Real `worker.py --burst` processes on each queue, until the outbox is empty."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url,
-        "CATALOGUE_SMTP_URL": smtp_url,
-        "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
-        "CATALOGUE_INSTANCE_PATH": app.instance_path,
-    }
+    env = worker_env(app, redis_url, smtp_url)
     for _ in range(6):
         for name in ("pipeline", "email"):
-            result = subprocess.run(
-                [sys.executable, "worker.py", name, "--burst", "--sweep-interval", "0"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr[-2000:]
+            run_burst(env, name, timeout=120)
         db.session.rollback()
         if not queue.backlog():
             return
         queue.sweep()
     raise AssertionError(f"outbox not empty: {queue.backlog()}")
+
+
+def rebecca_submits(app, slug):
+    """The guide's firm, and its responsable Rebecca submitting ``slug`` with its variables:
+    the firm and the request's number (accepted, 202)."""
+    firm = guide_firm(app)
+    client = login_client(app, email="rebecca@laforce.example")
+    link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
+    answer = submit(client, firm, slug, variables(slug, firm))
+    assert answer.status_code == 202, answer.json
+    return firm, answer.json["number"]
 
 
 def check(slug, firm, number, mailbox):
@@ -131,16 +125,9 @@ def test_form_applies_through_real_rq_workers(make_app, redis_server, mailbox, s
     """With REDIS_URL: the commit wakes real worker processes that apply and send."""
     app = make_app(REDIS_URL=redis_server.url, CATALOGUE_QUEUE_MODE="rq")
     with app.app_context():
-        firm = guide_firm(app)
-        client = login_client(app, email="rebecca@laforce.example")
-        link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-        answer = client.post(
-            f"/api/profiles/{firm.firm}/requests",
-            json={"item": slug, "variables": variables(slug, firm)},
-        )
-        assert answer.status_code == 202, answer.json
+        firm, number = rebecca_submits(app, slug)
         run_workers(app, redis_server.url, mailbox.url)
-        check(slug, firm, answer.json["number"], mailbox)
+        check(slug, firm, number, mailbox)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -148,18 +135,11 @@ def test_form_applies_in_the_embedded_mode(make_app, mailbox, slug):
     """Without Redis: the web process's own thread runs the same steps."""
     app = make_app(CATALOGUE_QUEUE_MODE="thread")
     with app.app_context():
-        firm = guide_firm(app)
-        client = login_client(app, email="rebecca@laforce.example")
-        link_account(app, client.account.id, contact_id=firm.rebecca, organisation_id=firm.firm)
-        answer = client.post(
-            f"/api/profiles/{firm.firm}/requests",
-            json={"item": slug, "variables": variables(slug, firm)},
-        )
-        assert answer.status_code == 202, answer.json
+        firm, number = rebecca_submits(app, slug)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             db.session.rollback()
             if not queue.backlog():
                 break
             time.sleep(0.1)
-        check(slug, firm, answer.json["number"], mailbox)
+        check(slug, firm, number, mailbox)

@@ -67,7 +67,9 @@ from catalogue_svc.requests.service import submit
 from tests.accounts_helpers import create_account, link_account
 from tests.conftest import BACKEND
 from tests.factories import guide_firm
+from tests.http_helpers import gunicorn
 from tests.servers import free_port
+from tests.submissions import add_new_member, numbered_person
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = int(os.environ.get("CATALOGUE_FAULT_REQUESTS", "16"))
@@ -284,18 +286,7 @@ def start_gunicorn(env: dict[str, str], logs: Path) -> tuple[subprocess.Popen[by
     port = free_port()
     with open(logs / "gunicorn.log", "ab") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "1",
-                "--timeout",
-                "30",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "catalogue_svc:create_app()",
-            ],
+            gunicorn(port, "--workers", "1", "--timeout", "30"),
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -359,23 +350,10 @@ def new_member(i: int, kind: str) -> dict[str, Any]:
     """An add-relation submission for a new person ``i``; an agent must validate the
     ``approve``/``reject`` kinds (the person already has a client number)."""
     last = {"hang": f"{HANG_MARK}{i}", "fatal": f"{FATAL_MARK}{i}"}.get(kind, f"Nomfamille{i}")
-    person: dict[str, Any] = {
-        "first_name": f"Prénom{i}",
-        "last_name": last,
-        "birth_date": f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}",
-        "email": f"membre{i}@laforce.example",
-        "language": "fr",
-    }
+    person = numbered_person(i, last_name=last)
     if kind in ("approve", "reject"):
         person["client_number"] = f"7{i:06d}"
-    return {
-        "contact_does_not_exist": True,
-        "new_contact": person,
-        "relation_type": "membre_personnel",
-        "subjects": ["rapport_mensuel"],
-        "attestation": True,
-        "attestation_consent": True,
-    }
+    return add_new_member(person)
 
 
 KINDS = ("plain", "approve", "plain", "cancel", "plain", "reject", "hang", "plain")

@@ -107,6 +107,19 @@ class World:
                 self._clients[who] = client
         return self._clients[who]
 
+    def ids(
+        self, firm: str = "a", contact: str | None = "marie_karine", *, slug: bool = True
+    ) -> dict[str, Any]:
+        """The values a run fixes: ``firm``'s profile and request, a document id, the firm's
+        ``contact`` (a :class:`Firm` attribute) and, with ``slug``, the add form's slug."""
+        of, number = (self.a, self.number_a) if firm == "a" else (self.b, self.number_b)
+        fixed: dict[str, Any] = {"profile_id": of.firm, "number": number, "document_id": 1}
+        if contact:
+            fixed["contact_id"] = getattr(of, contact)
+        if slug:
+            fixed["slug"] = "add-relation"
+        return fixed
+
     def call(self, who: str, case: Any) -> Any:
         """Send ``case`` as ``who``; a successful change ends that session's reuse."""
         response = case.call(session=self.client(who))
@@ -327,17 +340,7 @@ def test_fuzz_firm_a_on_its_own_objects(app: Any, world: World) -> None:
         conforms(case, response)
         no_leak(case, response, world.b_markers)
 
-    count = fuzz(
-        schema,
-        one,
-        fixed={
-            "profile_id": world.a.firm,
-            "number": world.number_a,
-            "document_id": 1,
-            "contact_id": world.a.marie_karine,
-            "slug": "add-relation",
-        },
-    )
+    count = fuzz(schema, one, fixed=world.ids())
     assert count >= 30
 
 
@@ -356,16 +359,7 @@ def test_fuzz_firm_a_on_firm_b_objects(app: Any, world: World) -> None:
                 refused |= {400, 404, 422}
             assert response.status_code in refused, f"on firm B's ids: {_describe(case, response)}"
 
-    fuzz(
-        schema,
-        one,
-        fixed={
-            "profile_id": world.b.firm,
-            "number": world.number_b,
-            "document_id": 1,
-            "contact_id": world.b.marie_karine,
-        },
-    )
+    fuzz(schema, one, fixed=world.ids("b", slug=False))
 
 
 def test_fuzz_member_without_authority(app: Any, world: World) -> None:
@@ -384,17 +378,7 @@ def test_fuzz_member_without_authority(app: Any, world: World) -> None:
                 refused |= {400, 404, 422}
             assert response.status_code in refused, f"member: {_describe(case, response)}"
 
-    fuzz(
-        schema,
-        one,
-        fixed={
-            "profile_id": world.a.firm,
-            "number": world.number_a,
-            "document_id": 1,
-            "contact_id": world.a.rebecca,
-            "slug": "add-relation",
-        },
-    )
+    fuzz(schema, one, fixed=world.ids(contact="rebecca"))
 
 
 def test_fuzz_anonymous(app: Any, world: World) -> None:
@@ -409,17 +393,7 @@ def test_fuzz_anonymous(app: Any, world: World) -> None:
         if _needs_session(case.operation):
             assert response.status_code == 401, f"anonymous: {_describe(case, response)}"
 
-    fuzz(
-        schema,
-        one,
-        fixed={
-            "profile_id": world.a.firm,
-            "number": world.number_a,
-            "document_id": 1,
-            "contact_id": world.a.marie_karine,
-            "slug": "add-relation",
-        },
-    )
+    fuzz(schema, one, fixed=world.ids())
 
 
 def test_fuzz_agent(app: Any, world: World) -> None:
@@ -433,12 +407,7 @@ def test_fuzz_agent(app: Any, world: World) -> None:
     count = fuzz(
         schema,
         one,
-        fixed={
-            "profile_id": world.a.firm,
-            "number": world.number_a,
-            "document_id": 1,
-            "slug": "add-relation",
-        },
+        fixed=world.ids(contact=None),
         tags={"agents", "requests"},
     )
     assert count >= 10

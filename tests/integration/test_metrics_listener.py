@@ -15,6 +15,7 @@ import pytest
 
 from catalogue_svc.config import ConfigError, load_settings
 from catalogue_svc.ops.metrics import serve_privately
+from tests.http_helpers import gunicorn
 from tests.http_helpers import healthz_count as _healthz_count
 from tests.http_helpers import http_get as _get
 
@@ -115,8 +116,7 @@ def test_gunicorn_serves_metrics_only_on_the_private_port(app, tmp_path):
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
         CATALOGUE_METRICS=f"127.0.0.1:{private}",
     )
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-    command += ["--bind", f"127.0.0.1:{public}", "catalogue_svc:create_app()"]
+    command = gunicorn(public, "-c", "gunicorn.conf.py")
     process, log = _start(command, env, tmp_path / "gunicorn.log", public)
     try:
         calls, seen = 1, []

@@ -8,12 +8,12 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.http_helpers import gunicorn
 from tests.http_helpers import healthz_count as _healthz_count
 from tests.http_helpers import http_get as _get
 
@@ -102,16 +102,7 @@ def test_two_gunicorn_workers_scraped_several_times_count_every_call(app, tmp_pa
     env.pop("REDIS_URL", None)
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "catalogue_svc:create_app()",
-        ],
+        gunicorn(port, "-c", "gunicorn.conf.py"),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -14,7 +14,7 @@ from catalogue_svc.requests.models import Request
 from catalogue_svc.requests.service import submit
 from tests.accounts_helpers import create_account, link_account
 from tests.factories import guide_firm
-from tests.integration.test_workers import new_member
+from tests.submissions import new_member
 
 TOPIC = "test.batched"
 

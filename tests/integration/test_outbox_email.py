@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -16,8 +12,7 @@ from catalogue_svc.db import db
 from catalogue_svc.notifications.models import SCRUBBED, Email
 from tests.factories import queue_credentials_email
 from tests.servers import SmtpSink, body, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers_helpers import run_burst, worker_env
 
 
 def _queue(to: str = "marie@example.org", language: str = "fr") -> Email:
@@ -131,23 +126,6 @@ def test_rq_worker_process_delivers_the_email(make_app, redis_server, mailbox):
     app = make_app(REDIS_URL=redis_server.url, CATALOGUE_QUEUE_MODE="rq")
     with app.app_context():
         email = _queue()
-        database_url = app.config["SQLALCHEMY_DATABASE_URI"]
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_server.url,
-        "DATABASE_URL": database_url,
-        "CATALOGUE_SMTP_URL": mailbox.url,
-        "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
-        "CATALOGUE_INSTANCE_PATH": app.instance_path,
-    }
-    result = subprocess.run(
-        [sys.executable, "worker.py", "email", "--burst", "--sweep-interval", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_burst(worker_env(app, redis_server.url, mailbox.url), "email", timeout=60)
     [received] = mailbox.to("marie@example.org")
     assert received["Message-ID"] == email.message_id

@@ -18,24 +18,13 @@ NOT_OF_CONTACT = "Ce téléphone n'appartient pas à ce contact."
 
 
 @pytest.fixture()
-def phones(app, firm):
-    """Marie-Karine's cell phone and office phone, and Marie-Hélène's cell phone."""
-    db.session.add_all(
-        [
-            ContactPhone(
-                contact_id=firm.marie_karine, position=0, type="cellulaire", number="514 555-0101"
-            ),
-            ContactPhone(
-                contact_id=firm.marie_karine,
-                position=1,
-                type="bureau",
-                number="418 555-0123",
-                extension="12",
-            ),
-            ContactPhone(
-                contact_id=firm.marie_helene, position=0, type="cellulaire", number="819 555-0199"
-            ),
-        ]
+def phones(phones, firm):
+    """Marie-Karine's cell phone and office phone (the suite's ``phones``), and Marie-Hélène's
+    cell phone."""
+    db.session.add(
+        ContactPhone(
+            contact_id=firm.marie_helene, position=0, type="cellulaire", number="819 555-0199"
+        )
     )
     db.session.commit()
 

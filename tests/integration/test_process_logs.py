@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.http_helpers import gunicorn
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,16 +82,7 @@ def test_gunicorn_logs_are_json_lines_with_the_request_id(app, tmp_path):
     carries the request id the service echoed."""
     port = _free_port()
     records = _serve(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "catalogue_svc:create_app()",
-        ],
+        gunicorn(port, "-c", "gunicorn.conf.py"),
         _env(app, tmp_path),
         port,
         tmp_path / "gunicorn.log",

@@ -15,6 +15,7 @@ from tests.accounts_helpers import link_account, login_client
 from tests.accounts_helpers import submit_form as submit
 from tests.factories import guide_firm
 from tests.servers import body
+from tests.submissions import add_new_member
 
 NEW_MEMBER = {
     "first_name": "Julie",
@@ -24,14 +25,7 @@ NEW_MEMBER = {
     "language": "fr",
     "phones": [{"type": "cellulaire", "number": "514 555-0199"}],
 }
-ADD_NEW = {
-    "contact_does_not_exist": True,
-    "new_contact": NEW_MEMBER,
-    "relation_type": "membre_personnel",
-    "subjects": ["rapport_mensuel"],
-    "attestation": True,
-    "attestation_consent": True,
-}
+ADD_NEW = add_new_member(NEW_MEMBER)
 
 
 def state_of(number):

@@ -46,6 +46,7 @@ from catalogue_svc.requests import service
 from catalogue_svc.requests.models import Request, RequestEvent
 from tests.accounts_helpers import create_account, link_account
 from tests.factories import Firm, guide_firm
+from tests.submissions import add_new_member
 
 EXAMPLES = int(os.environ.get("CATALOGUE_STATEFUL_EXAMPLES", "60"))
 PIPELINE = (service.CHECK_TOPIC, service.APPLY_TOPIC)
@@ -213,14 +214,7 @@ class PipelineMachine(RuleBasedStateMachine):
                 person["client_number"] = f"{7000000 + n}"
             if kind == "new_known_person":
                 person.update(self.known_person)
-            return "add-relation", {
-                "contact_does_not_exist": True,
-                "new_contact": person,
-                "relation_type": "membre_personnel",
-                "subjects": ["rapport_mensuel"],
-                "attestation": True,
-                "attestation_consent": True,
-            }
+            return "add-relation", add_new_member(person)
         if kind == "existing":
             return "add-relation", {
                 "contact_id": self.firm.marie_helene,

@@ -25,6 +25,7 @@ from catalogue_svc.requests.models import (
 from tests.accounts_helpers import link_account, login_client
 from tests.accounts_helpers import submit_form as submit
 from tests.factories import guide_firm
+from tests.submissions import add_new_member
 
 NEW_NAME = {
     "contact_id": 0,  # set per test
@@ -32,20 +33,15 @@ NEW_NAME = {
     "first_name": "Marie-Ève",
     "attestation": True,
 }
-NEW_MEMBER = {
-    "contact_does_not_exist": True,
-    "new_contact": {
+NEW_MEMBER = add_new_member(
+    {
         "first_name": "Julie",
         "last_name": "Lévesque",
         "birth_date": "1990-05-17",
         "email": "julie.levesque@laforce.example",
         "language": "fr",
-    },
-    "relation_type": "membre_personnel",
-    "subjects": ["rapport_mensuel"],
-    "attestation": True,
-    "attestation_consent": True,
-}
+    }
+)
 
 
 def count(model) -> int:

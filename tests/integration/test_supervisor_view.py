@@ -12,15 +12,9 @@ from catalogue_svc.clock import now
 from catalogue_svc.db import db
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import login_client
-from tests.queue_helpers import logged_in_supervisor, queued_request
+from tests.queue_helpers import queued_request
 
 REFUSED = "Réservé aux superviseurs de la file de validation."
-
-
-@pytest.fixture()
-def supervisor(app):
-    """Sophie, an agent made supervisor, logged in."""
-    return logged_in_supervisor(app)
 
 
 @pytest.fixture()

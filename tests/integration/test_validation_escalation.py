@@ -16,7 +16,7 @@ from catalogue_svc.clock import clock
 from catalogue_svc.db import db
 from catalogue_svc.errors import ValidationFailed
 from tests.accounts_helpers import login_client
-from tests.queue_helpers import SUPERVISOR, logged_in_supervisor, queued_request
+from tests.queue_helpers import SUPERVISOR, queued_request
 
 MONTREAL = ZoneInfo("America/Montreal")
 MONDAY_9H = dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL)
@@ -34,12 +34,6 @@ def app(make_app):
     clock.freeze(MONDAY_9H.astimezone(dt.UTC))
     with application.app_context():
         yield application
-
-
-@pytest.fixture()
-def supervisor(app):
-    """Sophie, an agent made supervisor."""
-    return logged_in_supervisor(app)
 
 
 def _at(hour: int, minute: int = 0, day: int = 14) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from catalogue_svc.clock import clock
-from tests.queue_helpers import logged_in_supervisor, nth_in_queue
+from tests.queue_helpers import nth_in_queue
 
 MONTREAL = ZoneInfo("America/Montreal")
 
@@ -26,12 +26,6 @@ def app(make_app):
     clock.freeze(dt.datetime(2026, 12, 14, 9, 0, tzinfo=MONTREAL).astimezone(dt.UTC))
     with application.app_context():
         yield application
-
-
-@pytest.fixture()
-def supervisor(app):
-    """Sophie, an agent made supervisor, logged in."""
-    return logged_in_supervisor(app)
 
 
 def _at(hour: int, minute: int = 0) -> None:

@@ -9,13 +9,7 @@ from sqlalchemy import select
 from catalogue_svc.db import db
 from catalogue_svc.requests.models import Request
 from tests.accounts_helpers import login_client
-from tests.queue_helpers import logged_in_supervisor, queued_request
-
-
-@pytest.fixture()
-def supervisor(app):
-    """Sophie, an agent made supervisor, logged in."""
-    return logged_in_supervisor(app)
+from tests.queue_helpers import queued_request
 
 
 @pytest.fixture()

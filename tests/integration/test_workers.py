@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -22,53 +19,11 @@ from catalogue_svc.requests.service import submit
 from tests.accounts_helpers import create_account, link_account
 from tests.factories import guide_firm
 from tests.servers import free_port
+from tests.submissions import new_member
+from tests.workers_helpers import SHORT_LEASES, run_burst, start_worker, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 KILL_ROUNDS = int(os.environ.get("CATALOGUE_R1_KILLS", "12"))
 REQUESTS = int(os.environ.get("CATALOGUE_R1_REQUESTS", "60"))
-
-
-def new_member(i: int) -> dict:
-    """An add-relation submission for a new person number ``i`` (no agent needed)."""
-    return {
-        "contact_does_not_exist": True,
-        "new_contact": {
-            "first_name": f"Prénom{i}",
-            "last_name": f"Nomfamille{i}",
-            "birth_date": f"19{50 + i % 40}-0{1 + i % 9}-1{i % 9}",
-            "email": f"membre{i}@laforce.example",
-            "language": "fr",
-        },
-        "relation_type": "membre_personnel",
-        "subjects": ["rapport_mensuel"],
-        "attestation": True,
-        "attestation_consent": True,
-    }
-
-
-def worker_env(app, redis_url: str, smtp_url: str) -> dict[str, str]:
-    """The environment of a worker process sharing the test's database."""
-    return {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": redis_url,
-        "CATALOGUE_SMTP_URL": smtp_url,
-        "CATALOGUE_SECRET_KEY": app.config["SECRET_KEY"],
-        "CATALOGUE_INSTANCE_PATH": app.instance_path,
-        "CATALOGUE_SWEEP_INTERVAL": "0.5",
-        "CATALOGUE_OUTBOX_LEASE": "2",
-    }
-
-
-def start_worker(env: dict[str, str], queue_name: str) -> subprocess.Popen[bytes]:
-    """One `worker.py` process on one queue."""
-    return subprocess.Popen(
-        [sys.executable, "worker.py", queue_name],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def submit_many(app, count: int) -> list[int]:
@@ -134,16 +89,9 @@ def test_redis_down_at_submission_loses_nothing(make_app, redis_server, mailbox)
     live = make_app(REDIS_URL=redis_server.url, CATALOGUE_QUEUE_MODE="rq")
     with live.app_context():
         assert queue.sweep() == ["request.check"]
-        env = worker_env(live, redis_server.url, mailbox.url)
+        env = worker_env(live, redis_server.url, mailbox.url, **SHORT_LEASES)
         for name in ("pipeline", "pipeline", "email"):
-            result = subprocess.run(
-                [sys.executable, "worker.py", name, "--burst", "--sweep-interval", "0"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                timeout=60,
-            )
-            assert result.returncode == 0, result.stderr[-2000:]
+            run_burst(env, name, timeout=60)
             queue.sweep()
         db.session.rollback()
         assert db.session.get(Request, request_id).state == "applied"
@@ -157,7 +105,7 @@ def test_killed_workers_lose_nothing_and_apply_nothing_twice(make_app, redis_ser
     rng = random.Random(20261127)
     with app.app_context():
         ids = submit_many(app, REQUESTS)
-        env = worker_env(app, redis_server.url, mailbox.url)
+        env = worker_env(app, redis_server.url, mailbox.url, **SHORT_LEASES)
         workers = [start_worker(env, "pipeline"), start_worker(env, "pipeline")]
         mailer = start_worker(env, "email")
         kills = 0

@@ -42,6 +42,7 @@ from forms.profile import (
     SubjectInfo,
 )
 from forms.registry import REGISTRY, UnknownForm, catalogue, get, popular, require
+from tests.submissions import add_new_member
 
 TODAY = dt.date(2025, 10, 24)
 END = dt.date(9999, 12, 31)
@@ -202,14 +203,7 @@ NEW_MEMBER = {
 
 # One valid submission of each form.
 VALID: dict[str, dict[str, Any]] = {
-    "add-relation": {
-        "contact_does_not_exist": True,
-        "new_contact": NEW_MEMBER,
-        "relation_type": "membre_personnel",
-        "subjects": ["rapport_mensuel"],
-        "attestation": True,
-        "attestation_consent": True,
-    },
+    "add-relation": add_new_member(NEW_MEMBER),
     "remove-relation": {"contact_id": MARIE_KARINE, "removal": "all_relations", **ATTESTED},
     "update-contact": {
         "contact_id": MARIE_KARINE,
