@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import click
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _alembic() -> ModuleType:
+    """Alembic's commands, imported when one runs: every process registers ``flask db``, few run
+    it, and importing Alembic is a fifth of a second of each worker's start."""
+    from alembic import command
+
+    return command
+
+
 def alembic_config(app: Flask) -> Config:
     """An Alembic config pointing at this app's database."""
+    from alembic.config import Config
+
     config = Config(stdout=sys.stdout)  # the current one (a CLI runner replaces it)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option(
@@ -34,12 +47,12 @@ def alembic_config(app: Flask) -> Config:
 
 def upgrade(app: Flask, revision: str = "head") -> None:
     """Bring the database schema to ``revision``."""
-    command.upgrade(alembic_config(app), revision)
+    _alembic().upgrade(alembic_config(app), revision)
 
 
 def revision(app: Flask, message: str) -> None:
     """Autogenerate a new migration from the models (developers only)."""
-    command.revision(alembic_config(app), message=message, autogenerate=True)
+    _alembic().revision(alembic_config(app), message=message, autogenerate=True)
 
 
 @click.group("db")
@@ -52,7 +65,7 @@ def db_group() -> None:
 @with_appcontext
 def current_command(verbose: bool) -> None:
     """Show the revision the database is at."""
-    command.current(alembic_config(current_app), verbose=verbose)
+    _alembic().current(alembic_config(current_app), verbose=verbose)
 
 
 @db_group.command("history")
@@ -61,7 +74,7 @@ def current_command(verbose: bool) -> None:
 @with_appcontext
 def history_command(verbose: bool, rev_range: str | None) -> None:
     """List the migrations, newest first (the one the database is at marked current)."""
-    command.history(
+    _alembic().history(
         alembic_config(current_app), rev_range=rev_range, verbose=verbose, indicate_current=True
     )
 
@@ -70,7 +83,7 @@ def history_command(verbose: bool, rev_range: str | None) -> None:
 @with_appcontext
 def heads_command() -> None:
     """Show the newest migration(s): a single head is expected."""
-    command.heads(alembic_config(current_app))
+    _alembic().heads(alembic_config(current_app))
 
 
 @db_group.command("upgrade")
@@ -79,7 +92,7 @@ def heads_command() -> None:
 @with_appcontext
 def upgrade_command(revision: str, sql: bool) -> None:
     """Bring the schema up to REVISION (default: head)."""
-    command.upgrade(alembic_config(current_app), revision, sql=sql)
+    _alembic().upgrade(alembic_config(current_app), revision, sql=sql)
 
 
 @db_group.command("downgrade", context_settings={"ignore_unknown_options": True})
@@ -88,4 +101,4 @@ def upgrade_command(revision: str, sql: bool) -> None:
 @with_appcontext
 def downgrade_command(revision: str, sql: bool) -> None:
     """Take the schema back to REVISION (-1 for one step, base for an empty schema)."""
-    command.downgrade(alembic_config(current_app), revision, sql=sql)
+    _alembic().downgrade(alembic_config(current_app), revision, sql=sql)
