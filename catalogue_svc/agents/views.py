@@ -10,6 +10,7 @@ from ..accounts.sessions import agent_required, guarded
 from ..extensions import LOGGED_IN, READ, Blueprint
 from ..requests.schemas import RequestDetailSchema, RequestSummarySchema
 from ..requests.service import Actor
+from ..routes import View, compose
 from . import service
 from .schemas import (
     AgentListSchema,
@@ -36,6 +37,24 @@ def supervisor_required(view: F) -> F:
     """Decorator under ``@agent_required``: 403 unless the agent supervises the queue, before
     the body is read (authorisation first, then validation)."""
     return guarded(view, lambda: service.require_supervisor(_agent()))
+
+
+def _on_request(
+    action: str, *, body: Any = None, answer: Any = RequestSummarySchema, conflict: str = NOT_NOW
+) -> Callable[[View], View]:
+    """``POST /requests/<number>/<action>`` for agents: ``body`` read as JSON when given,
+    ``answer`` the 200, 404 for an unknown number and ``conflict`` the 409."""
+    arguments = [blp.arguments(body)] if body is not None else []
+    return compose(
+        blp.route(f"/requests/<number>/{action}", methods=["POST"]),
+        agent_required,
+        blp.doc(security=LOGGED_IN),
+        *arguments,
+        blp.answers(200, answer),
+        blp.alt_response(403, description=AGENTS_ONLY),
+        blp.alt_response(404, description=NO_REQUEST),
+        blp.alt_response(409, description=conflict),
+    )
 
 
 def _agent() -> Actor:
@@ -92,20 +111,14 @@ def agent_list() -> Any:
 @agent_required
 @blp.doc(security=READ)
 @blp.answers(200, StatsSchema)
-@blp.alt_response(403, description="Réservé aux superviseurs.")
+@blp.alt_response(403, description=SUPERVISORS_ONLY)
 def agent_stats() -> Any:
     """Les chiffres de la file (superviseurs) : en cours, en retard, et par formulaire sur 30
     jours les reçues, décidées, décidées à temps et les heures ouvrables médianes."""
     return service.stats(_agent())
 
 
-@blp.route("/requests/<number>/claim", methods=["POST"])
-@agent_required
-@blp.doc(security=LOGGED_IN)
-@blp.answers(200, RequestDetailSchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
-@blp.alt_response(404, description=NO_REQUEST)
-@blp.alt_response(409, description=NOT_NOW)
+@_on_request("claim", answer=RequestDetailSchema)
 def claim(number: str) -> Any:
     """Prendre une demande en charge (un seul agent à la fois)."""
     return service.claim(number=number, agent=_agent())
@@ -117,7 +130,7 @@ def claim(number: str) -> Any:
 @blp.doc(security=LOGGED_IN)
 @blp.arguments(ReassignSchema)
 @blp.answers(200, RequestSummarySchema)
-@blp.alt_response(403, description="Réservé aux superviseurs.")
+@blp.alt_response(403, description=SUPERVISORS_ONLY)
 @blp.alt_response(404, description=NO_REQUEST)
 @blp.alt_response(409, description="La demande n'est pas en validation par un agent.")
 @blp.alt_response(422, description="Le compte désigné n'est pas celui d'un agent.")
@@ -126,26 +139,13 @@ def reassign(data: dict[str, Any], number: str) -> Any:
     return service.reassign(number=number, supervisor=_agent(), account_id=data["account_id"])
 
 
-@blp.route("/requests/<number>/release", methods=["POST"])
-@agent_required
-@blp.doc(security=LOGGED_IN)
-@blp.answers(200, RequestSummarySchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
-@blp.alt_response(404, description=NO_REQUEST)
-@blp.alt_response(409, description="Pas en validation, ou pas prise en charge par cet agent.")
+@_on_request("release", conflict="Pas en validation, ou pas prise en charge par cet agent.")
 def release(number: str) -> Any:
     """Remettre une demande dans la file."""
     return service.release(number=number, agent=_agent())
 
 
-@blp.route("/requests/<number>/approve", methods=["POST"])
-@agent_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(ApproveSchema)
-@blp.answers(200, RequestSummarySchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
-@blp.alt_response(404, description=NO_REQUEST)
-@blp.alt_response(409, description=NOT_NOW)
+@_on_request("approve", body=ApproveSchema)
 def approve(data: dict[str, Any], number: str) -> Any:
     """Approuver, éventuellement en utilisant un contact existant (fusion)."""
     return service.approve(
@@ -156,26 +156,13 @@ def approve(data: dict[str, Any], number: str) -> Any:
     )
 
 
-@blp.route("/requests/<number>/reject", methods=["POST"])
-@agent_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(RejectSchema)
-@blp.answers(200, RequestSummarySchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
-@blp.alt_response(404, description=NO_REQUEST)
-@blp.alt_response(409, description=NOT_NOW)
+@_on_request("reject", body=RejectSchema)
 def reject(data: dict[str, Any], number: str) -> Any:
     """Refuser avec un motif que le demandeur verra."""
     return service.reject(number=number, agent=_agent(), reason=data["reason"])
 
 
-@blp.route("/requests/<number>/retry", methods=["POST"])
-@agent_required
-@blp.doc(security=LOGGED_IN)
-@blp.answers(200, RequestSummarySchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
-@blp.alt_response(404, description=NO_REQUEST)
-@blp.alt_response(409, description="Seule une demande en erreur peut être relancée.")
+@_on_request("retry", conflict="Seule une demande en erreur peut être relancée.")
 def retry(number: str) -> Any:
     """Relancer l'application d'une demande en erreur."""
     return service.retry(number=number, agent=_agent())

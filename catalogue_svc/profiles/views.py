@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..access import require_profile, require_user
+from ..access import ProfileAccess, require_profile, require_user
 from ..extensions import Blueprint
 from ..routes import profile_read
 from ..schemas import LangArgs
@@ -34,18 +34,22 @@ NO_AUTHORITY = (
 )
 
 
-@profile_read(
-    blp,
-    "/<int:profile_id>/contacts",
-    args=ListArgs,
-    answer=ContactPageSchema,
-    forbidden=NO_AUTHORITY,
-    not_found=NO_PROFILE,
-)
+def _for_managers(rule: str, *, args: Any, answer: Any, not_found: str = NO_PROFILE) -> Any:
+    """A read of the organisation that only the persons who manage it may make (403 else)."""
+    return profile_read(
+        blp, rule, args=args, answer=answer, forbidden=NO_AUTHORITY, not_found=not_found
+    )
+
+
+def _managed(profile_id: int) -> ProfileAccess:
+    """The caller's access to ``profile_id``, which they must manage (404 / 403 otherwise)."""
+    return require_profile(require_user().id, profile_id, manage=True)
+
+
+@_for_managers("/<int:profile_id>/contacts", args=ListArgs, answer=ContactPageSchema)
 def contacts(args: dict[str, Any], profile_id: int) -> Any:
     """Contacts de l'organisation (tels que propagés)."""
-    access = require_profile(require_user().id, profile_id, manage=True)
-    return lists.contacts(access.organisation_id, **args)
+    return lists.contacts(_managed(profile_id).organisation_id, **args)
 
 
 NO_CONTACT = (
@@ -53,12 +57,10 @@ NO_CONTACT = (
 )
 
 
-@profile_read(
-    blp,
+@_for_managers(
     "/<int:profile_id>/contacts/<int:contact_id>",
     args=LangArgs,
     answer=ContactDetailSchema,
-    forbidden=NO_AUTHORITY,
     not_found=NO_CONTACT,
 )
 def contact(args: dict[str, Any], profile_id: int, contact_id: int) -> Any:
@@ -75,37 +77,22 @@ def contact(args: dict[str, Any], profile_id: int, contact_id: int) -> Any:
     pour un contact que la liste ne montre pas (autre organisation, inconnu, pas encore
     propagé), 403 sans autorité.
     """
-    access = require_profile(require_user().id, profile_id, manage=True)
-    return service.contact_detail(access, contact_id, lang=args["lang"])
+    return service.contact_detail(_managed(profile_id), contact_id, lang=args["lang"])
 
 
-@profile_read(
-    blp,
-    "/<int:profile_id>/relations",
-    args=ListArgs,
-    answer=RelationPageSchema,
-    forbidden=NO_AUTHORITY,
-    not_found=NO_PROFILE,
-)
+@_for_managers("/<int:profile_id>/relations", args=ListArgs, answer=RelationPageSchema)
 def relations(args: dict[str, Any], profile_id: int) -> Any:
     """Relations de l'organisation (telles que propagées)."""
-    access = require_profile(require_user().id, profile_id, manage=True)
-    return lists.relations(access.organisation_id, **args)
+    return lists.relations(_managed(profile_id).organisation_id, **args)
 
 
-@profile_read(
-    blp,
-    "/<int:profile_id>/authorizations",
-    args=AuthorizationArgs,
-    answer=AuthorizationPageSchema,
-    forbidden=NO_AUTHORITY,
-    not_found=NO_PROFILE,
+@_for_managers(
+    "/<int:profile_id>/authorizations", args=AuthorizationArgs, answer=AuthorizationPageSchema
 )
 def authorizations(args: dict[str, Any], profile_id: int) -> Any:
     """Autorisations : les sujets de l'organisation d'abord; filtre par contact."""
-    access = require_profile(require_user().id, profile_id, manage=True)
     return lists.authorizations(
-        access.organisation_id,
+        _managed(profile_id).organisation_id,
         contact_id=args.get("contact_id"),
         page=args["page"],
         per_page=args["per_page"],
