@@ -5,6 +5,7 @@ linking credentials (their holders, relations, periods and subjects)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..profiles.service import SUBJECTS
@@ -23,6 +24,17 @@ from .snapshot import (
 from .spool import RowSpool
 
 Starts = dt.date | list[dt.date]
+
+
+@dataclass
+class _GrantIndex:
+    """What each grant is checked against: the contacts' relations (active or not), their start
+    dates by (contact, organisation, type), the organisations' relations, the grants seen."""
+
+    relations: dict[RelationKey, bool]
+    starts: dict[tuple[ContactKey, str, str], Starts]
+    org_relations: dict[OrgRelationKey, tuple[bool, dt.date]]
+    seen: dict[Any, int | str] = field(default_factory=dict)
 
 
 class ReferenceChecks:
@@ -107,22 +119,15 @@ class ReferenceChecks:
                 known.append(start)
             else:
                 starts[pair] = [known, start]
-        seen: dict[Any, int | str] = {}
+        index = _GrantIndex(relations, starts, org_relations)
         checked = RowSpool()  # the rows again, with what the checks found (``row.extra``)
         for row in self.progress.track("Vérification : grants", self.rows["grants"]):
-            self._check_grant(row, relations, starts, org_relations, seen)
+            self._check_grant(row, index)
             checked.append(row)
         self.rows["grants"].close()
         self.rows["grants"] = checked
 
-    def _check_grant(
-        self,
-        row: Row,
-        relations: dict[RelationKey, bool],
-        starts: dict[tuple[ContactKey, str, str], Starts],
-        org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, int | str],
-    ) -> None:
+    def _check_grant(self, row: Row, index: _GrantIndex) -> None:
         """One grant's references; what they resolve to goes in ``row.extra``."""
         d, holder = row.data, row.data["holder"]
         hpath = f"{row.path}.holder"
@@ -145,9 +150,23 @@ class ReferenceChecks:
         if not ok:
             return
         if holder["organisation"] is not None:
-            self._grant_to_organisation(row, org_relations, seen)
+            self._grant_to_organisation(row, index)
         else:
-            self._grant_to_contact(row, relations, starts, org_relations, seen)
+            self._grant_to_contact(row, index)
+
+    def _first_grant(self, row: Row, index: _GrantIndex, holder: Any) -> bool:
+        """False, with an error, when a grant of the same subject, owner, ``holder`` and right
+        came at an earlier row."""
+        d, same = row.data, self.canon.setdefault
+        key = (
+            same(d["subject"], d["subject"]),
+            same(d["owner"], d["owner"]),
+            holder,
+            same(d["right"], d["right"]),
+        )
+        return self._first_seen(
+            index.seen, key, row.path, "Sujet autorisé (sujet, propriétaire, détenteur, droit)"
+        )
 
     def _org_relation(
         self,
@@ -176,12 +195,7 @@ class ReferenceChecks:
             return None
         return found
 
-    def _grant_to_organisation(
-        self,
-        row: Row,
-        org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, int | str],
-    ) -> None:
+    def _grant_to_organisation(self, row: Row, index: _GrantIndex) -> None:
         d = row.data
         holder = d["holder"]["organisation"]
         path = f"{row.path}.holder.organisation"
@@ -192,18 +206,12 @@ class ReferenceChecks:
                 "le détenteur doit être une autre organisation ou un contact.",
             )
             return
-        found = self._org_relation(row, path, d["owner"], holder, org_relations)
+        found = self._org_relation(row, path, d["owner"], holder, index.org_relations)
         if found is None:
             return
-        same = self.canon.setdefault
-        key = (
-            same(d["subject"], d["subject"]),
-            same(d["owner"], d["owner"]),
-            ("organisation", same(holder, holder)),  # a contact is its key alone (below)
-            same(d["right"], d["right"]),
-        )
-        if not self._first_seen(
-            seen, key, row.path, "Sujet autorisé (sujet, propriétaire, détenteur, droit)"
+        # A contact is its key alone (an int or a str), an organisation holder a tuple.
+        if not self._first_grant(
+            row, index, ("organisation", self.canon.setdefault(holder, holder))
         ):
             return
         row.extra = {
@@ -212,29 +220,13 @@ class ReferenceChecks:
         }
         self._check_grant_period(row)
 
-    def _grant_to_contact(
-        self,
-        row: Row,
-        relations: dict[RelationKey, bool],
-        starts: dict[tuple[ContactKey, str, str], Starts],
-        org_relations: dict[OrgRelationKey, tuple[bool, dt.date]],
-        seen: dict[Any, int | str],
-    ) -> None:
+    def _grant_to_contact(self, row: Row, index: _GrantIndex) -> None:
         d, holder = row.data, row.data["holder"]
         rel = holder["relation"]
         rel_org = rel["organisation"] or d["owner"]
         contact = self.contact_key(holder["contact"])
         path = f"{row.path}.holder.relation"
-        same = self.canon.setdefault
-        key = (
-            same(d["subject"], d["subject"]),
-            same(d["owner"], d["owner"]),
-            contact,  # an int or a str, never a tuple as an organisation holder is
-            same(d["right"], d["right"]),
-        )
-        if not self._first_seen(
-            seen, key, row.path, "Sujet autorisé (sujet, propriétaire, détenteur, droit)"
-        ):
+        if not self._first_grant(row, index, contact):
             return
         delegation = rel_org != d["owner"]
         if delegation and self.subject_unavailable.get(d["subject"]):
@@ -247,9 +239,9 @@ class ReferenceChecks:
             return
         if rel["start_date"] is not None:
             exact = (contact, rel_org, rel["type"], rel["start_date"])
-            candidates = [rel["start_date"]] if exact in relations else []
+            candidates = [rel["start_date"]] if exact in index.relations else []
         else:
-            known = starts.get((contact, rel_org, rel["type"]))
+            known = index.starts.get((contact, rel_org, rel["type"]))
             candidates = [] if known is None else known if isinstance(known, list) else [known]
         if not candidates:
             if (holder["contact"], rel_org) not in self.unsure_relations:
@@ -263,6 +255,7 @@ class ReferenceChecks:
                 )
             return
         # Without a start date, the relation is the active one, the latest if several are.
+        relations = index.relations
         start = max(candidates, key=lambda s: (relations[(contact, rel_org, rel["type"], s)], s))
         relation_key = (contact, rel_org, rel["type"], start)
         if d["active"] and not relations[relation_key]:
@@ -275,7 +268,7 @@ class ReferenceChecks:
         if delegation:
             # A firm's member holds a subject of a client's dossier, through the firm.
             found = self._org_relation(
-                row, path + ".organisation", d["owner"], rel_org, org_relations
+                row, path + ".organisation", d["owner"], rel_org, index.org_relations
             )
             if found is None:
                 return
