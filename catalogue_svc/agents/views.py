@@ -39,6 +39,17 @@ def supervisor_required(view: F) -> F:
     return guarded(view, lambda: service.require_supervisor(_agent()))
 
 
+def _agent_read(rule: str, answer: Any, *, forbidden: str = AGENTS_ONLY) -> Callable[[View], View]:
+    """``GET rule`` for agents: ``answer`` the 200, ``forbidden`` the 403."""
+    return compose(
+        blp.route(rule),
+        agent_required,
+        blp.doc(security=READ),
+        blp.answers(200, answer),
+        blp.alt_response(403, description=forbidden),
+    )
+
+
 def _on_request(
     action: str, *, body: Any = None, answer: Any = RequestSummarySchema, conflict: str = NOT_NOW
 ) -> Callable[[View], View]:
@@ -85,11 +96,7 @@ def agent_queue(args: dict[str, Any]) -> Any:
     )
 
 
-@blp.route("/me")
-@agent_required
-@blp.doc(security=READ)
-@blp.answers(200, AgentMeSchema)
-@blp.alt_response(403, description=AGENTS_ONLY)
+@_agent_read("/me", AgentMeSchema)
 def agent_me() -> Any:
     """L'agent connecté : son nom, et s'il supervise la file (le portail lui montre alors qui a
     pris chaque demande, « Confier à… » et les indicateurs)."""
@@ -107,11 +114,7 @@ def agent_list() -> Any:
     return service.agents(_agent())
 
 
-@blp.route("/stats")
-@agent_required
-@blp.doc(security=READ)
-@blp.answers(200, StatsSchema)
-@blp.alt_response(403, description=SUPERVISORS_ONLY)
+@_agent_read("/stats", StatsSchema, forbidden=SUPERVISORS_ONLY)
 def agent_stats() -> Any:
     """Les chiffres de la file (superviseurs) : en cours, en retard, et par formulaire sur 30
     jours les reçues, décidées, décidées à temps et les heures ouvrables médianes."""

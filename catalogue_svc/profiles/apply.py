@@ -65,22 +65,22 @@ class ApplyContext:
     touches_existing: bool = False
 
 
-def _contact_id(ref: int | str, ctx: ApplyContext) -> int:
+def _resolved(ref: int | str, made: dict[str, int], what: str) -> int:
+    """The id ``ref`` names: an existing row's, or (``new:<key>``) the one the changeset made."""
     if isinstance(ref, int):
         return ref
     key = ref.removeprefix("new:")
-    if key not in ctx.refs:
-        raise ApplyError(f"Référence de contact inconnue : {ref}.")
-    return ctx.refs[key]
+    if key not in made:
+        raise ApplyError(f"Référence de {what} inconnue : {ref}.")
+    return made[key]
+
+
+def _contact_id(ref: int | str, ctx: ApplyContext) -> int:
+    return _resolved(ref, ctx.refs, "contact")
 
 
 def _relation_id(ref: int | str, ctx: ApplyContext) -> int:
-    if isinstance(ref, int):
-        return ref
-    key = ref.removeprefix("new:")
-    if key not in ctx.relation_refs:
-        raise ApplyError(f"Référence de relation inconnue : {ref}.")
-    return ctx.relation_refs[key]
+    return _resolved(ref, ctx.relation_refs, "relation")
 
 
 def _change(
