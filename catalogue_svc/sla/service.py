@@ -51,6 +51,20 @@ def _claimed_by(request: Request, account_id: int) -> bool:
     return request.claimed_by_account_id == account_id and claim_is_live(request)
 
 
+def _moved(
+    request: Request,
+    values: dict[str, dt.datetime | None],
+    trigger: str,
+    actor: lifecycle.Actor,
+    reason: str,
+) -> None:
+    """The clock's columns as the UPDATE left them (``values``, without a reload), and the
+    history line that says why."""
+    for column, value in values.items():
+        set_committed_value(request, column, value)
+    lifecycle.record(request, trigger, actor, reason=reason)
+
+
 def pause(request: Request, actor: lifecycle.Actor) -> None:
     """An agent's question: the clock waits for the submitter (no-op if it already waits)."""
     at = now()
@@ -68,12 +82,12 @@ def pause(request: Request, actor: lifecycle.Actor) -> None:
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return
-    set_committed_value(request, "sla_paused_at", at)
-    lifecycle.record(
+    _moved(
         request,
+        {"sla_paused_at": at},
         clock.PAUSE,
         actor,
-        reason=f"Délai de validation suspendu le {french_datetime(at)} : "
+        f"Délai de validation suspendu le {french_datetime(at)} : "
         "en attente de la réponse du demandeur.",
     )
 
@@ -90,13 +104,12 @@ def resume(request: Request, actor: lifecycle.Actor) -> None:
         return
     escalation.schedule(request)
     waited = clock.calendar().minutes_between(paused_at, at)
-    set_committed_value(request, "sla_paused_at", None)
-    set_committed_value(request, "due_at", due)
-    lifecycle.record(
+    _moved(
         request,
+        values,
         clock.RESUME,
         actor,
-        reason=f"Délai de validation repris après la réponse du demandeur "
+        f"Délai de validation repris après la réponse du demandeur "
         f"({clock.calendar().duration_text(waited)} d'attente) : "
         f"nouvelle échéance le {french_datetime(due)}.",
     )
