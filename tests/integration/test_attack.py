@@ -28,7 +28,9 @@ from tests.factories import guide_firm
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-GUESSES = int(os.environ.get("CATALOGUE_S3_GUESSES", "2000"))  # 10,000 in make test-faults
+# 1,000 in make test (250 an attacker, fifty times the 5 checks a code allows), 10,000 in make
+# test-faults.
+GUESSES = int(os.environ.get("CATALOGUE_S3_GUESSES", "1000"))
 ATTACKERS = 4
 
 
