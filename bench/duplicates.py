@@ -31,7 +31,6 @@ import shlex
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import Counter
@@ -39,10 +38,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from bench.common import database_url, manual_app
+
 # id, first name, last name, birth date, email, phone (as stored), client number
 Row = tuple[int, str, str, dt.date, str | None, str | None, str | None]
-
-SECRET = "bench-secret-key-" + "x" * 32
 
 
 # --------------------------------------------------------------------------- synthetic people
@@ -383,19 +382,6 @@ def make_probes(rows: Sequence[Row], n: int, seed: int) -> list[tuple[dict[str, 
 # --------------------------------------------------------------------------- building the store
 
 
-def _app(url: str) -> Any:
-    from catalogue_svc import create_app
-
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "CATALOGUE_QUEUE_MODE": "manual",
-            "CATALOGUE_SECRET_KEY": SECRET,
-        }
-    )
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -576,7 +562,7 @@ def build(url: str, rows: Sequence[Row], workers: int, timer: Timer) -> int:
 
     from catalogue_svc.db import db
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -600,7 +586,7 @@ def stored_count(url: str) -> int:
     from catalogue_svc.db import db
     from catalogue_svc.profiles.models import Contact
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         try:
             return db.session.scalar(select(func.count()).select_from(Contact)) or 0
@@ -619,7 +605,7 @@ def keys_match_refresh(url: str, sample: int, seed: int) -> bool:
     from catalogue_svc.duplicates.keys import refresh_keys
     from catalogue_svc.duplicates.models import ContactMatchKey as K
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         top = db.session.scalar(select(func.max(K.contact_id))) or 0
         ids = random.Random(seed).sample(range(1, top + 1), min(sample, top))
@@ -651,7 +637,7 @@ def run_checks(
     from catalogue_svc.db import db
     from catalogue_svc.duplicates import service
 
-    app = _app(url)
+    app = manual_app(url)
     blocks: list[int] = []
     original = service._block
 
@@ -693,7 +679,7 @@ def run_baseline(url: str, probes: list[dict[str, Any]], cutoff: int) -> dict[st
     from catalogue_svc.duplicates.normalise import normalize_name
     from catalogue_svc.profiles.models import Contact
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         query = select(Contact.id, Contact.first_name, Contact.last_name).order_by(Contact.id)
         ids_list, names = [], []
@@ -775,6 +761,13 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, {model}, {memory} RAM, Python {platform.python_version()}"
 
 
+def print_invocation(module: str, argv: Sequence[str] | None) -> None:
+    """The command line that ran ``module``, and the machine it ran on with its load."""
+    command = [os.path.basename(sys.executable), "-m", module, *(argv or sys.argv[1:])]
+    print(f"$ {shlex.join(command)}")
+    print(f"machine: {machine()}; load average {load_average()}")
+
+
 def load_average() -> str:
     """The 1-minute load average: other work on the machine skews every latency."""
     return f"{os.getloadavg()[0]:.2f}"
@@ -786,7 +779,7 @@ def database_version(url: str) -> str:
 
     from catalogue_svc.db import db
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             version = "PostgreSQL " + str(db.session.scalar(text("SHOW server_version")))
@@ -851,23 +844,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=20240501)
     args = parser.parse_args(argv)
-    print(
-        f"$ {shlex.join([os.path.basename(sys.executable), '-m', 'bench.duplicates', *(argv or sys.argv[1:])])}"
-    )
-    print(f"machine: {machine()}; load average {load_average()}")
+    print_invocation("bench.duplicates", argv)
 
     with ExitStack() as stack:
         checker, scanner = fresh_process(stack), fresh_process(stack)
-        if args.start_postgres:
-            from tests.servers import Postgres
-
-            server = Postgres.start()
-            stack.callback(server.stop)
-            url = server.url
-        else:
-            url = args.database or (
-                f"sqlite:///{tempfile.gettempdir()}/bench-duplicates-{args.contacts}.sqlite3"
-            )
+        url = database_url(stack, args, f"bench-duplicates-{args.contacts}.sqlite3")
         print(f"database: {database_version(url)} ({url})")
 
         timer = Timer()

@@ -17,15 +17,15 @@ test::
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from bench.common import database_url, manual_app
 from bench.duplicates import Timer, database_version
-from bench.lists import _app, build
+from bench.lists import build
 
 
 def _peak(produce: Callable[[], Iterator[str] | Any]) -> tuple[float, int, int, float]:
@@ -59,19 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args(argv)
     with ExitStack() as stack:
-        if args.start_postgres:
-            from tests.servers import Postgres
-
-            server = Postgres.start()
-            stack.callback(server.stop)
-            url = server.url
-        else:
-            url = args.database or f"sqlite:///{tempfile.gettempdir()}/bench-export.sqlite3"
+        url = database_url(stack, args, "bench-export.sqlite3")
         print(f"database: {database_version(url)} ({url})")
         timer = Timer()
         store = build(url, args.seed, (args.contacts, args.employers, args.grants), timer)
         print(f"  grants shown now: {store.grants_total:,}")
-        app = _app(url)
+        app = manual_app(url)
         from catalogue_svc.exports import service
         from catalogue_svc.profiles import lists
 

@@ -46,11 +46,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bench.common import manual_app, run_alone
 from bench.memory import peak_rss_mib
-from bench.table import Row, at_most, info, machine, print_table, ratio_at_least
+from bench.table import Row, at_most, info, ratio_at_least
 
 BENCH = "import"
-SECRET = "bench-secret-key-" + "x" * 32
 SUBJECTS = ("main_oeuvre", "rapport_mensuel", "paiements", "releves_remises", "coordonnees")
 DELEGABLE = ("main_oeuvre", "rapport_mensuel", "paiements", "releves_remises")
 RELATION_TYPES = (
@@ -263,7 +263,7 @@ def dump_tables(url: str, folder: Path) -> list[tuple[str, str, Path, int]]:
 
     from catalogue_svc.db import db
 
-    _app(url)  # the models, hence the metadata
+    manual_app(url)  # the models, hence the metadata
     dumped = []
     with psycopg.connect(_dsn(url)) as conn:
         for table in db.metadata.sorted_tables:
@@ -307,24 +307,11 @@ def run_fair_copy(url: str, dumped: list[tuple[str, str, Path, int]]) -> float:
 # --------------------------------------------------------------------------- the measured phases
 
 
-def _app(url: str) -> Any:
-    from catalogue_svc import create_app
-
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "CATALOGUE_QUEUE_MODE": "manual",
-            "CATALOGUE_SECRET_KEY": SECRET,
-        }
-    )
-
-
 def reset_schema(url: str) -> None:
     """Drop and create every table of the service."""
     from catalogue_svc.db import db
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -390,7 +377,7 @@ def run_import(url: str, path: str, profile: str | None) -> dict[str, Any]:
     from catalogue_svc.duplicates import keys as duplicate_keys
     from catalogue_svc.imports import apply, apply_links, service, validation
 
-    app = _app(url)
+    app = manual_app(url)
     laps: dict[str, float] = {}
     undo = [
         _timed(service, "read_text", laps, "read the file (UTF-8)"),
@@ -587,19 +574,7 @@ def rows(args: argparse.Namespace, url: str | None = None) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the import benchmark alone and print its table."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.imports",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    parser.add_argument("--database", help="PostgreSQL URL (default: start one on loopback)")
-    args = parser.parse_args(argv)
-    print("\n".join(machine()), flush=True)
-    result = rows(args)
-    print()
-    print_table(result)
-    return 0
+    return run_alone(argv, "bench.imports", __doc__, add_arguments, rows)
 
 
 if __name__ == "__main__":

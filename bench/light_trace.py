@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import pipeline as bp
+from bench.common import bench_app, start_servers, stop_processes
 
 
 def _ms(start: dt.datetime, end: dt.datetime) -> float:
@@ -74,15 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("catalogue_svc").setLevel(logging.WARNING)
-    from tests.servers import Postgres, RedisServer, SmtpSink
-
     with ExitStack() as stack:
-        pg = Postgres.start()
-        stack.callback(pg.stop)
-        redis = RedisServer.start()
-        stack.callback(redis.stop)
-        smtp = SmtpSink()
-        stack.callback(smtp.stop)
+        pg, redis, smtp = start_servers(stack)
         account_id, firm_id = bp.prepare(pg.url)
         env = bp.worker_env(pg.url, redis.url, smtp.url)
         logs = Path(tempfile.mkdtemp(prefix="bench-trace-"))
@@ -92,9 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for i in range(args.workers)
         ]
         procs.append(bp._spawn([py, "worker.py", "email"], env, logs / "mailer.log"))
-        stack.callback(bp._stop, procs)
-        rq_app = bp._app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
-        reader = bp._app(pg.url, CATALOGUE_QUEUE_MODE="manual")
+        stack.callback(stop_processes, procs)
+        rq_app = bench_app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
+        reader = bench_app(pg.url, CATALOGUE_QUEUE_MODE="manual")
         bp.submit_batch(rq_app, account_id, firm_id, 0, 3)  # warm the workers up
         bp.wait_applied(reader, 3, timeout=60)
         after = bp._max_request_id(reader)

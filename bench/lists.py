@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import os
 import random
-import shlex
 import sys
 import tempfile
 import time
@@ -41,35 +40,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import SECRET, database_url, manual_app
 from bench.duplicates import (
     People,
     Timer,
     database_version,
     load_average,
-    machine,
     percentile,
+    print_invocation,
     print_table,
 )
 from bench.submission import Gunicorn
 
-SECRET = "bench-secret-key-" + "x" * 32
 ROOT = Path(__file__).resolve().parent.parent
 FIRM_ID = 1
 PASSWORD = "Lune-Boreale-Quai-42"
 CHUNK = 10_000
-
-
-def _app(url: str) -> Any:
-    from catalogue_svc import create_app
-
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "CATALOGUE_QUEUE_MODE": "manual",
-            "CATALOGUE_SECRET_KEY": SECRET,
-        }
-    )
 
 
 # --------------------------------------------------------------------------- the bare endpoint
@@ -311,6 +297,8 @@ def generate(
     }
 
 
+# The store's tables the build fills, parents first.
+TABLES = ("organisations", "organisation_relations", "contacts", "contact_relations", "grants")
 SUFFIXES = ("INC.", "LTÉE", "CONSTRUCTION INC.", "ET FILS", "PLOMBERIE", "TOITURES", "S.E.N.C.")
 
 
@@ -334,7 +322,7 @@ def build(url: str, seed: int, sizes: tuple[int, int, int], timer: Timer) -> Sto
         f"{len(rows['grants']):,} grants generated",
         t,
     )
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -350,26 +338,14 @@ def build(url: str, seed: int, sizes: tuple[int, int, int], timer: Timer) -> Sto
                 # then marks no page all-visible, so the planner prices index-only scans as
                 # heap visits. A synchronous commit gives the state of a store in service.
                 conn.execute(text("SET LOCAL synchronous_commit TO on"))
-            for name in (
-                "organisations",
-                "organisation_relations",
-                "contacts",
-                "contact_relations",
-                "grants",
-            ):
+            for name in TABLES:
                 table = tables[name]
                 for start in range(0, len(rows[name]), CHUNK):
                     conn.execute(table.insert(), rows[name][start : start + CHUNK])
         t = timer.lap("inserted (Core executemany)", t)
         if postgres:
             with db.engine.begin() as conn:
-                for name in (
-                    "organisations",
-                    "organisation_relations",
-                    "contacts",
-                    "contact_relations",
-                    "grants",
-                ):
+                for name in TABLES:
                     conn.execute(
                         text(
                             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -427,7 +403,7 @@ def open_session(url: str, account_id: int) -> tuple[str, str, str]:
     from catalogue_svc.accounts.models import Account
     from catalogue_svc.db import db
 
-    app = _app(url)
+    app = manual_app(url)
     with app.app_context(), app.test_request_context("/api/session", method="POST"):
         account = db.session.get(Account, account_id)
         assert account is not None
@@ -557,7 +533,7 @@ def run_in_process(
     from catalogue_svc.profiles.models import Contact
 
     rng = random.Random(seed)
-    app = _app(url)
+    app = manual_app(url)
     out: dict[str, list[float]] = {"access": [], "pk": []}
     sent: dict[str, float] = {}
     one = text("SELECT 1")
@@ -623,7 +599,7 @@ def explain(url: str, store: Store) -> None:
     from catalogue_svc.db import db
     from catalogue_svc.profiles import lists
 
-    app = _app(url)
+    app = manual_app(url)
     page: dict[str, Any] = {"page": 1, "per_page": 50}
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("contacts", lambda: lists.contacts(store.firm_id, **page)),
@@ -690,20 +666,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="print each list query's plan")
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args(argv)
-    print(
-        f"$ {shlex.join([os.path.basename(sys.executable), '-m', 'bench.lists', *(argv or sys.argv[1:])])}"
-    )
-    print(f"machine: {machine()}; load average {load_average()}")
+    print_invocation("bench.lists", argv)
 
     with ExitStack() as stack:
-        if args.start_postgres:
-            from tests.servers import Postgres
-
-            server = Postgres.start()
-            stack.callback(server.stop)
-            url = server.url
-        else:
-            url = args.database or f"sqlite:///{tempfile.gettempdir()}/bench-lists.sqlite3"
+        url = database_url(stack, args, "bench-lists.sqlite3")
         print(f"database: {database_version(url)} ({url})")
         timer = Timer()
         store = build(url, args.seed, (args.contacts, args.employers, args.grants), timer)

@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.table import Row, at_most, machine, print_table
+from bench.common import run_alone, stop_processes
+from bench.table import Row, at_most
 
 BENCH = "memory"
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,15 +67,6 @@ def _start_worker(queue: str, env: dict[str, str], log: Any) -> subprocess.Popen
     )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _idle_worker_rss(env: dict[str, str], log: Any) -> float:
     """Peak RSS of a worker that has started and waits on an empty queue."""
     from redis import Redis
@@ -92,7 +84,7 @@ def _idle_worker_rss(env: dict[str, str], log: Any) -> float:
         time.sleep(1.0)  # past the registration, into the wait for a job
         return peak_rss_mib(proc.pid)
     finally:
-        _stop(proc)
+        stop_processes([proc], timeout=30)
 
 
 def after_submissions(
@@ -131,7 +123,7 @@ def after_submissions(
             seconds = time.perf_counter() - start
             result["worker"] = peak_rss_mib(proc.pid)
         finally:
-            _stop(proc)
+            stop_processes([proc], timeout=30)
         with engine.connect() as conn:
             query = text("SELECT state, count(*) FROM requests GROUP BY state")
             states: dict[str, int] = {str(row[0]): int(row[1]) for row in conn.execute(query)}
@@ -179,19 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the submission benchmark and print only the memory figures."""
     from bench import submission
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.memory",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    submission.add_arguments(parser)
-    parser.add_argument("--database", help="PostgreSQL URL (default: start one on loopback)")
-    args = parser.parse_args(argv)
-    print("\n".join(machine()), flush=True)
-    result = rows(args)
-    print()
-    print_table(result)
-    return 0
+    return run_alone(argv, "bench.memory", __doc__, submission.add_arguments, rows)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import SECRET, bench_app, start_servers, stop_processes
 from bench.table import Row, at_most, info, print_table, ratio_at_least
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-key-" + "x" * 32
 
 
 def noop() -> None:
@@ -85,17 +85,6 @@ def _peak_rss_mb(pid: int) -> float:
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # --------------------------------------------------------------------------- baseline
@@ -174,19 +163,13 @@ def new_member(i: int) -> dict[str, Any]:
     }
 
 
-def _app(url: str, **config: Any) -> Any:
-    from catalogue_svc import create_app
-
-    return create_app({"DATABASE_URL": url, "CATALOGUE_SECRET_KEY": SECRET, **config})
-
-
 def prepare(url: str) -> tuple[int, int]:
     """Schema, the guide's firm and its responsable's linked account: (account id, firm id)."""
     from catalogue_svc.migrate import upgrade
     from tests.accounts_helpers import create_account, link_account
     from tests.factories import guide_firm
 
-    app = _app(url, CATALOGUE_QUEUE_MODE="manual")
+    app = bench_app(url, CATALOGUE_QUEUE_MODE="manual")
     upgrade(app)
     firm = guide_firm(app)
     account = create_account(app, email="rebecca@laforce.example")
@@ -355,22 +338,15 @@ def worker_env(database_url: str, redis_url: str, smtp_url: str) -> dict[str, st
 
 def run(args: argparse.Namespace) -> Figures:
     """Start the servers, measure the baseline and the pipeline in the same run."""
-    from tests.servers import Postgres, RedisServer, SmtpSink
-
     with ExitStack() as stack:
         logdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-        pg = Postgres.start()
-        stack.callback(pg.stop)
-        redis = RedisServer.start()
-        stack.callback(redis.stop)
-        smtp = SmtpSink()
-        stack.callback(smtp.stop)
+        pg, redis, smtp = start_servers(stack)
 
         noop_rate = noop_drain_rate(redis.url, args.noop_jobs, 2, logdir)
         print(f"  RQ no-op drain, 2 SimpleWorkers: {noop_rate:,.0f} jobs/s", flush=True)
 
         account_id, firm_id = prepare(pg.url)
-        manual = _app(pg.url, CATALOGUE_QUEUE_MODE="manual")
+        manual = bench_app(pg.url, CATALOGUE_QUEUE_MODE="manual")
         t = time.perf_counter()
         submit_batch(manual, account_id, firm_id, 0, args.requests)
         print(
@@ -385,7 +361,7 @@ def run(args: argparse.Namespace) -> Figures:
             _spawn([py, "worker.py", "pipeline"], env, logdir / f"worker-{i}.log") for i in range(2)
         ]
         mailer = _spawn([py, "worker.py", "email"], env, logdir / "mailer.log")
-        stack.callback(_stop, [*workers, mailer])
+        stack.callback(stop_processes, [*workers, mailer])
         counts = wait_applied(manual, args.requests, timeout=args.timeout)
         applied = counts.get("applied", 0)
         window = drain_window(manual)
@@ -399,7 +375,7 @@ def run(args: argparse.Namespace) -> Figures:
             flush=True,
         )
 
-        rq_app = _app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
+        rq_app = bench_app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
         after = _max_request_id(manual)
         light = args.light_rate * args.light_seconds
         with rq_app.app_context():

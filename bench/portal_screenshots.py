@@ -42,6 +42,8 @@ from typing import Any
 
 import requests
 
+from bench.common import stop_processes
+
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
@@ -101,11 +103,7 @@ def service(folder: Path, port: int) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_processes([server])
         log.close()
 
 

@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.table import Row, at_most, info, machine, percentile, print_table, ratio_at_least
+from bench.common import SECRET, bench_app, run_alone
+from bench.table import Row, at_most, info, percentile, ratio_at_least
 
 BENCH = "submission"
-SECRET = "bench-secret-key-" + "x" * 32
 ROOT = Path(__file__).resolve().parent.parent
 FIRM_CN = "4021587"
 PASSWORD = "Lune-Boreale-Quai-42"
@@ -144,18 +144,6 @@ class Store:
     cookie: tuple[str, str, str]  # cookie name, token, CSRF token
 
 
-def _app(url: str) -> Any:
-    from catalogue_svc import create_app
-
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "CATALOGUE_QUEUE_MODE": "manual",
-            "CATALOGUE_SECRET_KEY": SECRET,
-        }
-    )
-
-
 def build(url: str, n_contacts: int) -> Store:
     """A fresh schema: one firm, ``n_contacts`` members (bulk Core inserts, with their
     duplicate-check keys), the responsable's account linked and logged in."""
@@ -174,7 +162,7 @@ def build(url: str, n_contacts: int) -> Store:
     from catalogue_svc.profiles.models import Contact, ContactRelation, Organisation
     from catalogue_svc.profiles.service import ensure_subjects
 
-    app = _app(url)
+    app = bench_app(url, CATALOGUE_QUEUE_MODE="manual")
     at = utcnow()
     people = generate_contacts(n_contacts, 20240801)
     with app.app_context():
@@ -744,19 +732,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the submission benchmark (and the memory figures it feeds) alone."""
     from bench import memory
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.submission",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    return run_alone(
+        argv,
+        "bench.submission",
+        __doc__,
+        add_arguments,
+        lambda args: rows(args) + memory.rows(args),
     )
-    add_arguments(parser)
-    parser.add_argument("--database", help="PostgreSQL URL (default: start one on loopback)")
-    args = parser.parse_args(argv)
-    print("\n".join(machine()), flush=True)
-    result = rows(args) + memory.rows(args)
-    print()
-    print_table(result)
-    return 0
 
 
 if __name__ == "__main__":
