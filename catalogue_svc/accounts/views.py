@@ -43,13 +43,44 @@ CODE_REFUSED = (
     "Code refusé (invalide, expiré, déjà utilisé ou épuisé : une seule réponse, quelle que soit "
     "l'adresse)"
 )
+SIGN_UP_CODE_REFUSED = (
+    f"{CODE_REFUSED}, ou bon code inscrit dans un navigateur qui n'a fait aucune des demandes "
+    "concurrentes pour cette adresse."
+)
 
 
-@blp.route("/accounts", methods=["POST"])
-@blp.doc(security=ANONYMOUS)
-@blp.arguments(SignUpSchema)
-@blp.response(201, MessageSchema)
-@blp.alt_response(429, description=TOO_MANY)
+def _anonymous_post(
+    rule: str, schema: Any, status: int, *, refused: str | None = None
+) -> Callable[[View], View]:
+    """``POST rule`` without a session: ``schema`` as the body, a message as the answer
+    (``status``), 429 after too many tries; ``refused`` says what a 400 means there, if any."""
+    refusal = [] if refused is None else [blp.alt_response(400, description=refused)]
+    return compose(
+        blp.route(rule, methods=["POST"]),
+        blp.doc(security=ANONYMOUS),
+        blp.arguments(schema),
+        blp.response(status, MessageSchema),
+        *refusal,
+        blp.alt_response(429, description=TOO_MANY),
+    )
+
+
+def _link_post(rule: str, schema: Any, *, refused: str) -> Callable[[View], View]:
+    """``POST rule`` linking the logged-in account to a profile (201 with it); ``refused`` says
+    what a 400 means there."""
+    return compose(
+        blp.route(rule, methods=["POST"]),
+        sessions.account_required,
+        blp.doc(security=LOGGED_IN),
+        blp.arguments(schema),
+        blp.response(201, ProfileSchema),
+        blp.alt_response(400, description=refused),
+        blp.alt_response(409, description="Profil déjà lié à un autre compte."),
+        blp.alt_response(429, description=TOO_MANY),
+    )
+
+
+@_anonymous_post("/accounts", SignUpSchema, 201)
 def create_account(args: dict[str, Any]) -> dict[str, str]:
     """Créer un compte : un code à usage unique est envoyé par courriel.
 
@@ -66,18 +97,7 @@ def create_account(args: dict[str, Any]) -> dict[str, str]:
     return {"detail": service.SIGNED_UP}
 
 
-@blp.route("/accounts/verify", methods=["POST"])
-@blp.doc(security=ANONYMOUS)
-@blp.arguments(VerifySchema)
-@blp.response(200, MessageSchema)
-@blp.alt_response(
-    400,
-    description=(
-        f"{CODE_REFUSED}, ou bon code inscrit dans un navigateur qui n'a fait aucune des "
-        "demandes concurrentes pour cette adresse."
-    ),
-)
-@blp.alt_response(429, description=TOO_MANY)
+@_anonymous_post("/accounts/verify", VerifySchema, 200, refused=SIGN_UP_CODE_REFUSED)
 def verify_account(args: dict[str, Any]) -> dict[str, str]:
     """Valider le code à usage unique : le compte peut ensuite se connecter.
 
@@ -88,11 +108,7 @@ def verify_account(args: dict[str, Any]) -> dict[str, str]:
     return {"detail": service.VERIFIED}
 
 
-@blp.route("/accounts/verify/resend", methods=["POST"])
-@blp.doc(security=ANONYMOUS)
-@blp.arguments(ResendSchema)
-@blp.response(202, MessageSchema)
-@blp.alt_response(429, description=TOO_MANY)
+@_anonymous_post("/accounts/verify/resend", ResendSchema, 202)
 def resend_code(args: dict[str, Any]) -> dict[str, str]:
     """Renvoyer un code (au plus une fois par minute); la même réponse pour toute adresse."""
     service.resend_verification(email=args["email"])
@@ -127,14 +143,9 @@ class Session(MethodView):
         service.log_out()
 
 
-@blp.route("/links", methods=["POST"])
-@sessions.account_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(LinkSchema)
-@blp.response(201, ProfileSchema)
-@blp.alt_response(400, description="Coordonnées invalides, expirées, remplacées ou verrouillées.")
-@blp.alt_response(409, description="Profil déjà lié à un autre compte.")
-@blp.alt_response(429, description=TOO_MANY)
+@_link_post(
+    "/links", LinkSchema, refused="Coordonnées invalides, expirées, remplacées ou verrouillées."
+)
 def link_profile(args: dict[str, Any]) -> Any:
     """Lier le compte au profil nommé par des coordonnées de liaison.
 
@@ -146,14 +157,7 @@ def link_profile(args: dict[str, Any]) -> Any:
     )
 
 
-@blp.route("/links/legacy", methods=["POST"])
-@sessions.account_required
-@blp.doc(security=LOGGED_IN)
-@blp.arguments(LegacyLinkSchema)
-@blp.response(201, ProfileSchema)
-@blp.alt_response(400, description="Identifiants invalides ou verrouillés.")
-@blp.alt_response(409, description="Profil déjà lié à un autre compte.")
-@blp.alt_response(429, description=TOO_MANY)
+@_link_post("/links/legacy", LegacyLinkSchema, refused="Identifiants invalides ou verrouillés.")
 def link_legacy_profile(args: dict[str, Any]) -> Any:
     """Lier le compte avec le nom d'utilisateur et le mot de passe de l'ancien site."""
     account = sessions.require_account()
@@ -185,11 +189,7 @@ def list_profiles(args: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- account settings
 
 
-@blp.route("/password-reset", methods=["POST"])
-@blp.doc(security=ANONYMOUS)
-@blp.arguments(PasswordResetRequestSchema)
-@blp.response(202, MessageSchema)
-@blp.alt_response(429, description=TOO_MANY)
+@_anonymous_post("/password-reset", PasswordResetRequestSchema, 202)
 def request_password_reset(args: dict[str, Any]) -> dict[str, str]:
     """Mot de passe oublié? : un code valide 30 minutes est envoyé au titulaire du compte.
 
@@ -199,15 +199,7 @@ def request_password_reset(args: dict[str, Any]) -> dict[str, str]:
     return {"detail": settings.RESET_REQUESTED}
 
 
-@blp.route("/password-reset/confirm", methods=["POST"])
-@blp.doc(security=ANONYMOUS)
-@blp.arguments(PasswordResetSchema)
-@blp.response(200, MessageSchema)
-@blp.alt_response(
-    400,
-    description=f"{CODE_REFUSED}.",
-)
-@blp.alt_response(429, description=TOO_MANY)
+@_anonymous_post("/password-reset/confirm", PasswordResetSchema, 200, refused=f"{CODE_REFUSED}.")
 def reset_password(args: dict[str, Any]) -> dict[str, str]:
     """Choisir un nouveau mot de passe avec le code reçu.
 
