@@ -71,29 +71,38 @@ def shown_grant(grants: Any, subjects: Any, owner: Any) -> tuple[Any, ...]:
     )
 
 
+def _counted_page(
+    table: Any, shown: Any, columns: tuple[Any, ...], joined: Any, order: tuple[Any, ...]
+) -> tuple[Any, Any]:
+    """The total of a list (the rows of ``table`` that are ``shown``), and its page carrying that
+    total beside ``columns`` of ``joined``, in ``order``."""
+    count = select(func.count()).select_from(table).where(shown)
+    page = (
+        select(count.scalar_subquery().label("total"), *columns)
+        .select_from(joined)
+        .where(shown)
+        .order_by(*order)
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+    return count, page
+
+
 @functools.cache
 def contacts_statements() -> tuple[Any, Any]:
     """The total of *Contacts de l'organisation*, and its page carrying that total."""
     r, c = _contact_relations, _contacts
     shown = and_(r.c.organisation_id == _ORG, r.c.visible_at <= AT)
-    count = select(func.count()).select_from(r).where(shown)
-    page = (
-        select(
-            count.scalar_subquery().label("total"),
-            r.c.id.label("relation_id"),
-            *shown_period(r),
-            c.c.id.label("contact_id"),
-            c.c.first_name,
-            c.c.last_name,
-            c.c.email,
-        )
-        .select_from(r.join(c, c.c.id == r.c.contact_id))
-        .where(shown)
-        .order_by(c.c.last_name, c.c.first_name, r.c.id)
-        .offset(_OFFSET)
-        .limit(_LIMIT)
+    columns = (
+        r.c.id.label("relation_id"),
+        *shown_period(r),
+        c.c.id.label("contact_id"),
+        c.c.first_name,
+        c.c.last_name,
+        c.c.email,
     )
-    return count, page
+    joined = r.join(c, c.c.id == r.c.contact_id)
+    return _counted_page(r, shown, columns, joined, (c.c.last_name, c.c.first_name, r.c.id))
 
 
 @functools.cache
@@ -108,30 +117,20 @@ def relations_statements() -> tuple[Any, Any]:
         or_(r.c.organisation_id == _ORG, r.c.related_organisation_id == _ORG),
         r.c.visible_at <= AT,
     )
-    count = select(func.count()).select_from(r).where(shown)
-    page = (
-        select(
-            count.scalar_subquery().label("total"),
-            r.c.id,
-            *shown_period(r),
-            left.c.id.label("left_id"),
-            left.c.name.label("left_name"),
-            left.c.client_number.label("left_client_number"),
-            right.c.id.label("right_id"),
-            right.c.name.label("right_name"),
-            right.c.client_number.label("right_client_number"),
-        )
-        .select_from(
-            r.join(left, left.c.id == r.c.organisation_id).join(
-                right, right.c.id == r.c.related_organisation_id
-            )
-        )
-        .where(shown)
-        .order_by(left.c.name, right.c.name, r.c.id)
-        .offset(_OFFSET)
-        .limit(_LIMIT)
+    columns = (
+        r.c.id,
+        *shown_period(r),
+        left.c.id.label("left_id"),
+        left.c.name.label("left_name"),
+        left.c.client_number.label("left_client_number"),
+        right.c.id.label("right_id"),
+        right.c.name.label("right_name"),
+        right.c.client_number.label("right_client_number"),
     )
-    return count, page
+    joined = r.join(left, left.c.id == r.c.organisation_id).join(
+        right, right.c.id == r.c.related_organisation_id
+    )
+    return _counted_page(r, shown, columns, joined, (left.c.name, right.c.name, r.c.id))
 
 
 @functools.cache
