@@ -1,5 +1,6 @@
-"""Stacks of route decorators written once: ``compose`` applies several as one, and
-``profile_read`` is the GET of a profile's page (logged in, a query, one answer, 403 and 404)."""
+"""Stacks of route decorators written once: ``compose`` applies several as one, ``account_read``
+is a GET for a logged-in account (a query, one answer) and ``profile_read`` one of a profile's page
+(the same, with what its 403 and 404 mean)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ def compose(*decorators: Callable[[Any], Any]) -> Callable[[View], View]:
     return apply
 
 
+def account_read(blp: Blueprint, rule: str, *, args: Any, answer: Any) -> Callable[[View], View]:
+    """``GET rule`` for a logged-in account (``READ``): ``args`` read from the query, ``answer``
+    documented as the 200."""
+    return compose(
+        blp.route(rule),
+        account_required,
+        blp.doc(security=READ),
+        blp.arguments(args, location="query"),
+        blp.answers(200, answer),
+    )
+
+
 def profile_read(
     blp: Blueprint,
     rule: str,
@@ -32,14 +45,9 @@ def profile_read(
     forbidden: str,
     not_found: str,
 ) -> Callable[[View], View]:
-    """``GET rule`` for a logged-in account (``READ``): ``args`` read from the query, ``answer``
-    documented as the 200, and what a 403 and a 404 mean there."""
+    """:func:`account_read`, and what a 403 and a 404 mean there."""
     return compose(
-        blp.route(rule),
-        account_required,
-        blp.doc(security=READ),
-        blp.arguments(args, location="query"),
-        blp.answers(200, answer),
+        account_read(blp, rule, args=args, answer=answer),
         blp.alt_response(403, description=forbidden),
         blp.alt_response(404, description=not_found),
     )

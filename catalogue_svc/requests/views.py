@@ -15,7 +15,7 @@ from ..clock import now
 from ..errors import NotFound, ValidationFailed
 from ..extensions import LOGGED_IN, READ, Blueprint
 from ..profiles.snapshot import profile_view
-from ..routes import profile_read
+from ..routes import account_read, profile_read
 from ..schemas import LangArgs
 from . import service
 from .schemas import (
@@ -52,24 +52,21 @@ def _name(account: Any) -> str:
     return f"{account.first_name} {account.last_name}"
 
 
-@blp.route("/catalogue")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(LangArgs, location="query")
-@blp.answers(200, CatalogueSchema)
+@account_read(blp, "/catalogue", args=LangArgs, answer=CatalogueSchema)
 def catalogue(args: dict[str, Any]) -> Any:
     """Les catalogues, leurs catégories et leurs formulaires."""
     require_any()
     return {"catalogues": registry.catalogue(args["lang"])}
 
 
-@blp.route("/catalogue/items/<slug>")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(DescribeArgs, location="query")
-@blp.answers(200, FormDescriptionSchema)
-@blp.alt_response(403, description="Le formulaire exige l'autorité sur le dossier du profil.")
-@blp.alt_response(404, description="Formulaire inconnu, ou profil non lié au compte.")
+@profile_read(
+    blp,
+    "/catalogue/items/<slug>",
+    args=DescribeArgs,
+    answer=FormDescriptionSchema,
+    forbidden="Le formulaire exige l'autorité sur le dossier du profil.",
+    not_found="Formulaire inconnu, ou profil non lié au compte.",
+)
 def describe(args: dict[str, Any], slug: str) -> Any:
     """Un formulaire : champs, types, choix (remplis selon le profil), valeurs par défaut."""
     account = require_any()

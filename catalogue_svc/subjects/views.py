@@ -8,20 +8,16 @@ from forms.profile import SUBJECT_CATEGORY_LABELS
 from forms.subject_descriptions import description
 
 from ..access import require_any
-from ..accounts.sessions import account_required
-from ..extensions import READ, Blueprint
+from ..extensions import Blueprint
 from ..profiles.service import SUBJECTS
+from ..routes import account_read
 from ..schemas import LangArgs
 from .schemas import SubjectListSchema
 
 blp = Blueprint("subjects", __name__, url_prefix="/api", description="Sujets autorisés")
 
 
-@blp.route("/subjects")
-@account_required
-@blp.doc(security=READ)
-@blp.arguments(LangArgs, location="query")
-@blp.answers(200, SubjectListSchema)
+@account_read(blp, "/subjects", args=LangArgs, answer=SubjectListSchema)
 def subjects(args: dict[str, Any]) -> Any:
     """Les sujets autorisés : leur groupe et ce que chacun permet (en français ou en anglais).
 
