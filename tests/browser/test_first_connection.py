@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Portal, Screens
+from tests.browser.harness import Portal, Screens
 
 REBECCA = "rebecca.descoteaux-laforce@laforce-comptable.example"
 PASSWORD = "Tournesol-Vert-2026!"
