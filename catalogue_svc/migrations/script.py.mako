@@ -1,9 +1,4 @@
-"""${message}
-
-Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
-"""
+"""${message}"""
 
 from alembic import op
 import sqlalchemy as sa
@@ -13,10 +8,8 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import catalogue_svc.db
 ${imports if imports else ""}
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+revision, down_revision = ${repr(up_revision)}, ${repr(down_revision)}
+branch_labels, depends_on = ${repr(branch_labels)}, ${repr(depends_on)}
 
 
 def upgrade() -> None:
