@@ -116,8 +116,8 @@ def test_a_supervisor_confides_a_claimed_request_and_reads_the_figures(
     expect(mine.get_by_label("Confier à")).to_have_count(0)
     third.look("Demande confiée, vue par l'agente")
 
-    j.open_menu_item(queue, "File de validation")
-    queue.get_by_role("link", name="Indicateurs de la file").click()
+    # In a supervisor's menu, from any screen (beside the link on the File de validation).
+    j.open_menu_item(queue, "Indicateurs de la file")
     expect(queue.get_by_role("heading", name="Indicateurs de la file", level=1)).to_be_visible()
     figures = queue.get_by_role("table", name=re.compile("^Demandes par formulaire depuis le"))
     row = figures.get_by_role("row").filter(has_text=ADD_RELATION)

@@ -825,6 +825,8 @@ async function render(view, params, query) {
   main.replaceChildren(root);
   const ctx = Object.assign({}, params, { query: query || {}, focus: !firstRender, root });
   firstRender = false;
+  const account = state.session && state.session.authenticated && state.session.account;
+  if (account && account.role === "agent") await agentSelf(); // the menu says if they supervise
   renderChrome(ctx);
   try {
     await view(root, ctx);
@@ -881,6 +883,9 @@ function renderChrome(ctx) {
   const list = h("ul", { class: "main-nav__list" });
   if (isAgent) {
     list.append(item("#/agent", "File de validation"));
+    if (state.agentSelf && state.agentSelf.supervisor) {
+      list.append(item("#/agent/indicateurs", "Indicateurs de la file"));
+    }
   } else {
     const pid = ctx.pid || state.currentPid;
     if (!pid) return;
