@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import text
 
 from catalogue_svc import create_app, passwords
 from catalogue_svc.clock import clock
@@ -139,21 +138,25 @@ def _wipe() -> None:
     """Empty every table and restart its ids, as a fresh database would be.
 
     Row by row, children first: on tables this small ``DELETE`` is about five times faster
-    than ``TRUNCATE`` (which rewrites 27 files: 50 ms a test on PostgreSQL, against 9).
+    than ``TRUNCATE`` (which rewrites 27 files: 50 ms a test on PostgreSQL, against 9). The
+    statements are written once a session (each test's app is a new engine, whose statement
+    cache starts empty) and sent in one round trip on PostgreSQL.
     """
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+    deletes = [f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(
-            text(
-                "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
-                " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
-            )
+        restart = (
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+            " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
         )
-    elif db.session.execute(
-        text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
-    ).first():
-        db.session.execute(text("DELETE FROM sqlite_sequence"))
+        db.session.connection().exec_driver_sql("; ".join([*deletes, restart]))
+    else:
+        connection = db.session.connection()
+        for delete in deletes:
+            connection.exec_driver_sql(delete)
+        if connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'"
+        ).first():
+            connection.exec_driver_sql("DELETE FROM sqlite_sequence")
     db.session.commit()
 
 
