@@ -65,7 +65,9 @@ def test_the_agent_merges_one_member_and_refuses_another(portal: Portal, screens
     expect(page.get_by_role("row").filter(has_text=refused)).to_contain_text("Refusée")
     screens.look("Mes demandes")
     page.get_by_role("link", name=refused).click()
-    expect(
-        page.get_by_text("Ce numéro de client n'appartient pas à cette personne.")
-    ).to_be_visible()
+    # The agent's reason, as the request's « Motif » and on the refusal's line of its history.
+    reason = "Ce numéro de client n'appartient pas à cette personne."
+    expect(page.get_by_role("definition").filter(has_text=reason)).to_be_visible()
+    history = page.get_by_role("region", name="Historique")
+    expect(history.get_by_role("row").filter(has_text=reason)).to_contain_text("Refus")
     screens.look("Demande refusée")
