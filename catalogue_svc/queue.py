@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
 BATCH_SIZE = 200
+FOLLOW_AT_MOST = 4  # the largest batch whose next step its own job takes without a wake-up
 CHUNK_SIZE = 50
 QUEUE_NAMES = {"pipeline": "pipeline", "email": "email"}
 
@@ -157,13 +159,20 @@ def emit(
     unit.of(target).outbox_topics.add(topic)
 
 
+# The topic this job drains next itself (``drain``'s ``follow`` at a light load): its messages
+# need no wake-up, which would only send a second worker to find them taken.
+_FOLLOWED: ContextVar[str | None] = ContextVar("catalogue_followed_topic", default=None)
+
+
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
     kept = unit.peek(session)
     if kept is None or not kept.outbox_topics:
         return
-    topics = sorted(kept.outbox_topics)
+    topics = sorted(kept.outbox_topics - {_FOLLOWED.get()})
     kept.outbox_topics.clear()
+    if not topics:
+        return
     transport = _transport()
     if transport is not None:
         transport.publish(topics)
@@ -380,6 +389,7 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     transport = _transport()
     if transport is not None:
         transport.woken(topic)
+    then = handler.then if follow else None
     done = 0
     for _ in range(max_rounds):
         batch = _claim(topic, owner, BATCH_SIZE)
@@ -390,27 +400,43 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
         # due later (a back-off, a lease that expires) is the sweeper's. No empty re-claim: at a
         # light load it was a round trip and a commit per step of each request.
         last_round = len(batch) < BATCH_SIZE
-        # A message claimed more often than its handler allows was interrupted every time
-        # (its worker killed before any failure could be recorded): fail it, never run it again.
-        for message in [m for m in batch if m.attempts > handler.max_attempts]:
-            _record_failure(
-                message,
-                handler,
-                f"Abandonné : {handler.max_attempts} tentatives interrompues sans résultat.",
-            )
-        batch = [m for m in batch if m.attempts <= handler.max_attempts]
-        for start in range(0, len(batch), CHUNK_SIZE):
-            chunk = batch[start : start + CHUNK_SIZE]
-            if handler.batched and process_together(chunk):
-                done += len(chunk)
-                continue
-            for message in chunk:
-                if process(message):
-                    done += 1
+        # A light load's batch (a request or a few): this job goes on with ``then`` at once, and
+        # what the batch emits there is its own; a wake-up would have another worker's job (RQ's
+        # pick-up, a claim) race it for them. A larger batch's are woken as before, so that the
+        # other worker applies them while this one goes on. A worker killed in between leaves
+        # them to the sweeper, like any lost wake-up.
+        followed = _FOLLOWED.set(then if len(batch) <= FOLLOW_AT_MOST else None)
+        try:
+            done += _run_batch(batch, handler)
+        finally:
+            _FOLLOWED.reset(followed)
         if last_round:
             break
-    if follow and handler.then is not None:
-        done += drain(handler.then, max_rounds=max_rounds, follow=True)
+    if then is not None:
+        done += drain(then, max_rounds=max_rounds, follow=True)
+    return done
+
+
+def _run_batch(batch: list[OutboxMessage], handler: Handler) -> int:
+    """Run one claimed batch: by chunks for a batched topic, else message by message."""
+    done = 0
+    # A message claimed more often than its handler allows was interrupted every time
+    # (its worker killed before any failure could be recorded): fail it, never run it again.
+    for message in [m for m in batch if m.attempts > handler.max_attempts]:
+        _record_failure(
+            message,
+            handler,
+            f"Abandonné : {handler.max_attempts} tentatives interrompues sans résultat.",
+        )
+    batch = [m for m in batch if m.attempts <= handler.max_attempts]
+    for start in range(0, len(batch), CHUNK_SIZE):
+        chunk = batch[start : start + CHUNK_SIZE]
+        if handler.batched and process_together(chunk):
+            done += len(chunk)
+            continue
+        for message in chunk:
+            if process(message):
+                done += 1
     return done
 
 
