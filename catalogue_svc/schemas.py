@@ -17,11 +17,12 @@ class StrictSchema(Schema):
 
 
 class Id(fields.Integer):
-    """A row id in a query or a body: 1 to 2**63-1 (what a BIGINT holds), else a 422 naming it.
+    """A row id in a query or a body: 1 to 2**31-1 (what an INTEGER column holds), else a 422
+    naming it.
 
     Every id the API reads goes through this field (path ids through the ``int`` URL converter,
     form variables through ``forms.common.id_field``): a larger number would reach the database
-    driver, which cannot bind it (SQLite raises OverflowError, a 500).
+    (PostgreSQL: « integer out of range »; SQLite's driver beyond 2**63-1: OverflowError), a 500.
     """
 
     def __init__(self, **kwargs: Any) -> None:

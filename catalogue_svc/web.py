@@ -50,7 +50,7 @@ _LONG_NUMBER = re.compile(rb"[0-9]{%d}" % (MAX_NUMBER_DIGITS + 1))
 
 
 class IdConverter(IntegerConverter):
-    """The ``int`` of every route: an id from 1 to 2**63-1. Any other is a 404 like an unknown id,
+    """The ``int`` of every route: an id from 1 to 2**31-1. Any other is a 404 like an unknown id,
     never a value the database driver cannot bind."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:

@@ -98,15 +98,16 @@ def attestation_field(**kwargs: Any) -> fields.Boolean:
     return fields.Boolean(validate=validate.Equal(True, error=messages.ATTESTATION), **kwargs)
 
 
-# Ids are BIGINTs: beyond 2**63-1 the database driver fails (SQLite raises OverflowError), so a
-# larger number is refused like any invalid id. catalogue_svc.schemas.Id reads both from here.
-MAX_ID = 2**63 - 1
+# Ids are INTEGER columns: on PostgreSQL beyond 2**31-1 a comparison with one fails ("integer out
+# of range", a 500; SQLite's driver fails beyond 2**63-1), so a larger number is refused like any
+# invalid id. catalogue_svc.schemas.Id and the URL converter read both from here.
+MAX_ID = 2**31 - 1
 INVALID_ID = "Doit être un identifiant valide (nombre entier positif)."
 ID_RANGE = validate.Range(min=1, max=MAX_ID, error=INVALID_ID)
 
 
 def id_field(**kwargs: Any) -> fields.Integer:
-    """A row id, as a JSON integer from 1 to 2**63-1."""
+    """A row id, as a JSON integer from 1 to 2**31-1."""
     return fields.Integer(strict=True, validate=ID_RANGE, **kwargs)
 
 

@@ -10,7 +10,7 @@ from catalogue_svc.config import ConfigError, load_settings
 from tests.accounts_helpers import anonymous_client, login_client
 from tests.integration.test_requests_flow import ADD_NEW, state_of, submit
 
-HUGE = 2**63  # one past the largest id a BIGINT (and SQLite's INTEGER) can hold
+HUGE = 2**31  # one past the largest id an INTEGER column holds on PostgreSQL
 HUGER = 99999999999999999999
 INVALID_ID = "Doit être un identifiant valide (nombre entier positif)."
 TOO_DEEP = "Le corps de la requête est imbriqué trop profondément"
@@ -53,7 +53,7 @@ def test_path_id_beyond_64_bits_is_not_found(
 def test_query_id_beyond_range_is_refused_naming_the_argument(
     app, firm, responsable, caplog, contact_id
 ):
-    """``?contact_id=`` out of 1..2**63-1 is a 422 naming contact_id, with the French message."""
+    """``?contact_id=`` out of 1..2**31-1 is a 422 naming contact_id, with the French message."""
     response = responsable.get(
         f"/api/profiles/{firm.firm}/authorizations", query_string={"contact_id": contact_id}
     )
@@ -109,7 +109,7 @@ def test_merge_contact_id_beyond_64_bits_is_refused(
 
 
 def test_openapi_documents_the_id_range(client):
-    """Path and query ids are documented as integers from 1 to 2**63-1."""
+    """Path and query ids are documented as integers from 1 to 2**31-1."""
     path = client.get("/api/openapi.json").json["paths"][
         "/api/profiles/{profile_id}/authorizations"
     ]
