@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 
 from forms.common import ID_RANGE, INVALID_ID
+from forms.fields import check_text
 
 
 class StrictSchema(Schema):
@@ -29,6 +30,13 @@ class Id(fields.Integer):
         super().__init__(validate=ID_RANGE, **kwargs)
         # ``Infinity`` is valid JSON for Python and int() of it overflows.
         self.error_messages["too_large"] = INVALID_ID
+
+
+def free_text(text: str) -> None:
+    """A person's free text (a comment, a refusal's reason): no control or invisible character
+    but its line breaks (``forms.fields.check_text``), else a 422 naming the field. PostgreSQL
+    refuses a NUL byte in a text column: it was a 500."""
+    check_text(text, multiline=True)
 
 
 def lang_arg() -> fields.String:

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from forms import registry
 
 from ..requests.schemas import RequestSummarySchema
-from ..schemas import Id, PageArgs, StrictSchema
+from ..schemas import Id, PageArgs, StrictSchema, free_text
 
 
 class QueueArgs(PageArgs):
@@ -92,7 +92,7 @@ class AgentListSchema(StrictSchema):
 
 
 class RejectSchema(StrictSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), free_text])
 
 
 class QueueItemSchema(RequestSummarySchema):

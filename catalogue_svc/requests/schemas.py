@@ -8,7 +8,7 @@ from forms import registry
 from workflows import State
 
 from ..documents.schemas import DocumentSchema
-from ..schemas import Id, PageArgs, StrictSchema, lang_arg
+from ..schemas import Id, PageArgs, StrictSchema, free_text, lang_arg
 
 STATES = [state.value for state in State]
 
@@ -54,7 +54,7 @@ class RequestListArgs(PageArgs):
 
 
 class CommentSchema(StrictSchema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    body = fields.String(required=True, validate=[validate.Length(min=1, max=5000), free_text])
     internal = fields.Boolean(load_default=False)
     asks_answer = fields.Boolean(
         load_default=False,

@@ -234,3 +234,23 @@ def test_rejection_email_carries_the_reason(app, waiting, agent, run_jobs, mailb
     run_jobs()
     [email] = mailbox.to("rebecca@laforce.example")
     assert "Personne différente." in body(email)
+
+
+def test_a_nul_byte_in_a_reason_or_a_comment_is_a_422_naming_it(app, waiting, agent):
+    """A hidden character (a NUL byte, which PostgreSQL refuses in text: a 500) in a refusal's
+    reason or in a comment is refused in French, naming the field; nothing is recorded."""
+    reason = agent.post(
+        f"/api/agent/requests/{waiting}/reject", json={"reason": "Non\x00 conforme"}
+    )
+    comment = agent.post(f"/api/requests/{waiting}/comments", json={"body": "Vu\x00"})
+
+    for answer, field in ((reason, "reason"), (comment, "body")):
+        assert answer.status_code == 422, answer.json
+        assert answer.json["errors"][field] == [
+            "Ne doit contenir aucun caractère de contrôle (tabulation…) ni caractère invisible; "
+            "seuls les sauts de ligne sont permis."
+        ]
+    assert state_of(waiting) == "agent_validation"
+    assert agent.get(f"/api/requests/{waiting}").json["comments"] == []
+    line_breaks = agent.post(f"/api/requests/{waiting}/comments", json={"body": "Vu.\nMerci."})
+    assert line_breaks.status_code == 201, line_breaks.json
