@@ -40,7 +40,7 @@ from functools import lru_cache
 from .matching import Person
 from .normalise import name_forms, normalize_client_number, normalize_email, normalize_phones
 
-__all__ = ["blocking_keys"]
+__all__ = ["blocking_keys", "same_name_key"]
 
 _WINDOW = 7  # letters of a name whose one-deletion neighbourhood makes the "nm:" keys
 
@@ -86,3 +86,14 @@ def blocking_keys(p: Person) -> set[str]:
         if raw:
             keys.append(f"nx:{raw}")
     return set(keys)
+
+
+def same_name_key(p: Person) -> str | None:
+    """The one ``nm:`` key that every person named as ``p`` holds, whatever else differs: the
+    first six letters of the compact last name (one of its one-deletion variants: the window
+    without its seventh letter) with the phonetic first name. Two names equal after
+    ``normalise.normalize_name`` have the same forms, hence this key; None without a last name."""
+    last = name_forms(p.last_name)
+    if not last.compact:
+        return None
+    return f"nm:{last.compact[: _WINDOW - 1]}|{name_forms(p.first_name).phonetic}"

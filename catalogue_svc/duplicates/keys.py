@@ -18,12 +18,12 @@ from sqlalchemy.orm import InstanceState, Session
 
 from ..db import db
 from ..profiles.models import Contact, ContactPhone
-from .blocking import blocking_keys
+from .blocking import blocking_keys, same_name_key
 from .matching import Person
 from .models import KEY_LENGTH, ContactMatchKey
 from .people import CHUNK, chunks, load_people, person_of
 
-__all__ = ["contact_keys", "listen", "refresh_keys", "reindex_all"]
+__all__ = ["contact_keys", "listen", "name_key", "refresh_keys", "reindex_all"]
 
 _KEY_FIELDS = ("first_name", "last_name", "birth_date", "email", "client_number")
 
@@ -42,6 +42,12 @@ def contact_keys(person: Person) -> set[str]:
     if keys and max(map(len, keys)) > KEY_LENGTH:
         return {key[:KEY_LENGTH] for key in keys}
     return keys
+
+
+def name_key(person: Person) -> str | None:
+    """:func:`.blocking.same_name_key` as stored (cut as :func:`contact_keys` cuts it)."""
+    key = same_name_key(person)
+    return None if key is None else key[:KEY_LENGTH]
 
 
 def _replace_keys(connection: Connection, contact_ids: Iterable[int]) -> int:

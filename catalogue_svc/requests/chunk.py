@@ -48,7 +48,7 @@ class ChunkState:
     people: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     candidates: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     conflicts: PendingConflicts | None = None
-    members: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
+    members: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # by request
 
     def compare_and_set(
         self, request_id: int, expected: dict[str, Any], changes: dict[str, Any]

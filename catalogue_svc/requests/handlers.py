@@ -24,7 +24,7 @@ from .. import queue, unit
 from ..access import profile_access
 from ..clock import now
 from ..db import db, reserve_ahead
-from ..duplicates.members import active_member_names, with_same_name_members
+from ..duplicates.members import active_members_named, with_same_name_members
 from ..profiles.apply import ADDS_A_ROW, ApplyContext, ApplyError, apply_operation
 from ..profiles.snapshot import contacts_view
 from . import chunk, emails
@@ -60,6 +60,10 @@ def _prefetch_check(messages: list[queue.OutboxMessage], running: unit.Chunk) ->
             state.people[request.id] = _new_person(request)
         except FormValidationError:
             continue  # its own check says so, one by one
+    named = {r.id: (r.organisation_id, p) for r in pending if (p := state.people.get(r.id))}
+    members = active_members_named(named.values())
+    for request_id, (organisation_id, _) in named.items():
+        state.members[request_id] = members.get(organisation_id, [])
     finders = current_app.extensions.get("catalogue_duplicate_finder_many")
     if finders is None or finders[0] is not current_app.extensions["catalogue_duplicate_finder"]:
         return  # a finder of its own: asked person by person
@@ -82,9 +86,7 @@ def run_check(message: queue.OutboxMessage) -> None:
     else:
         candidates = find_candidates(person) if person else []
     if person:
-        candidates = with_same_name_members(
-            _members(request.organisation_id, state), person, candidates
-        )
+        candidates = with_same_name_members(_members(request, person, state), person, candidates)
     conflicts = find_and_link(request, state.conflicts)
     needs = needs_agent(
         request.validation_rule,
@@ -102,12 +104,15 @@ def run_check(message: queue.OutboxMessage) -> None:
         transition(request, Trigger.PASS_CHECK, SYSTEM_ACTOR, needs_validation=False, values=values)
 
 
-def _members(organisation_id: int, state: chunk.ChunkState) -> list[tuple[int, str, str]]:
-    """The organisation's active members' names (read once per chunk and organisation: the
-    check writes no contact)."""
-    if organisation_id not in state.members:
-        state.members[organisation_id] = active_member_names(organisation_id)
-    return state.members[organisation_id]
+def _members(
+    request: Request, person: dict[str, Any], state: chunk.ChunkState
+) -> list[tuple[int, str, str]]:
+    """The organisation's active members who may be named as ``person`` (read for the whole
+    chunk by its prefetch: the check writes no contact)."""
+    if request.id not in state.members:
+        named = active_members_named([(request.organisation_id, person)])
+        state.members[request.id] = named.get(request.organisation_id, [])
+    return state.members[request.id]
 
 
 def _check_exhausted(message: queue.OutboxMessage, error: str) -> None:

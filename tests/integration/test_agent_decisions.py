@@ -196,6 +196,61 @@ def test_a_new_person_named_as_an_active_member_is_a_possible_duplicate(
     assert any("membre actif" in r["detail"] for r in candidate["reasons"])
 
 
+def test_members_named_alike_are_found_however_written_and_only_in_the_firm(
+    app, firm, responsable, agent, run_jobs
+):
+    """Two new people checked together, each named as an active member written otherwise
+    (case, accents, hyphens): each request names its own member as a possible duplicate, not
+    the other's, not a former member and not another organisation's member of the same name."""
+    from tests.factories import add_member
+
+    named = {
+        "jp": add_member(firm.firm, first_name="JEAN PHILIPPE", last_name="cote", language="fr"),
+        "mt": add_member(firm.firm, first_name="Maryse", last_name="Tremblay", language="fr"),
+        "former": add_member(firm.firm, first_name="Maryse", last_name="Trémblay", language="fr"),
+        "elsewhere": add_member(firm.shaw, first_name="Jean-Philippe", last_name="Côté"),
+    }
+    for _ in range(30):  # a firm of other members, read no more
+        add_member(firm.firm, first_name="Autre", last_name="Membre", language="fr")
+    db.session.flush()
+    former = db.session.scalar(
+        select(ContactRelation).where(ContactRelation.contact_id == named["former"])
+    )
+    former.active = False
+    db.session.commit()
+
+    numbers = []
+    for first, last, born in (
+        ("Jean-Philippe", "Côté", "1971-02-03"),
+        ("Maryse", "Tremblay", "1982-04-05"),
+    ):
+        email = f"{first}.{last}@ailleurs.example".lower()
+        new = {
+            **NEW_MEMBER,
+            "first_name": first,
+            "last_name": last,
+            "birth_date": born,
+            "email": email,
+            "phones": [],
+        }
+        answer = submit(responsable, firm, "add-relation", {**ADD_NEW, "new_contact": new})
+        assert answer.status_code == 202, answer.json
+        numbers.append(answer.json["number"])
+    run_jobs()
+
+    def members_flagged(number: str) -> set[int]:
+        assert state_of(number) == "agent_validation"
+        candidates = agent.get(f"/api/requests/{number}").json["duplicate_candidates"]
+        return {
+            c["contact_id"]
+            for c in candidates
+            if any("membre actif" in r["detail"] for r in c["reasons"])
+        }
+
+    assert members_flagged(numbers[0]) == {named["jp"]}
+    assert members_flagged(numbers[1]) == {named["mt"]}
+
+
 def _end_responsable(firm, active: bool) -> None:
     relation = db.session.scalar(
         select(ContactRelation).where(ContactRelation.contact_id == firm.rebecca)

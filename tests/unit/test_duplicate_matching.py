@@ -13,10 +13,11 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from catalogue_svc.duplicates.blocking import blocking_keys
+from catalogue_svc.duplicates.keys import contact_keys, name_key
 from catalogue_svc.duplicates.matching import (
     Candidate,
     Person,
@@ -731,3 +732,49 @@ def test_client_numbers_with_letters_are_not_reduced_to_their_digits() -> None:
     assert normalize_client_number("AB-77") != normalize_client_number("77")
     assert normalize_client_number("ab 77") == normalize_client_number("AB-77")
     assert normalize_client_number("00123-456") == normalize_client_number("123456")
+
+
+def _written_otherwise(name: str, how: int) -> str:
+    """``name`` as another person may type it: upper case, accents dropped, hyphens for spaces
+    and the reverse, doubled spaces."""
+    if how == 0:
+        return name.upper()
+    if how == 1:
+        return "".join(
+            c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+        )
+    if how == 2:
+        return name.replace("-", " ").replace("'", " ") if "-" in name else name.replace(" ", "-")
+    return "  " + "  ".join(name.split()) + " "
+
+
+@given(
+    first=st.sampled_from(["Marie-Karine", "Jean Philippe", "Éloïse", "Zoë", "D'Arcy", "Ng"]),
+    last=st.one_of(
+        st.sampled_from(["Bérard", "Côté-Tremblay", "O'Neil", "Saint-Exupéry", "Lê"]),
+        st.text(alphabet="abcdéèçëôœ -'", min_size=1, max_size=300),
+    ),
+    how=st.integers(0, 3),
+    birth=st.dates(),
+)
+def test_everyone_named_alike_holds_the_probes_name_key(first, last, how, birth):
+    """The same-name members of a firm are read by one key (``keys.name_key``): every stored
+    person whose names equal the probe's after ``normalize_name`` holds it, whatever the case,
+    accents, hyphens, spacing, birth date or length (keys cut at the column's length)."""
+    other_first, other_last = _written_otherwise(first, how), _written_otherwise(last, how)
+    assume(normalize_name(last))
+    assume(normalize_name(first) == normalize_name(other_first))
+    assume(normalize_name(last) == normalize_name(other_last))
+    key = name_key(probe(first, last))
+    assert key is not None
+    assert key in contact_keys(stored(other_first, other_last, birth_date=birth))
+
+
+def test_people_named_otherwise_mostly_hold_another_name_key():
+    """The key keeps a firm's read small: another last name or another first name (not a
+    sound-alike) is another key."""
+    key = name_key(probe("Marie", "Tremblay"))
+    assert key == name_key(probe("MARIE", "tremblay"))
+    assert key != name_key(probe("Julie", "Tremblay"))
+    assert key != name_key(probe("Marie", "Bérard"))
+    assert name_key(probe("Marie", "")) is None
