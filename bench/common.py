@@ -39,11 +39,12 @@ def database_url(stack: ExitStack, args: argparse.Namespace, sqlite_file: str) -
     return args.database or f"sqlite:///{tempfile.gettempdir()}/{sqlite_file}"
 
 
-def start_servers(stack: ExitStack) -> tuple[Any, Any, Any]:
-    """PostgreSQL, Redis and an SMTP sink on loopback, stopped with ``stack``."""
+def start_servers(stack: ExitStack, *, pg_options: str = "") -> tuple[Any, Any, Any]:
+    """PostgreSQL (with ``pg_options``), Redis and an SMTP sink on loopback, stopped with
+    ``stack``."""
     from tests.servers import Postgres, RedisServer, SmtpSink
 
-    pg = Postgres.start()
+    pg = Postgres.start(options=pg_options)
     stack.callback(pg.stop)
     redis = RedisServer.start()
     stack.callback(redis.stop)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import statements
 from bench.common import SECRET, bench_app, start_servers, stop_processes
 from bench.table import Row, at_most, info, print_table, ratio_at_least
 
@@ -340,7 +341,9 @@ def run(args: argparse.Namespace) -> Figures:
     """Start the servers, measure the baseline and the pipeline in the same run."""
     with ExitStack() as stack:
         logdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-        pg, redis, smtp = start_servers(stack)
+        pg, redis, smtp = start_servers(
+            stack, pg_options=statements.OPTIONS if args.statements else ""
+        )
 
         noop_rate = noop_drain_rate(redis.url, args.noop_jobs, 2, logdir)
         print(f"  RQ no-op drain, 2 SimpleWorkers: {noop_rate:,.0f} jobs/s", flush=True)
@@ -378,6 +381,8 @@ def run(args: argparse.Namespace) -> Figures:
         rq_app = bench_app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
         after = _max_request_id(manual)
         light = args.light_rate * args.light_seconds
+        if args.statements:
+            statements.reset(pg.url)
         with rq_app.app_context():
             start = time.perf_counter()
             for i in range(light):
@@ -393,6 +398,9 @@ def run(args: argparse.Namespace) -> Figures:
         }
 
         _wait_emails(smtp, 2 * (args.requests + light), timeout=60)
+        if args.statements:
+            print(f"  the light load's {args.statements} costliest statements:", flush=True)
+            statements.top(pg.url, args.statements)
 
         return Figures(
             noop_rate=noop_rate,
@@ -454,6 +462,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--light-rate", type=int, default=20, help="submissions per second")
     p.add_argument("--light-seconds", type=int, default=10)
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the light load's N costliest SQL statements (pg_stat_statements)",
+    )
     return p
 
 

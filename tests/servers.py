@@ -58,7 +58,9 @@ class Postgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
     @classmethod
-    def start(cls) -> Postgres:
+    def start(cls, *, options: str = "") -> Postgres:
+        """A new cluster on a free loopback port; ``options``: more ``-c name=value`` settings
+        (a benchmark loads ``pg_stat_statements`` with them)."""
         initdb = PG_BIN / "initdb"
         if not initdb.exists():
             raise ServerUnavailable(f"{initdb} not found")
@@ -101,7 +103,7 @@ class Postgres:
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=128MB"
+            f"-c max_connections=200 -c shared_buffers=128MB {options}"
         )
         subprocess.run(
             [
