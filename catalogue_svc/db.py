@@ -73,7 +73,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+class _SQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy, its PostgreSQL engines sending a multi-row ``INSERT`` for many rows.
+
+    SQLAlchemy writes many rows of an ``INSERT`` without ``RETURNING`` (the ORM's rows whose
+    ids are reserved ahead, the duplicate-check keys, :func:`write_deferred_rows`) as one
+    ``INSERT … VALUES (…), (…)`` a page of rows on psycopg2, but as psycopg 3's
+    ``executemany``: one statement per row, pipelined. In a check or apply chunk that was 18 key
+    statements per new contact, and the executemany calls were a third of a pipeline worker's
+    time under cProfile. The multi-row form is the one SQLAlchemy already uses with
+    ``RETURNING``, for every driver."""
+
+    def _make_engine(self, bind_key: str | None, options: dict[str, Any], app: Any) -> Engine:
+        engine = super()._make_engine(bind_key, options, app)
+        if engine.dialect.name == "postgresql":
+            engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
+
+
+db = _SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 @event.listens_for(Engine, "connect")
