@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import statements
-from bench.common import SECRET, bench_app, start_servers, stop_processes
+from bench.common import SECRET, analyze, bench_app, start_servers, stop_processes
 from bench.table import Row, at_most, info, print_table, ratio_at_least
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -358,6 +358,7 @@ def run(args: argparse.Namespace) -> Figures:
             flush=True,
         )
 
+        analyze(pg.url)  # as autovacuum would have, after the submissions recorded
         env = worker_env(pg.url, redis.url, smtp.url)
         py = sys.executable
         workers = [
@@ -381,6 +382,7 @@ def run(args: argparse.Namespace) -> Figures:
         rq_app = bench_app(pg.url, REDIS_URL=redis.url, CATALOGUE_QUEUE_MODE="rq")
         after = _max_request_id(manual)
         light = args.light_rate * args.light_seconds
+        analyze(pg.url)  # and after the drain
         if args.statements:
             statements.reset(pg.url)
         with rq_app.app_context():

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import SECRET, bench_app, run_alone
-from bench.table import Row, at_most, info, percentile, ratio_at_least
+from bench.common import SECRET, analyze, bench_app, run_alone
+from bench.table import Row, info, percentile, ratio_at_least, ratio_at_most
 
 BENCH = "submission"
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,6 +226,7 @@ def build(url: str, n_contacts: int) -> Store:
         firm_id = firm.id
         db.session.remove()
         db.engine.dispose()
+    analyze(url)  # the firm's 2,000 members as autovacuum would have counted them
     return Store(firm_id, ids, (str(app.config["SESSION_COOKIE_NAME"]), token, csrf))
 
 
@@ -663,7 +664,7 @@ def rows(args: argparse.Namespace) -> list[Row]:
             f"requests/s at {c} connections (PG + Redis)",
             pg.service.rate,
             pg.baseline.rate,
-            0.5,
+            0.6,  # issue 19, goal 3
             0,
         ),
         info(
@@ -672,13 +673,12 @@ def rows(args: argparse.Namespace) -> list[Row]:
             percentile(pg.service.latencies, 50),
             percentile(pg.baseline.latencies, 50),
         ),
-        at_most(
+        ratio_at_most(  # issue 19, goal 3 (it was an absolute 50 ms before)
             BENCH,
             "p99 (ms)",
             percentile(pg.service.latencies, 99),
-            50,
-            "ms",
             percentile(pg.baseline.latencies, 99),
+            1.5,
         ),
         info(
             BENCH,
