@@ -96,7 +96,8 @@ def refresh_keys(contact_ids: Iterable[int]) -> None:
 
 
 def reindex_all(batch: int = 5000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Rebuild the keys of every contact, one transaction per ``batch``; returns how many contacts.
+    """Rebuild the keys of every contact, one transaction per ``batch``, then remove the keys
+    of no contact; returns how many contacts.
 
     ``progress(done, total)`` is called after each batch. Keys of contacts created meanwhile are
     kept up to date by the listener or their writer, so batches can commit one by one.
@@ -121,6 +122,10 @@ def reindex_all(batch: int = 5000, progress: Callable[[int, int], None] | None =
         done, last = done + len(ids), ids[-1]
         if progress is not None:
             progress(done, max(total, done))
+    # The table has no foreign key (see the model): a key naming no contact goes too.
+    contact = select(_CONTACTS.c.id).where(_CONTACTS.c.id == _KEYS.c.contact_id)
+    db.session.execute(delete(_KEYS).where(~contact.exists()))
+    db.session.commit()
     return done
 
 

@@ -250,6 +250,29 @@ def test_reindex_all_rebuilds_the_keys_of_every_contact(app, crowd):
     assert all(keys_of(i) == expected_keys(i) for i in crowd)
 
 
+def test_a_key_naming_no_contact_is_skipped_then_removed(app, crowd):
+    """The key table has no foreign key: a key left by no contact (written by hand, say) is no
+    candidate and breaks no check, and ``reindex_all`` removes it."""
+    probe = {"first_name": "Sophie", "last_name": "Tremblay", "birth_date": BORN}
+    orphan = 10**9
+    rows = [
+        {"key": key, "contact_id": orphan}
+        for key in keys.contact_keys(Person("Sophie", "Tremblay", birth_date=BORN))
+    ]
+    db.session.execute(insert(ContactMatchKey), rows)
+    db.session.commit()
+    found = service.find_candidates(probe)
+    assert orphan not in {c["contact_id"] for c in found}
+    [many] = service.find_candidates_many([probe])
+    assert many == found
+    keys.reindex_all()
+    assert (
+        db.session.scalar(select(ContactMatchKey.key).where(ContactMatchKey.contact_id == orphan))
+        is None
+    )
+    assert keys_of(crowd[0]) == expected_keys(crowd[0])
+
+
 def test_reindex_command_rebuilds_the_keys(app, crowd):
     """``flask reindex-duplicates`` rebuilds the key table."""
     db.session.execute(delete(ContactMatchKey))
