@@ -53,6 +53,11 @@ def start_servers(stack: ExitStack, *, pg_options: str = "") -> tuple[Any, Any, 
     return pg, redis, smtp
 
 
+def dsn(url: str) -> str:
+    """The libpq form of a SQLAlchemy PostgreSQL URL, for psycopg itself."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def analyze(url: str) -> None:
     """``ANALYZE`` the database at ``url`` (PostgreSQL; nothing on SQLite): the statistics that
     autovacuum keeps in a database whose tables grew as the benchmark's just did. Without them,
@@ -62,10 +67,8 @@ def analyze(url: str) -> None:
         return
     import psycopg
 
-    with psycopg.connect(
-        url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
-    ) as c:
-        c.execute("ANALYZE")
+    with psycopg.connect(dsn(url), autocommit=True) as connection:
+        connection.execute("ANALYZE")
 
 
 def stop_processes(procs: Sequence[subprocess.Popen[Any]], timeout: float = 10) -> None:

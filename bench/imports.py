@@ -46,7 +46,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import manual_app, run_alone
+from bench.common import dsn, manual_app, run_alone
 from bench.memory import peak_rss_mib
 from bench.table import Row, at_most, info, ratio_at_least
 
@@ -252,10 +252,6 @@ def copy_text(path: Path) -> tuple[str, int]:
 # --------------------------------------------------------------------------- the fair baseline
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def dump_tables(url: str, folder: Path) -> list[tuple[str, str, Path, int]]:
     """``COPY … TO`` a file of every non-empty table, in the order their foreign keys allow
     loading them: (table, column list, file, rows)."""
@@ -265,7 +261,7 @@ def dump_tables(url: str, folder: Path) -> list[tuple[str, str, Path, int]]:
 
     manual_app(url)  # the models, hence the metadata
     dumped = []
-    with psycopg.connect(_dsn(url)) as conn:
+    with psycopg.connect(dsn(url)) as conn:
         for table in db.metadata.sorted_tables:
             name = f'"{table.name}"'
             count = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
@@ -290,7 +286,7 @@ def run_fair_copy(url: str, dumped: list[tuple[str, str, Path, int]]) -> float:
     import psycopg
 
     reset_schema(url)
-    with psycopg.connect(_dsn(url)) as conn:
+    with psycopg.connect(dsn(url)) as conn:
         start = time.perf_counter()
         for name, columns, file, _ in dumped:
             with (
@@ -323,8 +319,7 @@ def run_copy(url: str, text_rows: str) -> float:
     """Seconds for ``COPY bench_contacts FROM STDIN`` of ``text_rows`` (a bare table), committed."""
     import psycopg
 
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn(url)) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_contacts")
         conn.execute(
             "CREATE TABLE bench_contacts (id bigserial PRIMARY KEY, ref text, client_number text, "

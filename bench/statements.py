@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.common import dsn
+
 OPTIONS = (
     "-c shared_preload_libraries=pg_stat_statements "
     "-c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
@@ -20,7 +22,7 @@ OPTIONS = (
 def _connect(url: str) -> Any:
     import psycopg
 
-    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    return psycopg.connect(dsn(url), autocommit=True)
 
 
 def reset(url: str) -> None:

@@ -44,7 +44,6 @@ def active_members_named(
         key = name_key(person_from_dict(person))
         if key is not None:
             wanted[key].add(organisation_id)
-    found: dict[int, set[tuple[int, str, str]]] = defaultdict(set)
     if not wanted:
         return {}
     keys, relations = ContactMatchKey.__table__, ContactRelation.__table__
@@ -69,6 +68,7 @@ def active_members_named(
             relations.c.active.is_(True),
         )
     )
+    found: dict[int, set[tuple[int, str, str]]] = defaultdict(set)
     for key, organisation_id, contact_id, first, last in rows:
         if organisation_id in wanted[key]:
             found[organisation_id].add((int(contact_id), first or "", last or ""))
