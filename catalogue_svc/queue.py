@@ -85,6 +85,10 @@ class Handler:
     # step starts at once instead of after another wake-up job (the wake-up is still
     # published, and finds nothing left or what others emitted).
     then: str | None = None
+    # With ``then``, in a drain that follows it: the ``then`` messages a chunk emits run in the
+    # chunk's own transaction, before its commit (:func:`_take_up`), instead of being written,
+    # committed and claimed again. The chunk's fallback one by one emits them as usual.
+    take_up: bool = False
 
 
 def running_chunk() -> unit.Chunk | None:
@@ -346,25 +350,22 @@ def process(message: OutboxMessage) -> bool:
         return False
 
 
-def process_together(messages: list[OutboxMessage]) -> bool:
+def process_together(messages: list[OutboxMessage], *, take_up: str | None = None) -> bool:
     """Run a chunk of one batched topic's messages in one transaction; False if any failed.
 
-    On failure everything is rolled back (no message is marked done) and the caller runs the
-    messages one by one with :func:`process`, which records each failure.
+    With ``take_up`` (a topic), the messages of that topic the chunk emits run in the same
+    transaction after it (:func:`_take_up`). On failure everything is rolled back (no message
+    is marked done) and the caller runs the messages one by one with :func:`process`, which
+    records each failure.
     """
     topic = messages[0].topic
     handler = handler_for(topic)
     kept = unit.of(db.session)
-    chunk = kept.chunk = unit.Chunk()
     try:
         defer_rows()
-        if handler.prefetch is not None:
-            handler.prefetch(messages, chunk)
-        with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
-            for message in messages:
-                handler.func(message)
-            if handler.finish is not None:
-                handler.finish(chunk)
+        _run_chunk(messages, handler, kept)
+        if take_up is not None:
+            _take_up(take_up, kept)
         write_deferred_rows()
         mark_done(*messages)  # one drain claimed them all: one lease owner
         db.session.commit()
@@ -381,6 +382,39 @@ def process_together(messages: list[OutboxMessage]) -> bool:
         kept.deferred_rows = None
 
 
+def _run_chunk(messages: list[OutboxMessage], handler: Handler, kept: unit.Unit) -> None:
+    """Run a batched handler's chunk in the current transaction (rows deferred), unwritten."""
+    chunk = kept.chunk = unit.Chunk()
+    if handler.prefetch is not None:
+        handler.prefetch(messages, chunk)
+    with contextlib.nullcontext() if handler.autoflush else db.session.no_autoflush:
+        for message in messages:
+            handler.func(message)
+        if handler.finish is not None:
+            handler.finish(chunk)
+
+
+def _take_up(topic: str, kept: unit.Unit) -> None:
+    """Run now, in this transaction, the ready messages of ``topic`` the chunk just emitted.
+
+    They are still deferred rows (:func:`emit` in a chunk): taken out, they are never written,
+    as a message claimed and done within the transaction that emits it would leave nothing
+    behind. If anything fails, the whole transaction rolls back with the chunk that emitted
+    them, and its fallback one by one emits them as rows again.
+    """
+    deferred = kept.deferred_rows or {}
+    rows = deferred.get(OutboxMessage, [])
+    at = now()
+    taken = [row for row in rows if row["topic"] == topic and row["available_at"] <= at]
+    if not taken:
+        return
+    chosen = {id(row) for row in taken}
+    left = deferred[OutboxMessage] = [row for row in rows if id(row) not in chosen]
+    if not any(row["topic"] == topic for row in left):
+        kept.outbox_topics.discard(topic)  # nothing of it left to wake a worker for
+    _run_chunk([OutboxMessage(**row) for row in taken], handler_for(topic), kept)
+
+
 def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work);
     with ``follow``, then the topic its handler names as ``then`` (the RQ job does)."""
@@ -390,7 +424,9 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     if transport is not None:
         transport.woken(topic)
     then = handler.then if follow else None
+    take_up = then if handler.take_up else None
     done = 0
+    emitted = False  # whether a batch left ``then`` messages behind to follow (not taken up)
     for _ in range(max_rounds):
         batch = _claim(topic, owner, BATCH_SIZE)
         if not batch:
@@ -407,19 +443,26 @@ def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
         # them to the sweeper, like any lost wake-up.
         followed = _FOLLOWED.set(then if len(batch) <= FOLLOW_AT_MOST else None)
         try:
-            done += _run_batch(batch, handler)
+            ran, one_by_one = _run_batch(batch, handler, take_up)
         finally:
             _FOLLOWED.reset(followed)
+        done += ran
+        emitted = emitted or one_by_one
         if last_round:
             break
-    if then is not None:
+    if then is not None and (take_up is None or emitted):
         done += drain(then, max_rounds=max_rounds, follow=True)
     return done
 
 
-def _run_batch(batch: list[OutboxMessage], handler: Handler) -> int:
-    """Run one claimed batch: by chunks for a batched topic, else message by message."""
+def _run_batch(
+    batch: list[OutboxMessage], handler: Handler, take_up: str | None = None
+) -> tuple[int, bool]:
+    """Run one claimed batch: by chunks for a batched topic, else message by message (with
+    ``take_up``, a chunk runs the messages it emits to that topic, :func:`process_together`).
+    Returns how many ran, and whether any ran one by one."""
     done = 0
+    one_by_one = False
     # A message claimed more often than its handler allows was interrupted every time
     # (its worker killed before any failure could be recorded): fail it, never run it again.
     for message in [m for m in batch if m.attempts > handler.max_attempts]:
@@ -431,13 +474,14 @@ def _run_batch(batch: list[OutboxMessage], handler: Handler) -> int:
     batch = [m for m in batch if m.attempts <= handler.max_attempts]
     for start in range(0, len(batch), CHUNK_SIZE):
         chunk = batch[start : start + CHUNK_SIZE]
-        if handler.batched and process_together(chunk):
+        if handler.batched and process_together(chunk, take_up=take_up):
             done += len(chunk)
             continue
+        one_by_one = True
         for message in chunk:
             if process(message):
                 done += 1
-    return done
+    return done, one_by_one
 
 
 def pending_topics() -> list[str]:

@@ -288,6 +288,8 @@ def init_app(app: Flask) -> None:
     """Register the pipeline's topics (database effects only: batched)."""
     # The check reads only committed rows (other requests, match and conflict keys): its chunk
     # runs without autoflush. The apply reads what its own operations wrote: it keeps autoflush.
+    # A following drain (the RQ job's) applies the requests its check chunk approves in that
+    # chunk's own transaction: no apply message written, committed, and claimed again.
     for topic, handler, exhausted, prefetch, autoflush, then in (
         (CHECK_TOPIC, run_check, _check_exhausted, _prefetch_check, False, APPLY_TOPIC),
         (APPLY_TOPIC, run_apply, _apply_exhausted, _prefetch_apply, True, None),
@@ -303,5 +305,6 @@ def init_app(app: Flask) -> None:
                 autoflush=autoflush,
                 finish=chunk.finish,
                 then=then,
+                take_up=then is not None,
             ),
         )
