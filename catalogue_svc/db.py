@@ -73,7 +73,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+class _SQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy, its PostgreSQL engines sending a multi-row ``INSERT`` for many rows.
+
+    SQLAlchemy writes many rows of an ``INSERT`` without ``RETURNING`` (the ORM's rows whose
+    ids are reserved ahead, the duplicate-check keys, :func:`write_deferred_rows`) as one
+    ``INSERT … VALUES (…), (…)`` a page of rows on psycopg2, but as psycopg 3's
+    ``executemany``: one statement per row, pipelined. In a check or apply chunk that was 18 key
+    statements per new contact, and the executemany calls were a third of a pipeline worker's
+    time under cProfile. The multi-row form is the one SQLAlchemy already uses with
+    ``RETURNING``, for every driver."""
+
+    def _make_engine(self, bind_key: str | None, options: dict[str, Any], app: Any) -> Engine:
+        engine = super()._make_engine(bind_key, options, app)
+        if engine.dialect.name == "postgresql":
+            engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
+
+
+db = _SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 @event.listens_for(Engine, "connect")
@@ -257,29 +275,7 @@ def write_deferred_rows() -> None:
                 {columns[key]: value for key, value in row.items()}
             )
         for group in groups.values():
-            insert_rows(db.session, model.__table__, group)
-
-
-# psycopg 3 converts a statement's ``%(name)s`` placeholders in Python, and keeps the result only
-# for statements of at most 50 parameters (``psycopg._queries``, 4,096 bytes).
-_CACHED_PARAMETERS = 50
-
-
-def insert_rows(target: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (same keys) into ``table`` through ``target`` (a session or connection):
-    one multi-row ``INSERT … VALUES (…), (…)`` when it has few parameters, else an
-    ``executemany`` of the one-row statement (pipelined by psycopg 3).
-
-    Measured on a pipeline worker (``docs/performance.md``): a multi-row statement of a chunk's
-    hundreds of rows was converted by psycopg anew each time (a quarter of the worker's CPU under
-    cProfile; 15 % slower drains), while a light load's few rows (a new contact's 18 keys, a
-    request's history) are one cached statement instead of a pipeline of one-row executes."""
-    if not rows:
-        return
-    if len(rows) == 1 or len(rows) * len(rows[0]) > _CACHED_PARAMETERS:
-        target.execute(insert(table), rows)
-    else:
-        target.execute(insert(table).values(rows))
+            db.session.execute(insert(model.__table__), group)
 
 
 @event.listens_for(Session, "before_commit")

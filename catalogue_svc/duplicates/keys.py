@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, event, func, insert, inspect, select
 from sqlalchemy.orm import InstanceState, Session
 
-from ..db import db, insert_rows
+from ..db import db
 from ..profiles.models import Contact, ContactPhone
 from .blocking import blocking_keys, same_name_key
 from .matching import Person
@@ -196,7 +196,9 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             for key in contact_keys(person_of(contact))
         )
         if rows:
-            insert_rows(session.connection(), _KEYS, [{"key": k, "contact_id": c} for k, c in rows])
+            session.connection().execute(
+                insert(_KEYS), [{"key": k, "contact_id": c} for k, c in rows]
+            )
     if ids - set(new):
         _replace_keys(session.connection(), ids - set(new))
 
