@@ -22,9 +22,10 @@ from catalogue_svc.requests.models import (
     RequestConflictKey,
     RequestEvent,
 )
+from forms.profile import VIEW_PARTS
 from tests.accounts_helpers import link_account, login_client
 from tests.accounts_helpers import submit_form as submit
-from tests.factories import guide_firm
+from tests.factories import add_grant, guide_firm
 from tests.submissions import add_new_member
 
 NEW_NAME = {
@@ -246,8 +247,8 @@ def _sorted(view):
         view.contacts,
         sorted(view.relations, key=lambda r: r.id),
         view.related_organisations,
-        view.org_relations,
-        view.grants,
+        sorted(view.org_relations, key=lambda r: r.id),
+        sorted(view.grants, key=lambda g: g.id),
         view.subjects,
     )
 
@@ -296,8 +297,32 @@ def test_contacts_view_of_an_organisation_without_contacts(app, firm):
         contacts_view(10**6, parts={"contacts"})
 
 
-@pytest.mark.parametrize("parts", [frozenset(), frozenset({"contacts", "grants"})])
-def test_contacts_view_hands_other_parts_to_profile_view(app, firm, parts):
-    """Any other set of parts is profile_view's answer."""
-    got = contacts_view(firm.firm, contact_ids={firm.rebecca}, parts=parts)
-    assert _sorted(got) == _sorted(profile_view(firm.firm, contact_ids={firm.rebecca}, parts=parts))
+@pytest.mark.parametrize(
+    "parts",
+    [
+        frozenset(),
+        frozenset({"contacts", "grants"}),
+        frozenset({"contacts", "organisations"}),
+        frozenset({"contacts", "subjects"}),
+        VIEW_PARTS,
+    ],
+)
+@pytest.mark.parametrize("scope", ["all", "one"])
+def test_contacts_view_of_any_parts_is_profile_view(app, firm, parts, scope):
+    """Every part read as Core rows is profile_view's: the firm's relations to its clients with
+    the related organisations, the grants held by the firm or its contacts, the subjects; a
+    grant held by a contact out of the scope left out."""
+    subject = sorted(firm.subjects)[0]
+    add_grant(firm, subject, contact=firm.marie_karine, relation=firm.marie_karine_relation)
+    add_grant(firm, subject, contact=firm.marie_helene, relation=firm.marie_helene_relation)
+    db.session.commit()
+    contact_ids = {"all": None, "one": {firm.marie_karine}}[scope]
+    got = contacts_view(firm.firm, contact_ids=contact_ids, parts=parts)
+    expected = profile_view(firm.firm, contact_ids=contact_ids, parts=parts)
+    assert _sorted(got) == _sorted(expected)
+    if "organisations" in parts:
+        assert got.org_relations and got.related_organisations
+    if "grants" in parts:
+        holders = {g.holder_contact_id for g in got.grants} - {None}
+        everyone = {firm.marie_karine, firm.marie_helene}
+        assert holders == (everyone if scope == "all" else {firm.marie_karine})
