@@ -417,7 +417,8 @@ def _take_up(topic: str, kept: unit.Unit) -> None:
 
 def drain(topic: str, *, max_rounds: int = 50, follow: bool = False) -> int:
     """Process every ready message of ``topic`` (the RQ job, and the embedded thread's work);
-    with ``follow``, then the topic its handler names as ``then`` (the RQ job does)."""
+    with ``follow``, then the topic its handler names as ``then`` (the RQ job does), unless its
+    handler takes them up (``take_up``: each chunk ran its own) and no chunk fell back."""
     owner = uuid.uuid4().hex
     handler = handler_for(topic)
     transport = _transport()

@@ -77,12 +77,26 @@ def test_a_chunk_without_failure_runs_each_handler_once(app, batched_topic):
         assert _rows_per_subject() == {"1": 1, "3": 1, "4": 1}
 
 
+def fail_second_operation(monkeypatch, request_id: int, reason: str) -> None:
+    """Make the apply of ``request_id`` fail at its changeset's second operation, with ``reason``
+    (an ``ApplyError``: what no longer holds), after its first was written."""
+    from catalogue_svc.profiles.apply import ApplyError
+    from catalogue_svc.requests import handlers
+
+    real = handlers.apply_operation
+
+    def fail(operation, index, ctx):
+        if ctx.request_id == request_id and index == 1:
+            raise ApplyError(reason)
+        return real(operation, index, ctx)
+
+    monkeypatch.setattr(handlers, "apply_operation", fail)
+
+
 def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs, monkeypatch):
     """One request of a batch fails half-way through its changeset (injected): it fails alone,
     its first operations are undone, and the other requests of the same batch are applied."""
-    from catalogue_svc.profiles.apply import ApplyError
     from catalogue_svc.profiles.models import Contact, ProfileChange
-    from catalogue_svc.requests import handlers
 
     firm = guide_firm(app)
     account = create_account(app)
@@ -100,14 +114,7 @@ def test_an_apply_that_fails_leaves_the_rest_of_its_batch_applied(app, run_jobs,
         db.session.commit()
         third = db.session.scalars(select(Request.id).order_by(Request.id)).all()[2]
 
-    real = handlers.apply_operation
-
-    def fail_third_after_its_first_operation(operation, index, ctx):
-        if ctx.request_id == third and index == 1:
-            raise ApplyError("Panne injectée au deuxième changement.")
-        return real(operation, index, ctx)
-
-    monkeypatch.setattr(handlers, "apply_operation", fail_third_after_its_first_operation)
+    fail_second_operation(monkeypatch, third, "Panne injectée au deuxième changement.")
     run_jobs()
     with app.app_context():
         states = {r.id: r.state for r in db.session.scalars(select(Request))}

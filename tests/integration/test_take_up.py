@@ -9,11 +9,10 @@ from sqlalchemy import event, func, select
 
 from catalogue_svc import queue
 from catalogue_svc.db import db
-from catalogue_svc.profiles.apply import ApplyError
 from catalogue_svc.profiles.models import Contact
-from catalogue_svc.requests import handlers
 from catalogue_svc.requests.lifecycle import APPLY_TOPIC, CHECK_TOPIC
 from catalogue_svc.requests.models import Request, RequestEvent
+from tests.integration.test_outbox_batches import fail_second_operation
 from tests.integration.test_workers import submit_many
 
 
@@ -89,14 +88,7 @@ def test_an_apply_failing_in_the_take_up_fails_alone_with_its_reason(app, monkey
     ids = submit_many(app, 3)
     db.session.commit()
     second = ids[1]
-    real = handlers.apply_operation
-
-    def fail_second(operation, index, ctx):
-        if ctx.request_id == second and index == 1:
-            raise ApplyError("La relation du contact n'est plus active.")
-        return real(operation, index, ctx)
-
-    monkeypatch.setattr(handlers, "apply_operation", fail_second)
+    fail_second_operation(monkeypatch, second, "La relation du contact n'est plus active.")
     caplog.set_level("INFO", logger="catalogue_svc.queue")
     queue.drain(CHECK_TOPIC, follow=True)
     db.session.rollback()
