@@ -285,6 +285,19 @@ def test_contacts_view_is_profile_view(app, firm, scope):
     assert [p.number for p in got.contacts[firm.marie_karine].phones] == ["1", "2"]
 
 
+def test_contacts_view_sees_the_sessions_pending_changes(app, firm):
+    """As an ORM query would (autoflush): a contact changed and a phone added, not yet flushed,
+    are in the view (a chunk's later apply reads what an earlier one wrote)."""
+    from catalogue_svc.profiles.models import Contact
+
+    db.session.get(Contact, firm.marie_karine).first_name = "Marie-Claude"
+    db.session.add(ContactPhone(contact_id=firm.rebecca, position=0, type="principal", number="9"))
+    got = contacts_view(firm.firm, contact_ids={firm.marie_karine}, parts=VIEW_PARTS)
+    assert got.contacts[firm.marie_karine].first_name == "Marie-Claude"
+    assert [p.number for p in got.contacts[firm.rebecca].phones] == ["9"]
+    db.session.rollback()
+
+
 def test_contacts_view_of_an_organisation_without_contacts(app, firm):
     """An organisation with no active relation: the organisation alone; unknown: LookupError."""
     for scope in (None, {firm.rebecca}):
