@@ -9,6 +9,7 @@ from sqlalchemy import event, func, select
 
 from catalogue_svc import queue
 from catalogue_svc.db import db
+from catalogue_svc.notifications.service import TOPIC as EMAIL_TOPIC
 from catalogue_svc.profiles.models import Contact
 from catalogue_svc.requests.lifecycle import APPLY_TOPIC, CHECK_TOPIC
 from catalogue_svc.requests.models import Request, RequestEvent
@@ -68,7 +69,7 @@ def test_a_following_drain_applies_its_checks_in_one_commit(app):
     assert [m.done_at is not None for m in _outbox(CHECK_TOPIC)] == [True, True, True]
     # The claim's commit, then one for the checks and the applies together.
     assert len(commits) == 2
-    emails = _outbox("email.send")
+    emails = _outbox(EMAIL_TOPIC)
     assert len(emails) == 6  # each: the submitter's notice and the new member's credentials
 
 
